@@ -3,4 +3,6 @@
 //! The library knows nothing of clap or terminals: the CLI in `main.rs` is a
 //! thin layer over these modules.
 
+pub mod sandbox;
+pub mod value;
 pub mod xmpp;

@@ -1,0 +1,505 @@
+//! The Lua sandbox: evaluates catalog files (and hand-written Prosody
+//! configs) with Prosody's config semantics, and records where every option
+//! was set.
+//!
+//! What a file can reach is decided by `prelude.lua`: a whitelist of globals,
+//! `os.getenv` over the environment pfe resolved, and Prosody's config
+//! directives. Bytecode is refused, memory is capped, and an instruction hook
+//! stops runaway files within a second.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use mlua::chunk::ChunkMode;
+use mlua::{Function, Lua, LuaOptions, StdLib, Table};
+
+use crate::value::{Key, Value};
+
+const PRELUDE: &str = include_str!("prelude.lua");
+/// Memory a whole evaluation may use on top of the prelude.
+pub const MEMORY_LIMIT: usize = 64 * 1024 * 1024;
+/// Lua VM instructions one file may run.
+pub const INSTRUCTION_LIMIT: u64 = 20_000_000;
+
+/// One file to evaluate: `id` is the name Lua reports in errors (short and
+/// unique, e.g. `features/messaging/core.cfg.lua`), `path` what users see.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub id: String,
+    pub path: String,
+    pub text: String,
+}
+
+/// Where an option (or a module in a list) was set.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+    pub layer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SectionKind {
+    Global,
+    VirtualHost,
+    Component { module: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct OptionSetting {
+    pub value: Value,
+    /// Every assignment, oldest first; the last one won.
+    pub history: Vec<Origin>,
+    /// For lists such as modules_enabled: who added each item first.
+    pub item_origins: BTreeMap<String, Origin>,
+}
+
+impl OptionSetting {
+    pub fn origin(&self) -> &Origin {
+        self.history.last().expect("an option is set at least once")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// `*` for the global section, else the host name.
+    pub name: String,
+    pub kind: SectionKind,
+    pub defined_at: Option<Origin>,
+    pub options: BTreeMap<String, OptionSetting>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    pub level: String,
+    pub message: String,
+    pub origin: Origin,
+}
+
+/// The result of evaluating a sequence of files into one config.
+#[derive(Debug, Clone)]
+pub struct Evaluated {
+    /// The global section first, then hosts in the order they were defined.
+    pub sections: Vec<Section>,
+    pub logs: Vec<LogLine>,
+    /// File id → path as users know it.
+    pub files: BTreeMap<String, String>,
+}
+
+impl Evaluated {
+    pub fn global(&self) -> &Section {
+        &self.sections[0]
+    }
+
+    pub fn section(&self, name: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.name == name)
+    }
+
+    pub fn display_origin(&self, origin: &Origin) -> String {
+        let path = self.files.get(&origin.file).map_or(origin.file.as_str(), String::as_str);
+        format!("{path}:{}", origin.line)
+    }
+}
+
+/// The metadata tables a file set (`feature_info`, `profile_info`, ...).
+pub type Meta = BTreeMap<String, Value>;
+
+/// Values pfe exposes to catalog files as `pfe.*`.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub domain: String,
+    pub profile: String,
+    pub environment: String,
+}
+
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{path}:{line}: {message}")]
+pub struct SandboxError {
+    pub path: String,
+    pub line: usize,
+    pub message: String,
+    #[source_code]
+    pub src: Option<NamedSource<String>>,
+    #[label("here")]
+    pub span: Option<SourceSpan>,
+    #[help]
+    pub help: Option<String>,
+}
+
+pub struct Sandbox {
+    lua: Lua,
+    api: Table,
+    state: Table,
+    files: RefCell<HashMap<String, Source>>,
+    /// The layer each evaluated file belongs to (core, feature, ...).
+    layers: RefCell<HashMap<String, String>>,
+    layer: RefCell<String>,
+}
+
+fn lua_error_text(e: &mlua::Error) -> String {
+    let text = lua_error_text_full(e);
+    match text.split_once("\nstack traceback:") {
+        Some((head, _)) => head.to_string(),
+        None => text,
+    }
+}
+
+fn lua_error_text_full(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::RuntimeError(m) => m.clone(),
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        mlua::Error::MemoryError(_) => "not enough memory".into(),
+        mlua::Error::CallbackError { cause, .. } => lua_error_text_full(cause),
+        mlua::Error::WithContext { cause, .. } => lua_error_text_full(cause),
+        other => other.to_string(),
+    }
+}
+
+fn help_for(message: &str) -> Option<String> {
+    if message.contains("not available in pfe's sandbox") || message.contains("read-only in pfe's sandbox") {
+        Some("configuration files are data: they may set options and call os.getenv, nothing else".into())
+    } else if message.contains("ran too long") {
+        Some("every file must finish within the instruction limit; remove the loop or bound it".into())
+    } else if message.contains("memory limit") {
+        Some("a configuration file may not build huge strings or tables".into())
+    } else if message.contains("expected near") || message.contains("unexpected symbol") || message.contains("'=' expected") || message.contains("near <eof>") {
+        Some("fix the Lua syntax at the marked line".into())
+    } else if message.contains("attempt to call a nil value") {
+        Some("a function of that name does not exist in pfe's sandbox (see docs/catalog.md for what is available)".into())
+    } else {
+        None
+    }
+}
+
+/// Byte span of line `line` (1-based) in `text`.
+pub fn line_span(text: &str, line: usize) -> Option<SourceSpan> {
+    if line == 0 {
+        return None;
+    }
+    let mut start = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            let trimmed = l.trim_end_matches(['\n', '\r']);
+            let indent = trimmed.len() - trimmed.trim_start().len();
+            return Some(SourceSpan::new((start + indent).into(), trimmed.trim_start().len().max(1)));
+        }
+        start += l.len();
+    }
+    None
+}
+
+impl Sandbox {
+    /// A fresh sandbox whose `os.getenv` reads `env`.
+    pub fn new(env: HashMap<String, String>, ctx: &Context) -> Result<Sandbox, SandboxError> {
+        let internal = |e: mlua::Error| SandboxError {
+            path: "<pfe>".into(),
+            line: 0,
+            message: format!("could not set up the Lua sandbox: {}", lua_error_text(&e)),
+            src: None,
+            span: None,
+            help: None,
+        };
+        // SAFETY: the debug library is loaded for the trusted prelude only; it
+        // keeps what it needs in locals and config chunks run in environments
+        // that never expose `debug`.
+        let lua = unsafe {
+            Lua::unsafe_new_with(
+                StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::UTF8 | StdLib::OS | StdLib::DEBUG,
+                LuaOptions::default(),
+            )
+        };
+        let setup = || -> mlua::Result<(Table, Table)> {
+            let host = lua.create_table()?;
+            let env = Rc::new(env);
+            host.set(
+                "getenv",
+                lua.create_function(move |_, name: String| Ok(env.get(&name).cloned()))?,
+            )?;
+            let api: Table = lua.load(PRELUDE).set_name("@pfe-prelude").set_mode(ChunkMode::Text).call(host)?;
+            let globals = lua.globals();
+            for name in ["debug", "os", "load", "dofile", "loadfile", "require", "collectgarbage"] {
+                globals.raw_set(name, mlua::Nil)?;
+            }
+            let opts = lua.create_table()?;
+            let pfe = lua.create_table()?;
+            pfe.set("domain", ctx.domain.as_str())?;
+            pfe.set("profile", ctx.profile.as_str())?;
+            pfe.set("environment", ctx.environment.as_str())?;
+            opts.set("pfe", pfe)?;
+            opts.set("budget", INSTRUCTION_LIMIT)?;
+            let state: Table = api.get::<Function>("new_state")?.call(opts)?;
+            Ok((api, state))
+        };
+        let (api, state) = setup().map_err(internal)?;
+        lua.set_memory_limit(lua.used_memory() + MEMORY_LIMIT).map_err(internal)?;
+        Ok(Sandbox {
+            lua,
+            api,
+            state,
+            files: RefCell::new(HashMap::new()),
+            layers: RefCell::new(HashMap::new()),
+            layer: RefCell::new("core".into()),
+        })
+    }
+
+    fn call<R: mlua::FromLuaMulti>(&self, name: &str, args: impl mlua::IntoLuaMulti) -> mlua::Result<R> {
+        self.api.get::<Function>(name)?.call(args)
+    }
+
+    /// Turns a Lua error into a diagnostic pointing at the file and line.
+    fn error_for(&self, fallback: &Source, e: &mlua::Error) -> SandboxError {
+        let mut message = lua_error_text(e);
+        if message == "not enough memory" {
+            message = format!("stopped at the memory limit ({} MiB)", MEMORY_LIMIT / (1024 * 1024));
+        }
+        let files = self.files.borrow();
+        let mut source = fallback.clone();
+        let mut line = 0;
+        // Messages look like "<id>:<line>: text"; the id may be another file.
+        if let Some((head, rest)) = message.split_once(": ") {
+            if let Some((id, num)) = head.rsplit_once(':') {
+                if let Ok(n) = num.parse::<usize>() {
+                    if let Some(s) = files.get(id) {
+                        source = s.clone();
+                    }
+                    line = n;
+                    message = rest.to_string();
+                }
+            }
+        }
+        let help = help_for(&message);
+        SandboxError {
+            path: source.path.clone(),
+            line,
+            span: line_span(&source.text, line),
+            src: Some(NamedSource::new(source.path.clone(), source.text.clone()).with_language("lua")),
+            message,
+            help,
+        }
+    }
+
+    fn exec_in(&self, state: &Table, src: &Source) -> Result<Meta, SandboxError> {
+        self.files.borrow_mut().insert(src.id.clone(), src.clone());
+        self.layers.borrow_mut().insert(src.id.clone(), self.layer.borrow().clone());
+        let chunk_name = format!("@{}", src.id);
+        let run = || -> mlua::Result<Table> {
+            let (env, _meta): (Table, Table) = self.call("new_env", (state, src.id.as_str()))?;
+            let func = self
+                .lua
+                .load(src.text.as_str())
+                .set_name(chunk_name.as_str())
+                .set_mode(ChunkMode::Text)
+                .set_environment(env)
+                .into_function()?;
+            self.call("exec", (state, func, src.id.as_str(), chunk_name.as_str()))
+        };
+        let meta = run().map_err(|e| self.error_for(src, &e))?;
+        let mut out = Meta::new();
+        for pair in meta.pairs::<String, mlua::Value>() {
+            let (k, v) = pair.map_err(|e| self.error_for(src, &e))?;
+            let value = self.to_value(&v, 0).map_err(|m| SandboxError {
+                path: src.path.clone(),
+                line: 0,
+                message: format!("{k}: {m}"),
+                src: None,
+                span: None,
+                help: None,
+            })?;
+            if let Some(value) = value {
+                out.insert(k, value);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Evaluates a file into the config being built.
+    pub fn eval(&self, src: &Source) -> Result<Meta, SandboxError> {
+        self.exec_in(&self.state, src)
+    }
+
+    /// Evaluates a file on its own, discarding its options: for reading the
+    /// metadata (`feature_info`, ...) before resolution.
+    pub fn eval_isolated(&self, src: &Source) -> Result<Meta, SandboxError> {
+        let state: Table = self
+            .call("new_state", self.state.clone())
+            .map_err(|e| self.error_for(src, &e))?;
+        self.exec_in(&state, src)
+    }
+
+    pub fn set_layer(&self, layer: &str) {
+        *self.layer.borrow_mut() = layer.to_string();
+        let _: mlua::Result<()> = self.call("set_layer", (&self.state, layer));
+    }
+
+    pub fn set_features(&self, names: &[String]) {
+        let _: mlua::Result<()> = self.call("set_features", (&self.state, names.to_vec()));
+    }
+
+    /// Sets `key` in `scope` (`*` = global) to the value of the Lua expression
+    /// `expr`, recording `origin` as where it came from (e.g. `--set`).
+    pub fn assign(&self, scope: &str, key: &str, expr: &str, origin: &Source) -> Result<(), SandboxError> {
+        self.files.borrow_mut().insert(origin.id.clone(), origin.clone());
+        self.layers.borrow_mut().insert(origin.id.clone(), self.layer.borrow().clone());
+        let chunk_name = format!("@{}", origin.id);
+        let run = || -> mlua::Result<()> {
+            let (env, _meta): (Table, Table) = self.call("new_env", (&self.state, origin.id.as_str()))?;
+            let func = self
+                .lua
+                .load(format!("return {expr}"))
+                .set_name(chunk_name.as_str())
+                .set_mode(ChunkMode::Text)
+                .set_environment(env)
+                .into_function()?;
+            let value: mlua::Value = func.call(())?;
+            self.call("assign", (&self.state, scope, key, value, origin.id.as_str(), 1))
+        };
+        run().map_err(|e| self.error_for(origin, &e))
+    }
+
+    fn to_value(&self, v: &mlua::Value, depth: usize) -> Result<Option<Value>, String> {
+        if depth > 32 {
+            return Err("a table is nested too deeply or contains itself".into());
+        }
+        Ok(Some(match v {
+            mlua::Value::Nil => return Ok(None),
+            mlua::Value::Boolean(b) => Value::Bool(*b),
+            mlua::Value::Integer(i) => Value::Int(*i),
+            mlua::Value::Number(n) => Value::Float(*n),
+            mlua::Value::String(s) => Value::Str(s.to_str().map_err(|e| e.to_string())?.to_string()),
+            mlua::Value::Table(t) => {
+                let expr: Option<String> = self.call("expr_text", t.clone()).map_err(|e| e.to_string())?;
+                if let Some(expr) = expr {
+                    return Ok(Some(Value::Expr(expr)));
+                }
+                let mut entries: Vec<(Key, Value)> = Vec::new();
+                for pair in t.pairs::<mlua::Value, mlua::Value>() {
+                    let (k, v) = pair.map_err(|e| e.to_string())?;
+                    let key = match k {
+                        mlua::Value::Integer(i) => Key::Int(i),
+                        mlua::Value::String(s) => Key::Str(s.to_str().map_err(|e| e.to_string())?.to_string()),
+                        mlua::Value::Number(n) if n.fract() == 0.0 => Key::Int(n as i64),
+                        other => return Err(format!("a table key of type {} cannot be rendered", other.type_name())),
+                    };
+                    if let Some(v) = self.to_value(&v, depth + 1)? {
+                        entries.push((key, v));
+                    }
+                }
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                let is_list = entries.iter().enumerate().all(|(i, (k, _))| *k == Key::Int(i as i64 + 1));
+                if is_list {
+                    Value::List(entries.into_iter().map(|(_, v)| v).collect())
+                } else {
+                    Value::Map(entries)
+                }
+            }
+            other => return Err(format!("a {} cannot be a config value", other.type_name())),
+        }))
+    }
+
+    fn origin_from(t: &Table) -> mlua::Result<Origin> {
+        Ok(Origin {
+            file: t.get("file")?,
+            line: t.get::<Option<usize>>("line")?.unwrap_or(0),
+            layer: t.get::<Option<String>>("layer")?.unwrap_or_default(),
+        })
+    }
+
+    /// Reads the finished config out of the Lua state.
+    pub fn finish(&self) -> Result<Evaluated, SandboxError> {
+        let fail = |option: &str, origin: Option<&Origin>, message: String| {
+            let files = self.files.borrow();
+            let (path, line, src) = match origin.and_then(|o| files.get(&o.file).map(|s| (s, o.line))) {
+                Some((s, line)) => (s.path.clone(), line, Some(s.clone())),
+                None => ("<config>".to_string(), 0, None),
+            };
+            SandboxError {
+                span: src.as_ref().and_then(|s| line_span(&s.text, line)),
+                src: src.map(|s| NamedSource::new(s.path, s.text).with_language("lua")),
+                path,
+                line,
+                message: format!("option '{option}': {message}"),
+                help: Some("only strings, numbers, booleans and tables of them can be written to a Prosody config".into()),
+            }
+        };
+        let lua_fail = |e: mlua::Error| fail("?", None, lua_error_text(&e));
+        let options: Table = self.state.get("options").map_err(lua_fail)?;
+        let history: Table = self.state.get("history").map_err(lua_fail)?;
+        let hosts: Table = self.state.get("hosts").map_err(lua_fail)?;
+        let list_origins: Function = self.api.get("list_origins").map_err(lua_fail)?;
+
+        let mut scopes: Vec<(String, SectionKind, Option<Origin>)> = vec![("*".into(), SectionKind::Global, None)];
+        for h in hosts.sequence_values::<Table>() {
+            let h = h.map_err(lua_fail)?;
+            let name: String = h.get("name").map_err(lua_fail)?;
+            let kind: String = h.get("kind").map_err(lua_fail)?;
+            let kind = if kind == "Component" {
+                SectionKind::Component { module: h.get::<Option<String>>("module").map_err(lua_fail)?.unwrap_or_else(|| "component".into()) }
+            } else {
+                SectionKind::VirtualHost
+            };
+            scopes.push((name, kind, Some(Self::origin_from(&h).map_err(lua_fail)?)));
+        }
+
+        let mut sections = Vec::new();
+        for (name, kind, defined_at) in scopes {
+            let mut section = Section { name: name.clone(), kind, defined_at: defined_at.clone(), options: BTreeMap::new() };
+            let opts: Option<Table> = options.get(name.as_str()).map_err(lua_fail)?;
+            let hist: Option<Table> = history.get(name.as_str()).map_err(lua_fail)?;
+            if let Some(opts) = opts {
+                for pair in opts.pairs::<String, mlua::Value>() {
+                    let (key, raw) = pair.map_err(lua_fail)?;
+                    let mut origins = Vec::new();
+                    if let Some(h) = hist.as_ref().map(|h| h.get::<Option<Table>>(key.as_str())).transpose().map_err(lua_fail)?.flatten() {
+                        for o in h.sequence_values::<Table>() {
+                            origins.push(Self::origin_from(&o.map_err(lua_fail)?).map_err(lua_fail)?);
+                        }
+                    }
+                    if origins.is_empty() {
+                        // Set implicitly when the host was defined (modules_enabled = {}).
+                        match &defined_at {
+                            Some(o) => origins.push(o.clone()),
+                            None => origins.push(Origin { file: "<pfe>".into(), line: 0, layer: "core".into() }),
+                        }
+                    }
+                    let value = match self.to_value(&raw, 0) {
+                        Ok(Some(v)) => v,
+                        Ok(None) => continue,
+                        Err(m) => return Err(fail(&key, origins.last(), m)),
+                    };
+                    let mut item_origins = BTreeMap::new();
+                    if let mlua::Value::Table(t) = &raw {
+                        let io: Option<Table> = list_origins.call(t.clone()).map_err(lua_fail)?;
+                        if let Some(io) = io {
+                            for pair in io.pairs::<String, Table>() {
+                                let (item, o) = pair.map_err(lua_fail)?;
+                                let mut o = Self::origin_from(&o).map_err(lua_fail)?;
+                                o.layer = self.layers.borrow().get(&o.file).cloned().unwrap_or_default();
+                                item_origins.insert(item, o);
+                            }
+                        }
+                    }
+                    section.options.insert(key, OptionSetting { value, history: origins, item_origins });
+                }
+            }
+            sections.push(section);
+        }
+
+        let mut logs = Vec::new();
+        let log_table: Table = self.state.get("logs").map_err(lua_fail)?;
+        for l in log_table.sequence_values::<Table>() {
+            let l = l.map_err(lua_fail)?;
+            logs.push(LogLine {
+                level: l.get("level").map_err(lua_fail)?,
+                message: l.get("message").map_err(lua_fail)?,
+                origin: Self::origin_from(&l).map_err(lua_fail)?,
+            });
+        }
+        let files = self.files.borrow().values().map(|s| (s.id.clone(), s.path.clone())).collect();
+        Ok(Evaluated { sections, logs, files })
+    }
+}
+
+#[cfg(test)]
+mod tests;

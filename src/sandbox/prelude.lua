@@ -1,0 +1,384 @@
+-- pfe's trusted prelude. It runs once per Lua state with the standard
+-- library still in reach, keeps what it needs in locals, and hands Rust an
+-- API for building sandboxed config environments. Config files never see
+-- anything defined here except through the environment built by new_env.
+local host = ...
+
+local debug_getinfo, debug_getlocal, debug_sethook = debug.getinfo, debug.getlocal, debug.sethook
+local clock = os.clock
+local setmetatable, getmetatable, rawget, rawset = setmetatable, getmetatable, rawget, rawset
+local type, pairs, ipairs, next, select, tostring, tonumber = type, pairs, ipairs, next, select, tostring, tonumber
+local error, pcall, assert = error, pcall, assert
+local t_insert, t_pack, t_unpack, s_format, s_match, s_sub = table.insert, table.pack, table.unpack, string.format, string.match, string.sub
+
+-- Config code must not reach the real string library through ("x"):rep.
+getmetatable("").__metatable = false
+
+local api = {}
+
+-- Names whose assignment is metadata about the file, not a Prosody option.
+local META = { profile_info = true, feature_info = true, environment_info = true, variables = true }
+
+local FORBIDDEN = {
+    io = "io is not available in pfe's sandbox: configuration files cannot read or write files",
+    require = "require is not available in pfe's sandbox: a configuration file cannot load Lua modules",
+    dofile = "dofile is not available in pfe's sandbox",
+    loadfile = "loadfile is not available in pfe's sandbox",
+    load = "load is not available in pfe's sandbox: configuration files cannot compile code at run time",
+    loadstring = "loadstring is not available in pfe's sandbox",
+    debug = "debug is not available in pfe's sandbox",
+    collectgarbage = "collectgarbage is not available in pfe's sandbox",
+    package = "package is not available in pfe's sandbox",
+    RunScript = "RunScript is not available in pfe's sandbox: configuration files cannot run other scripts",
+    setmetatable = "setmetatable is not available in pfe's sandbox",
+    getmetatable = "getmetatable is not available in pfe's sandbox",
+    rawset = "rawset is not available in pfe's sandbox",
+    rawget = "rawget is not available in pfe's sandbox",
+    coroutine = "coroutine is not available in pfe's sandbox",
+    _G = "_G is not available in pfe's sandbox: assign options directly",
+}
+
+local function readonly(lib, name)
+    return setmetatable({}, {
+        __index = function(_, k)
+            local v = lib[k]
+            if v == nil then
+                error(s_format("%s.%s is not available in pfe's sandbox", name, tostring(k)), 2)
+            end
+            return v
+        end,
+        __newindex = function(_, k)
+            error(s_format("%s is read-only in pfe's sandbox (tried to set %s.%s)", name, name, tostring(k)), 2)
+        end,
+        __metatable = false,
+    })
+end
+
+-- References kept as written: Credential("x"), ENV_X, FileContents("f").
+local expr_mt = { __pfe_expr = true, __metatable = false }
+expr_mt.__tostring = function(self) return rawget(self, "expr") end
+expr_mt.__concat = function()
+    error("a Credential/ENV_/File reference is resolved by Prosody at start-up and cannot be concatenated here", 2)
+end
+local function make_expr(text) return setmetatable({ expr = text }, expr_mt) end
+function api.expr_text(v)
+    if type(v) == "table" and getmetatable(v) == false and rawget(v, "expr") ~= nil then
+        return rawget(v, "expr")
+    end
+    return nil
+end
+
+-- Where in a config file are we? Walk up to the first frame of a config chunk.
+local chunk_ids = {}
+local function where()
+    for level = 3, 40 do
+        local info = debug_getinfo(level, "Sl")
+        if not info then break end
+        local id = chunk_ids[info.source]
+        if id then return id, info.currentline end
+    end
+    return "?", 0
+end
+api.where = where
+
+-- Lists remember which file and line added each string item (for modules_enabled).
+local list_origins = setmetatable({}, { __mode = "k" })
+local list_methods = {}
+local list_mt = { __index = list_methods }
+local function note_item(list, item, file, line)
+    local origins = list_origins[list]
+    if origins and type(item) == "string" and origins[item] == nil then
+        origins[item] = { file = file, line = line }
+    end
+end
+function list_methods.append(self, values)
+    if type(values) ~= "table" then
+        error("'append' expects a list of values to append to the existing list", 2)
+    end
+    local file, line = where()
+    if values[1] ~= nil then
+        for _, v in ipairs(values) do
+            self[#self + 1] = v
+            note_item(self, v, file, line)
+        end
+    else
+        for k, v in pairs(values) do self[k] = v end
+    end
+    return self
+end
+function list_methods.value(self) return self end
+function list_methods.values(self)
+    local i = 0
+    return function() i = i + 1; return self[i] end
+end
+list_mt.__call = function(self, values) return list_methods.append(self, values) end
+
+function api.list_origins(list)
+    return list_origins[list]
+end
+
+local safe_table = setmetatable({}, {
+    __index = function(_, k)
+        if k == "insert" then
+            return function(t, ...)
+                t_insert(t, ...)
+                local item = select(select("#", ...), ...)
+                local file, line = where()
+                note_item(t, item, file, line)
+            end
+        end
+        local v = table[k]
+        if v == nil then error(s_format("table.%s is not available in pfe's sandbox", tostring(k)), 2) end
+        return v
+    end,
+    __newindex = function(_, k) error(s_format("table is read-only in pfe's sandbox (tried to set table.%s)", tostring(k)), 2) end,
+    __metatable = false,
+})
+
+local BUILTINS = {
+    string = readonly(string, "string"),
+    table = safe_table,
+    math = readonly(math, "math"),
+    utf8 = readonly(utf8, "utf8"),
+    pairs = pairs, ipairs = ipairs, next = next, type = type,
+    tostring = tostring, tonumber = tonumber, select = select,
+    error = error, assert = assert,
+}
+
+local function new_state(opts)
+    return {
+        options = {}, history = {}, hosts = {}, host_index = {}, meta = {}, logs = {},
+        layer = "core",
+        features = opts and opts.features or {},
+        pfe = opts and opts.pfe or {},
+        budget = opts and opts.budget or 20000000,
+        seconds = opts and opts.seconds or 1.0,
+        fatal = nil,
+    }
+end
+api.new_state = new_state
+
+local function options_of(state, scope)
+    local t = state.options[scope]
+    if not t then t = {}; state.options[scope] = t end
+    return t
+end
+
+local function tracked_list(file, line, items)
+    local list = setmetatable(items or {}, list_mt)
+    list_origins[list] = list_origins[list] or {}
+    for _, v in ipairs(list) do note_item(list, v, file, line) end
+    return list
+end
+
+local function set_option(state, scope, key, value, file, line)
+    if type(key) ~= "string" then
+        error("option names must be strings", 3)
+    end
+    if type(value) == "function" then
+        error(s_format("option '%s' cannot hold a function: only strings, numbers, booleans and tables are config values", key), 3)
+    end
+    if type(value) == "table" and api.expr_text(value) == nil then
+        if getmetatable(value) == nil then setmetatable(value, list_mt) end
+        if key == "modules_enabled" or key == "modules_disabled" then
+            list_origins[value] = list_origins[value] or {}
+            for _, v in ipairs(value) do note_item(value, v, file, line) end
+        end
+    end
+    options_of(state, scope)[key] = value
+    local hist = state.history[scope]
+    if not hist then hist = {}; state.history[scope] = hist end
+    local h = hist[key]
+    if not h then h = {}; hist[key] = h end
+    h[#h + 1] = { file = file, line = line, layer = state.layer }
+end
+
+function api.assign(state, scope, key, value, file, line)
+    set_option(state, scope, key, value, file, line)
+end
+
+local function define_host(state, name, kind, file, line)
+    local existing = state.host_index[name]
+    if existing then
+        if existing.kind ~= kind then
+            error(s_format("%s %q clashes with the %s of the same name defined at %s:%d; use a sub-domain for services",
+                kind, name, existing.kind, existing.file, existing.line), 3)
+        end
+        return existing
+    end
+    local h = { name = name, kind = kind, file = file, line = line }
+    state.hosts[#state.hosts + 1] = h
+    state.host_index[name] = h
+    local opts = options_of(state, name)
+    if opts.modules_enabled == nil then
+        opts.modules_enabled = tracked_list(file, line)
+    end
+    return h
+end
+
+-- Build the environment one config file runs in.
+function api.new_env(state, file_id)
+    local scope = "*"
+    local meta = {}
+    state.meta[file_id] = meta
+    local env = {}
+
+    local function log(level, fmt, ...)
+        local file, line = where()
+        local ok, msg = pcall(s_format, tostring(fmt), ...)
+        if not ok then msg = tostring(fmt) end
+        t_insert(state.logs, { level = tostring(level), message = msg, file = file, line = line })
+    end
+
+    local function scope_closer(name)
+        return function(options)
+            scope = "*"
+            if type(options) == "table" then
+                local file, line = where()
+                for k, v in pairs(options) do set_option(state, name, k, v, file, line) end
+            elseif options ~= nil then
+                error(s_format("expected a table of options after the host name, got %s", type(options)), 2)
+            end
+        end
+    end
+
+    local specials = {
+        log = log,
+        print = function(...)
+            local parts = t_pack(...)
+            for i = 1, parts.n do parts[i] = tostring(parts[i]) end
+            log("info", "%s", table.concat(parts, "\t", 1, parts.n))
+        end,
+        os = readonly({ getenv = function(name)
+            if type(name) ~= "string" then error("os.getenv expects a variable name", 2) end
+            return host.getenv(name)
+        end }, "os"),
+        pfe = readonly({
+            domain = state.pfe.domain,
+            profile = state.pfe.profile,
+            environment = state.pfe.environment,
+            feature = function(name) return state.features[name] == true end,
+        }, "pfe"),
+        pcall = function(f, ...)
+            local r = t_pack(pcall(f, ...))
+            if state.fatal then error(state.fatal, 0) end
+            if r[1] == false and r[2] == "not enough memory" then error(r[2], 0) end
+            return t_unpack(r, 1, r.n)
+        end,
+        Credential = function(name)
+            if type(name) ~= "string" then error("Credential expects the credential's file name", 2) end
+            return make_expr(s_format("Credential(%q)", name))
+        end,
+        FileContents = function(name) return make_expr(s_format("FileContents(%q)", tostring(name))) end,
+        FileLine = function(name) return make_expr(s_format("FileLine(%q)", tostring(name))) end,
+        FileLines = function(name) return make_expr(s_format("FileLines(%q)", tostring(name))) end,
+        Include = function(path)
+            if host.include then return host.include(path) end
+            error("Include is not used in pfe catalogs: profiles list features and pfe composes them", 2)
+        end,
+        VirtualHost = function(name)
+            if type(name) ~= "string" or name == "" then error("VirtualHost must have a name", 2) end
+            local file, line = where()
+            define_host(state, name, "VirtualHost", file, line)
+            scope = name
+            return scope_closer(name)
+        end,
+        Component = function(name)
+            if type(name) ~= "string" or name == "" then error("Component must have a name", 2) end
+            local file, line = where()
+            local h = define_host(state, name, "Component", file, line)
+            h.module = h.module or "component"
+            scope = name
+            return function(module)
+                if type(module) == "string" then
+                    h.module = module
+                    return scope_closer(name)
+                end
+                return scope_closer(name)(module)
+            end
+        end,
+    }
+    specials.Host = specials.VirtualHost
+    specials.include = specials.Include
+    specials.component = specials.Component
+    specials.Lua = readonly(BUILTINS, "Lua")
+
+    setmetatable(env, {
+        __index = function(_, k)
+            local v = BUILTINS[k]
+            if v ~= nil then return v end
+            v = specials[k]
+            if v ~= nil then return v end
+            if META[k] then return meta[k] end
+            if type(k) == "string" and s_sub(k, 1, 4) == "ENV_" then return make_expr(k) end
+            local why = FORBIDDEN[k]
+            if why then error(why, 2) end
+            v = options_of(state, scope)[k]
+            if v == nil and scope ~= "*" then v = options_of(state, "*")[k] end
+            return v
+        end,
+        __newindex = function(_, k, v)
+            if META[k] then meta[k] = v; return end
+            if k ~= "log" and (BUILTINS[k] ~= nil or specials[k] ~= nil) then
+                error(s_format("'%s' is built into pfe's sandbox and cannot be assigned", tostring(k)), 2)
+            end
+            local file, line = where()
+            set_option(state, scope, k, v, file, line)
+        end,
+        __metatable = false,
+    })
+    return env, meta
+end
+
+-- Run one compiled config chunk with the instruction and time limits on;
+-- returns the file's metadata tables, whether global or `local`.
+function api.exec(state, fn, file_id, source)
+    chunk_ids[source] = file_id
+    local captured = {}
+    local budget = state.budget
+    local deadline = clock() + state.seconds
+    local function hook(event)
+        if event == "count" then
+            budget = budget - 1000
+            if budget <= 0 or clock() > deadline then
+                local info = debug_getinfo(2, "l")
+                state.fatal = s_format("%s:%d: this file ran too long and was stopped (more than %d instructions or %.1f s): look for an endless loop",
+                    file_id, info and info.currentline or 0, state.budget, state.seconds)
+                error(state.fatal, 0)
+            end
+        elseif event == "return" then
+            local info = debug_getinfo(2, "f")
+            if info and info.func == fn then
+                local i = 1
+                while true do
+                    local name, value = debug_getlocal(2, i)
+                    if not name then break end
+                    if META[name] then captured[name] = value end
+                    i = i + 1
+                end
+            end
+        end
+    end
+    state.fatal = nil
+    debug_sethook(hook, "r", 1000)
+    local ok, err = pcall(fn)
+    debug_sethook()
+    if not ok then
+        if state.fatal then error(state.fatal, 0) end
+        error(err, 0)
+    end
+    local meta = state.meta[file_id] or {}
+    for k, v in pairs(captured) do
+        if meta[k] == nil then meta[k] = v end
+    end
+    return meta
+end
+
+function api.set_layer(state, layer) state.layer = layer end
+function api.set_features(state, list)
+    local set = {}
+    for _, name in ipairs(list) do set[name] = true end
+    state.features = set
+end
+
+return api

@@ -1,0 +1,216 @@
+use super::*;
+use std::time::{Duration, Instant};
+
+fn src(id: &str, text: &str) -> Source {
+    Source { id: id.into(), path: format!("test/{id}"), text: text.into() }
+}
+
+fn sandbox_with(env: &[(&str, &str)]) -> Sandbox {
+    let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let ctx = Context { domain: "example.org".into(), profile: "standard".into(), environment: "production".into() };
+    Sandbox::new(env, &ctx).unwrap()
+}
+
+fn eval_one(text: &str) -> Result<Evaluated, SandboxError> {
+    let sb = sandbox_with(&[]);
+    sb.eval(&src("a.cfg.lua", text))?;
+    sb.finish()
+}
+
+#[test]
+fn assignments_record_file_and_line() {
+    let sb = sandbox_with(&[]);
+    sb.set_layer("core");
+    sb.eval(&src("one.cfg.lua", "-- comment\nc2s_require_encryption = false\n")).unwrap();
+    sb.set_layer("environment");
+    sb.eval(&src("two.cfg.lua", "\n\n\nc2s_require_encryption = true\n")).unwrap();
+    let ev = sb.finish().unwrap();
+    let opt = &ev.global().options["c2s_require_encryption"];
+    assert_eq!(opt.value, Value::Bool(true));
+    let hist: Vec<_> = opt.history.iter().map(|o| (o.file.as_str(), o.line, o.layer.as_str())).collect();
+    assert_eq!(hist, vec![("one.cfg.lua", 2, "core"), ("two.cfg.lua", 4, "environment")]);
+    assert_eq!(ev.display_origin(opt.origin()), "test/two.cfg.lua:4");
+}
+
+#[test]
+fn table_insert_and_append_both_extend_modules_with_origins() {
+    let ev = eval_one(
+        "modules_enabled = modules_enabled or {}\n\
+         table.insert(modules_enabled, \"mam\")\n\
+         modules_enabled:append { \"carbons\", \"csi_simple\" }\n\
+         modules_enabled { \"smacks\" }\n",
+    )
+    .unwrap();
+    let m = &ev.global().options["modules_enabled"];
+    assert_eq!(m.value.string_list(), vec!["mam", "carbons", "csi_simple", "smacks"]);
+    assert_eq!(m.item_origins["mam"].line, 2);
+    assert_eq!(m.item_origins["csi_simple"].line, 3);
+    assert_eq!(m.item_origins["smacks"].line, 4);
+}
+
+#[test]
+fn os_getenv_reads_the_resolved_environment_only() {
+    let sb = sandbox_with(&[("PROSODY_FEATURES_AUTH_FAST", "true")]);
+    sb.eval(&src(
+        "a.cfg.lua",
+        "fast = os.getenv('PROSODY_FEATURES_AUTH_FAST') == 'true'\nmissing = os.getenv('HOME') == nil\n",
+    ))
+    .unwrap();
+    let ev = sb.finish().unwrap();
+    assert_eq!(ev.global().options["fast"].value, Value::Bool(true));
+    assert_eq!(ev.global().options["missing"].value, Value::Bool(true));
+}
+
+#[test]
+fn escapes_are_refused_with_file_line_and_reason() {
+    for (code, needle) in [
+        ("x = 1\nos.execute('id')", "os.execute is not available"),
+        ("x = 1\nlocal f = io.open('/etc/passwd')", "io is not available"),
+        ("x = 1\nrequire('socket')", "require is not available"),
+        ("x = 1\nload('return 1')()", "load is not available"),
+        ("x = 1\ndofile('/etc/passwd')", "dofile is not available"),
+        ("x = 1\nlocal mt = getmetatable('')", "getmetatable is not available"),
+        ("x = 1\nstring.rep = nil", "read-only"),
+    ] {
+        let err = eval_one(code).unwrap_err();
+        assert_eq!(err.line, 2, "{code}: {err}");
+        assert!(err.message.contains(needle), "{code}: {}", err.message);
+        assert_eq!(err.path, "test/a.cfg.lua");
+        assert!(err.help.is_some());
+    }
+}
+
+#[test]
+fn bytecode_chunks_are_refused() {
+    let err = eval_one("\x1bLua\x54\x00garbage").unwrap_err();
+    assert!(err.message.contains("binary") || err.message.contains("attempt to load"), "{}", err.message);
+}
+
+#[test]
+fn runaway_loop_is_stopped_within_a_second_even_under_pcall() {
+    for code in [
+        "x = 1\nwhile true do end",
+        "x = 1\nwhile true do pcall(function() while true do end end) end",
+    ] {
+        let started = Instant::now();
+        let err = eval_one(code).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+        assert!(err.message.contains("ran too long"), "{}", err.message);
+        assert_eq!(err.path, "test/a.cfg.lua");
+    }
+}
+
+#[test]
+fn memory_bomb_is_stopped() {
+    for code in [
+        "x = string.rep('x', 1024 * 1024 * 1024)",
+        "x = ('x'):rep(200 * 1024 * 1024)",
+        "local t = {} for i = 1, 1e9 do t[i] = i end",
+    ] {
+        let err = eval_one(code).unwrap_err();
+        assert!(err.message.contains("memory") || err.message.contains("ran too long"), "{code}: {}", err.message);
+    }
+}
+
+#[test]
+fn log_is_both_an_option_and_a_function() {
+    let ev = eval_one(
+        "log = { { levels = { \"error\" }, to = \"console\" } }\n\
+         log(\"info\", \"loaded %s with %d modules\", \"production\", 3)\n",
+    )
+    .unwrap();
+    assert!(matches!(ev.global().options["log"].value, Value::List(_)));
+    assert_eq!(ev.logs.len(), 1);
+    assert_eq!(ev.logs[0].message, "loaded production with 3 modules");
+    assert_eq!(ev.logs[0].origin.line, 2);
+}
+
+#[test]
+fn metadata_is_read_from_globals_and_locals_and_is_not_an_option() {
+    let sb = sandbox_with(&[]);
+    let meta = sb
+        .eval(&src("f.cfg.lua", "local feature_info = { name = \"X\", xeps = { \"XEP-0001\" } }\nfoo = feature_info.name\n"))
+        .unwrap();
+    assert_eq!(meta["feature_info"].get_str("name"), Some("X"));
+    let meta = sb.eval(&src("p.cfg.lua", "profile_info = { name = \"P\" }\n")).unwrap();
+    assert_eq!(meta["profile_info"].get_str("name"), Some("P"));
+    let ev = sb.finish().unwrap();
+    assert!(!ev.global().options.contains_key("feature_info"));
+    assert!(!ev.global().options.contains_key("profile_info"));
+    assert_eq!(ev.global().options["foo"].value, Value::Str("X".into()));
+}
+
+#[test]
+fn hosts_and_components_scope_the_following_options() {
+    let ev = eval_one(
+        "a = 1\n\
+         VirtualHost \"example.org\"\n\
+         b = 2\n\
+         Component \"conference.example.org\" \"muc\"\n\
+         modules_enabled = { \"muc_mam\" }\n\
+         restrict_room_creation = \"local\"\n",
+    )
+    .unwrap();
+    assert!(ev.global().options.contains_key("a"));
+    let vh = ev.section("example.org").unwrap();
+    assert_eq!(vh.kind, SectionKind::VirtualHost);
+    assert!(vh.options.contains_key("b"));
+    let muc = ev.section("conference.example.org").unwrap();
+    assert_eq!(muc.kind, SectionKind::Component { module: "muc".into() });
+    assert_eq!(muc.options["modules_enabled"].value.string_list(), vec!["muc_mam"]);
+    assert_eq!(muc.options["restrict_room_creation"].value, Value::Str("local".into()));
+}
+
+#[test]
+fn scope_resets_to_global_for_each_file() {
+    let sb = sandbox_with(&[]);
+    sb.eval(&src("a.cfg.lua", "Component \"proxy.example.org\" \"proxy65\"\nproxy65_acl = { \"example.org\" }\n")).unwrap();
+    sb.eval(&src("b.cfg.lua", "c2s_require_encryption = true\n")).unwrap();
+    let ev = sb.finish().unwrap();
+    assert!(ev.global().options.contains_key("c2s_require_encryption"));
+    assert!(ev.section("proxy.example.org").unwrap().options.contains_key("proxy65_acl"));
+}
+
+#[test]
+fn credentials_and_env_references_are_kept_as_written() {
+    let ev = eval_one("sql = { driver = \"PostgreSQL\", password = Credential(\"db_password\") }\nturn_external_secret = ENV_TURN_SECRET\n").unwrap();
+    let sql = &ev.global().options["sql"].value;
+    assert_eq!(sql.get("password"), Some(&Value::Expr("Credential(\"db_password\")".into())));
+    assert_eq!(ev.global().options["turn_external_secret"].value, Value::Expr("ENV_TURN_SECRET".into()));
+}
+
+#[test]
+fn syntax_errors_point_at_the_line_with_a_snippet() {
+    let err = eval_one("a = 1\nb = = 2\n").unwrap_err();
+    assert_eq!(err.line, 2);
+    assert!(err.span.is_some());
+    assert!(err.src.is_some());
+}
+
+#[test]
+fn runtime_errors_from_error_calls_keep_the_message() {
+    let err = eval_one("a = 1\nerror(\"PROSODY_STORAGE must be sqlite or postgres\")\n").unwrap_err();
+    assert_eq!(err.line, 2);
+    assert_eq!(err.message, "PROSODY_STORAGE must be sqlite or postgres");
+}
+
+#[test]
+fn functions_cannot_be_option_values() {
+    let err = eval_one("a = 1\nb = function() end\n").unwrap_err();
+    assert!(err.message.contains("cannot hold a function"), "{}", err.message);
+    assert_eq!(err.line, 2);
+}
+
+#[test]
+fn set_assigns_lua_literals_into_a_scope() {
+    let sb = sandbox_with(&[]);
+    sb.eval(&src("a.cfg.lua", "Component \"conference.example.org\" \"muc\"\n")).unwrap();
+    let origin = Source { id: "--set".into(), path: "--set".into(), text: "enabled=false".into() };
+    sb.assign("conference.example.org", "enabled", "false", &origin).unwrap();
+    sb.assign("*", "c2s_ports", "{ 15222 }", &origin).unwrap();
+    let ev = sb.finish().unwrap();
+    assert_eq!(ev.section("conference.example.org").unwrap().options["enabled"].value, Value::Bool(false));
+    assert_eq!(ev.global().options["c2s_ports"].value, Value::List(vec![Value::Int(15222)]));
+    let bad = sb.assign("*", "x", "{ unclosed", &origin).unwrap_err();
+    assert!(bad.path == "--set");
+}
