@@ -3,6 +3,8 @@
 //! The library knows nothing of clap or terminals: the CLI in `main.rs` is a
 //! thin layer over these modules.
 
+pub mod catalog;
+pub mod resolve;
 pub mod sandbox;
 pub mod value;
 pub mod xmpp;

@@ -1,0 +1,572 @@
+//! The catalog: profiles, features, environments and variables as Lua files
+//! under `config/`, built into the binary and overlaid by a user's tree.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use miette::Diagnostic;
+
+use crate::sandbox::{Meta, Sandbox, SandboxError, Source};
+use crate::value::Value;
+
+mod builtin {
+    include!(concat!(env!("OUT_DIR"), "/builtin_catalog.rs"));
+}
+
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum CatalogError {
+    #[error("unknown {kind} '{name}'{}", did_you_mean_text(.suggestion))]
+    #[diagnostic(code(pfe::catalog::unknown), help("`pfe {list}` shows the {kind}s the catalog has"))]
+    Unknown { kind: &'static str, name: String, suggestion: Option<String>, list: &'static str },
+    #[error("cannot read {path}: {reason}")]
+    #[diagnostic(code(pfe::catalog::io), help("check that the file exists and is readable UTF-8 text"))]
+    Io { path: String, reason: String },
+    #[error("{path}:{line}: {message}")]
+    #[diagnostic(code(pfe::catalog::metadata))]
+    Metadata {
+        path: String,
+        line: usize,
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Lua(#[from] SandboxError),
+}
+
+fn did_you_mean_text(s: &Option<String>) -> String {
+    s.as_ref().map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default()
+}
+
+/// The closest of `candidates` to `name`, if it is close enough to be a typo.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c.to_string())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stability {
+    Stable,
+    Beta,
+    Alpha,
+}
+
+impl Stability {
+    pub fn parse(s: &str) -> Option<Stability> {
+        match s {
+            "stable" | "production-ready" => Some(Stability::Stable),
+            "beta" => Some(Stability::Beta),
+            "alpha" | "experimental" => Some(Stability::Alpha),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stability::Stable => "stable",
+            Stability::Beta => "beta",
+            Stability::Alpha => "alpha",
+        }
+    }
+}
+
+/// How `pfe check` finds one XEP on a live server.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Check {
+    pub xep: String,
+    #[serde(rename = "where")]
+    pub location: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub var: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// Other fields (category, type, path, status, why...).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FeatureInfo {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub xeps: Vec<String>,
+    pub stability: Stability,
+    pub dependencies: Vec<String>,
+    pub conflicts: Vec<String>,
+    pub modules: Vec<String>,
+    pub toggles: Vec<String>,
+    pub checks: Vec<Check>,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Resources {
+    pub memory: Option<String>,
+    pub cpu: Option<String>,
+    pub storage: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ProfileInfo {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub target_users: Option<String>,
+    pub stability: Option<String>,
+    pub resources: Resources,
+    pub features: Vec<String>,
+    pub optional_features: Vec<String>,
+    pub variables: BTreeMap<String, String>,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EnvironmentInfo {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// Feature stabilities allowed without `--allow-unstable`.
+    pub allow_stability: Vec<Stability>,
+    pub registration_open: Option<bool>,
+    pub variables: BTreeMap<String, String>,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Variable {
+    pub name: String,
+    pub default: Option<String>,
+    pub description: String,
+    pub group: String,
+    pub secret: bool,
+}
+
+/// The merged catalog: built-in files overlaid by the user's tree.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    files: BTreeMap<String, Source>,
+    user_dir: Option<PathBuf>,
+}
+
+const PROFILE_FILE: &str = "profile.cfg.lua";
+const SUFFIX: &str = ".cfg.lua";
+
+impl Catalog {
+    /// The catalog built into pfe.
+    pub fn builtin() -> Catalog {
+        let files = builtin::BUILTIN_FILES
+            .iter()
+            .map(|(rel, text)| {
+                (rel.to_string(), Source { id: rel.to_string(), path: format!("config/{rel}"), text: text.to_string() })
+            })
+            .collect();
+        Catalog { files, user_dir: None }
+    }
+
+    /// The built-in catalog with `dir` laid over it: same path replaces, new
+    /// paths add.
+    pub fn load(user_dir: Option<&Path>) -> Result<Catalog, CatalogError> {
+        let mut catalog = Catalog::builtin();
+        if let Some(dir) = user_dir {
+            if !dir.is_dir() {
+                return Err(CatalogError::Io {
+                    path: dir.display().to_string(),
+                    reason: "not a directory (set --config-dir or PFE_CONFIG_DIR to a catalog tree)".into(),
+                });
+            }
+            let mut found = Vec::new();
+            walk(dir, dir, &mut found)?;
+            for rel in found {
+                let path = dir.join(&rel);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| CatalogError::Io { path: path.display().to_string(), reason: e.to_string() })?;
+                catalog.files.insert(rel.clone(), Source { id: rel, path: path.display().to_string(), text });
+            }
+            catalog.user_dir = Some(dir.to_path_buf());
+        }
+        Ok(catalog)
+    }
+
+    pub fn user_dir(&self) -> Option<&Path> {
+        self.user_dir.as_deref()
+    }
+
+    pub fn file(&self, id: &str) -> Option<&Source> {
+        self.files.get(id)
+    }
+
+    pub fn is_builtin(&self, id: &str) -> bool {
+        self.files.get(id).is_some_and(|s| s.path == format!("config/{id}"))
+    }
+
+    pub fn profiles(&self) -> Vec<String> {
+        self.files
+            .keys()
+            .filter_map(|k| k.strip_prefix("profiles/")?.strip_suffix(&format!("/{PROFILE_FILE}")))
+            .filter(|name| !name.contains('/'))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    pub fn features(&self) -> Vec<String> {
+        self.files
+            .keys()
+            .filter_map(|k| k.strip_prefix("features/")?.strip_suffix(SUFFIX))
+            .filter(|name| name.matches('/').count() == 1)
+            .map(str::to_owned)
+            .collect()
+    }
+
+    pub fn environments(&self) -> Vec<String> {
+        self.files
+            .keys()
+            .filter_map(|k| k.strip_prefix("environments/")?.strip_suffix(SUFFIX))
+            .filter(|name| !name.contains('/'))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// `core/*.cfg.lua` in file-name order.
+    pub fn core_files(&self) -> Vec<&Source> {
+        self.files
+            .iter()
+            .filter(|(k, _)| k.starts_with("core/") && k.ends_with(SUFFIX) && k.matches('/').count() == 1)
+            .map(|(_, s)| s)
+            .collect()
+    }
+
+    pub fn local_file(&self) -> Option<&Source> {
+        self.files.get("local.cfg.lua")
+    }
+
+    fn named(&self, kind: &'static str, list: &'static str, name: &str, id: String, all: Vec<String>) -> Result<&Source, CatalogError> {
+        self.files.get(&id).ok_or_else(|| CatalogError::Unknown {
+            kind,
+            name: name.to_string(),
+            suggestion: did_you_mean(name, all.iter().map(String::as_str)),
+            list,
+        })
+    }
+
+    pub fn profile_file(&self, name: &str) -> Result<&Source, CatalogError> {
+        self.named("profile", "list", name, format!("profiles/{name}/{PROFILE_FILE}"), self.profiles())
+    }
+
+    pub fn feature_file(&self, name: &str) -> Result<&Source, CatalogError> {
+        self.named("feature", "features", name, format!("features/{name}{SUFFIX}"), self.features())
+    }
+
+    pub fn environment_file(&self, name: &str) -> Result<&Source, CatalogError> {
+        self.named("environment", "list", name, format!("environments/{name}{SUFFIX}"), self.environments())
+    }
+
+    /// Reads every feature's `feature_info`.
+    pub fn feature_infos(&self, sb: &Sandbox) -> Result<BTreeMap<String, FeatureInfo>, CatalogError> {
+        let mut out = BTreeMap::new();
+        for name in self.features() {
+            let src = self.feature_file(&name)?;
+            let meta = sb.eval_isolated(src)?;
+            out.insert(name.clone(), FeatureInfo::from_meta(&name, src, &meta)?);
+        }
+        Ok(out)
+    }
+
+    pub fn profile_info(&self, sb: &Sandbox, name: &str) -> Result<ProfileInfo, CatalogError> {
+        let src = self.profile_file(name)?;
+        let meta = sb.eval_isolated(src)?;
+        ProfileInfo::from_meta(name, src, &meta)
+    }
+
+    pub fn environment_info(&self, sb: &Sandbox, name: &str) -> Result<EnvironmentInfo, CatalogError> {
+        let src = self.environment_file(name)?;
+        let meta = sb.eval_isolated(src)?;
+        EnvironmentInfo::from_meta(name, src, &meta)
+    }
+
+    /// The catalog's list of PROSODY_* variables.
+    pub fn variables(&self, sb: &Sandbox) -> Result<Vec<Variable>, CatalogError> {
+        let Some(src) = self.files.get("variables.cfg.lua") else {
+            return Ok(Vec::new());
+        };
+        let meta = sb.eval_isolated(src)?;
+        let reader = Fields { src, table: "variables" };
+        let Some(list) = meta.get("variables") else {
+            return Err(reader.error("variables", "the file must set `variables = { { name = ..., description = ... }, ... }`"));
+        };
+        let Value::List(items) = list else {
+            return Err(reader.error("variables", "`variables` must be a list of tables"));
+        };
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::new();
+        for item in items {
+            let name = reader.string(item, "name")?;
+            if !seen.insert(name.clone()) {
+                return Err(reader.error(&name, &format!("variable {name} is listed twice")));
+            }
+            out.push(Variable {
+                default: reader.opt_scalar(item, "default")?,
+                description: reader.string(item, "description")?,
+                group: reader.opt_string(item, "group")?.unwrap_or_else(|| "other".into()),
+                secret: reader.opt_bool(item, "secret")?.unwrap_or(false),
+                name,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) -> Result<(), CatalogError> {
+    let io = |e: std::io::Error| CatalogError::Io { path: dir.display().to_string(), reason: e.to_string() };
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).map_err(io)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>().map_err(io)?;
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            walk(&path, base, out)?;
+        } else if path.to_string_lossy().ends_with(SUFFIX) {
+            let rel = path.strip_prefix(base).expect("walked below base").to_string_lossy().replace('\\', "/");
+            out.push(rel);
+        }
+    }
+    Ok(())
+}
+
+/// Typed access to a metadata table, with errors that name the file and the
+/// line where the field is written.
+struct Fields<'a> {
+    src: &'a Source,
+    table: &'static str,
+}
+
+impl Fields<'_> {
+    fn line_of(&self, field: &str) -> usize {
+        let lines: Vec<&str> = self.src.text.lines().collect();
+        let start = lines.iter().position(|l| l.contains(self.table)).unwrap_or(0);
+        lines
+            .iter()
+            .enumerate()
+            .skip(start)
+            .find(|(_, l)| l.contains(field))
+            .map(|(i, _)| i + 1)
+            .unwrap_or(start + 1)
+    }
+
+    fn error(&self, field: &str, message: &str) -> CatalogError {
+        CatalogError::Metadata {
+            path: self.src.path.clone(),
+            line: self.line_of(field),
+            message: message.to_string(),
+            help: Some(format!("see docs/catalog.md for the fields of {}", self.table)),
+        }
+    }
+
+    fn opt_string(&self, t: &Value, field: &str) -> Result<Option<String>, CatalogError> {
+        match t.get(field) {
+            None => Ok(None),
+            Some(Value::Str(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(self.error(field, &format!("{}.{field} must be a string, not a {}", self.table, other.kind()))),
+        }
+    }
+
+    fn string(&self, t: &Value, field: &str) -> Result<String, CatalogError> {
+        self.opt_string(t, field)?
+            .ok_or_else(|| self.error(field, &format!("{}.{field} is missing (a string)", self.table)))
+    }
+
+    fn opt_scalar(&self, t: &Value, field: &str) -> Result<Option<String>, CatalogError> {
+        match t.get(field) {
+            None => Ok(None),
+            Some(v @ (Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_))) => Ok(Some(v.display())),
+            Some(other) => Err(self.error(field, &format!("{}.{field} must be a string, number or boolean, not a {}", self.table, other.kind()))),
+        }
+    }
+
+    fn opt_bool(&self, t: &Value, field: &str) -> Result<Option<bool>, CatalogError> {
+        match t.get(field) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(other) => Err(self.error(field, &format!("{}.{field} must be true or false, not a {}", self.table, other.kind()))),
+        }
+    }
+
+    fn strings(&self, t: &Value, field: &str) -> Result<Vec<String>, CatalogError> {
+        match t.get(field) {
+            None => Ok(Vec::new()),
+            Some(Value::List(items)) => items
+                .iter()
+                .map(|v| match v {
+                    Value::Str(s) => Ok(s.clone()),
+                    other => Err(self.error(field, &format!("{}.{field} must list strings, found a {}", self.table, other.kind()))),
+                })
+                .collect(),
+            Some(other) => Err(self.error(field, &format!("{}.{field} must be a list of strings, not a {}", self.table, other.kind()))),
+        }
+    }
+
+    fn string_map(&self, t: &Value, field: &str) -> Result<BTreeMap<String, String>, CatalogError> {
+        match t.get(field) {
+            None => Ok(BTreeMap::new()),
+            Some(Value::Map(entries)) => entries
+                .iter()
+                .map(|(k, v)| match (k, v) {
+                    (crate::value::Key::Str(k), v @ (Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_))) => Ok((k.clone(), v.display())),
+                    _ => Err(self.error(field, &format!("{}.{field} must map variable names to strings", self.table))),
+                })
+                .collect(),
+            Some(Value::List(l)) if l.is_empty() => Ok(BTreeMap::new()),
+            Some(other) => Err(self.error(field, &format!("{}.{field} must be a table of NAME = \"value\", not a {}", self.table, other.kind()))),
+        }
+    }
+
+    fn stability(&self, t: &Value, field: &str, default: Stability) -> Result<Stability, CatalogError> {
+        match self.opt_string(t, field)? {
+            None => Ok(default),
+            Some(s) => Stability::parse(&s).ok_or_else(|| self.error(field, &format!("{}.{field} is '{s}'; use stable, beta or alpha", self.table))),
+        }
+    }
+}
+
+fn meta_table<'a>(meta: &'a Meta, src: &Source, table: &'static str) -> Result<&'a Value, CatalogError> {
+    match meta.get(table) {
+        Some(v @ Value::Map(_)) => Ok(v),
+        Some(other) => Err(Fields { src, table }.error(table, &format!("{table} must be a table, not a {}", other.kind()))),
+        None => Err(CatalogError::Metadata {
+            path: src.path.clone(),
+            line: 1,
+            message: format!("the file does not set {table}"),
+            help: Some(format!("add `{table} = {{ name = ..., description = ..., ... }}` (see docs/catalog.md)")),
+        }),
+    }
+}
+
+impl FeatureInfo {
+    pub fn from_meta(id: &str, src: &Source, meta: &Meta) -> Result<FeatureInfo, CatalogError> {
+        let t = meta_table(meta, src, "feature_info")?;
+        let f = Fields { src, table: "feature_info" };
+        let mut checks = Vec::new();
+        if let Some(list) = t.get("checks") {
+            let Value::List(items) = list else {
+                return Err(f.error("checks", "feature_info.checks must be a list of tables"));
+            };
+            for item in items {
+                let mut extra = BTreeMap::new();
+                if let Value::Map(entries) = item {
+                    for (k, v) in entries {
+                        if let crate::value::Key::Str(k) = k {
+                            if !matches!(k.as_str(), "xep" | "where" | "var" | "module") {
+                                extra.insert(k.clone(), v.display());
+                            }
+                        }
+                    }
+                }
+                checks.push(Check {
+                    xep: f.string(item, "xep")?,
+                    location: f.string(item, "where")?,
+                    var: f.opt_string(item, "var")?,
+                    module: f.opt_string(item, "module")?,
+                    extra,
+                });
+            }
+        }
+        Ok(FeatureInfo {
+            id: id.to_string(),
+            name: f.opt_string(t, "name")?.unwrap_or_else(|| id.to_string()),
+            description: f.opt_string(t, "description")?.unwrap_or_default(),
+            xeps: f.strings(t, "xeps")?,
+            stability: f.stability(t, "stability", Stability::Stable)?,
+            dependencies: f.strings(t, "dependencies")?,
+            conflicts: f.strings(t, "conflicts")?,
+            modules: f.strings(t, "modules")?,
+            toggles: f.strings(t, "toggles")?,
+            checks,
+            path: src.path.clone(),
+        })
+    }
+
+    /// The variable that switches this feature without being listed:
+    /// PROSODY_FEATURES_<CATEGORY>_<NAME>.
+    pub fn implicit_toggle(&self) -> String {
+        format!("PROSODY_FEATURES_{}", self.id.replace(['/', '-'], "_").to_uppercase())
+    }
+
+    pub fn all_toggles(&self) -> Vec<String> {
+        let mut all = vec![self.implicit_toggle()];
+        for t in &self.toggles {
+            if !all.contains(t) {
+                all.push(t.clone());
+            }
+        }
+        all
+    }
+}
+
+impl ProfileInfo {
+    pub fn from_meta(id: &str, src: &Source, meta: &Meta) -> Result<ProfileInfo, CatalogError> {
+        let t = meta_table(meta, src, "profile_info")?;
+        let f = Fields { src, table: "profile_info" };
+        let resources = match t.get("resource_requirements") {
+            Some(r @ Value::Map(_)) => Resources {
+                memory: f.opt_scalar(r, "memory")?,
+                cpu: f.opt_scalar(r, "cpu")?,
+                storage: f.opt_scalar(r, "storage")?,
+            },
+            None => Resources::default(),
+            Some(other) => {
+                return Err(f.error("resource_requirements", &format!("profile_info.resource_requirements must be a table, not a {}", other.kind())));
+            }
+        };
+        Ok(ProfileInfo {
+            id: id.to_string(),
+            name: f.opt_string(t, "name")?.unwrap_or_else(|| id.to_string()),
+            description: f.opt_string(t, "description")?.unwrap_or_default(),
+            target_users: f.opt_scalar(t, "target_users")?,
+            stability: f.opt_string(t, "stability")?,
+            resources,
+            features: f.strings(t, "features")?,
+            optional_features: f.strings(t, "optional_features")?,
+            variables: f.string_map(t, "variables")?,
+            path: src.path.clone(),
+        })
+    }
+}
+
+impl EnvironmentInfo {
+    pub fn from_meta(id: &str, src: &Source, meta: &Meta) -> Result<EnvironmentInfo, CatalogError> {
+        let all = vec![Stability::Stable, Stability::Beta, Stability::Alpha];
+        let Some(t) = meta.get("environment_info") else {
+            // environment_info is optional: the seed's production file has none.
+            return Ok(EnvironmentInfo {
+                id: id.to_string(),
+                name: id.to_string(),
+                description: String::new(),
+                allow_stability: all,
+                registration_open: None,
+                variables: BTreeMap::new(),
+                path: src.path.clone(),
+            });
+        };
+        let f = Fields { src, table: "environment_info" };
+        let allow = match t.get("allow_stability") {
+            None => all,
+            Some(_) => f
+                .strings(t, "allow_stability")?
+                .iter()
+                .map(|s| Stability::parse(s).ok_or_else(|| f.error("allow_stability", &format!("unknown stability '{s}' in allow_stability; use stable, beta or alpha"))))
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(EnvironmentInfo {
+            id: id.to_string(),
+            name: f.opt_string(t, "name")?.unwrap_or_else(|| id.to_string()),
+            description: f.opt_string(t, "description")?.unwrap_or_default(),
+            allow_stability: allow,
+            registration_open: f.opt_bool(t, "registration_open")?,
+            variables: f.string_map(t, "variables")?,
+            path: src.path.clone(),
+        })
+    }
+}
