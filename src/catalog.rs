@@ -16,10 +16,21 @@ mod builtin {
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum CatalogError {
     #[error("unknown {kind} '{name}'{}", did_you_mean_text(.suggestion))]
-    #[diagnostic(code(pfe::catalog::unknown), help("`pfe {list}` shows the {kind}s the catalog has"))]
-    Unknown { kind: &'static str, name: String, suggestion: Option<String>, list: &'static str },
+    #[diagnostic(
+        code(pfe::catalog::unknown),
+        help("`pfe {list}` shows the {kind}s the catalog has")
+    )]
+    Unknown {
+        kind: &'static str,
+        name: String,
+        suggestion: Option<String>,
+        list: &'static str,
+    },
     #[error("cannot read {path}: {reason}")]
-    #[diagnostic(code(pfe::catalog::io), help("check that the file exists and is readable UTF-8 text"))]
+    #[diagnostic(
+        code(pfe::catalog::io),
+        help("check that the file exists and is readable UTF-8 text")
+    )]
     Io { path: String, reason: String },
     #[error("{path}:{line}: {message}")]
     #[diagnostic(code(pfe::catalog::metadata))]
@@ -36,11 +47,16 @@ pub enum CatalogError {
 }
 
 fn did_you_mean_text(s: &Option<String>) -> String {
-    s.as_ref().map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default()
+    s.as_ref()
+        .map(|s| format!(" (did you mean '{s}'?)"))
+        .unwrap_or_default()
 }
 
 /// The closest of `candidates` to `name`, if it is close enough to be a typo.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(name, c), c))
@@ -123,6 +139,8 @@ pub struct ProfileInfo {
     pub features: Vec<String>,
     pub optional_features: Vec<String>,
     pub variables: BTreeMap<String, String>,
+    /// A profile whose defaults are applied before this one's.
+    pub extends: Option<String>,
     pub path: String,
 }
 
@@ -163,10 +181,20 @@ impl Catalog {
         let files = builtin::BUILTIN_FILES
             .iter()
             .map(|(rel, text)| {
-                (rel.to_string(), Source { id: rel.to_string(), path: format!("config/{rel}"), text: text.to_string() })
+                (
+                    rel.to_string(),
+                    Source {
+                        id: rel.to_string(),
+                        path: format!("config/{rel}"),
+                        text: text.to_string(),
+                    },
+                )
             })
             .collect();
-        Catalog { files, user_dir: None }
+        Catalog {
+            files,
+            user_dir: None,
+        }
     }
 
     /// The built-in catalog with `dir` laid over it: same path replaces, new
@@ -177,16 +205,27 @@ impl Catalog {
             if !dir.is_dir() {
                 return Err(CatalogError::Io {
                     path: dir.display().to_string(),
-                    reason: "not a directory (set --config-dir or PFE_CONFIG_DIR to a catalog tree)".into(),
+                    reason:
+                        "not a directory (set --config-dir or PFE_CONFIG_DIR to a catalog tree)"
+                            .into(),
                 });
             }
             let mut found = Vec::new();
             walk(dir, dir, &mut found)?;
             for rel in found {
                 let path = dir.join(&rel);
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| CatalogError::Io { path: path.display().to_string(), reason: e.to_string() })?;
-                catalog.files.insert(rel.clone(), Source { id: rel, path: path.display().to_string(), text });
+                let text = std::fs::read_to_string(&path).map_err(|e| CatalogError::Io {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                catalog.files.insert(
+                    rel.clone(),
+                    Source {
+                        id: rel,
+                        path: path.display().to_string(),
+                        text,
+                    },
+                );
             }
             catalog.user_dir = Some(dir.to_path_buf());
         }
@@ -202,13 +241,18 @@ impl Catalog {
     }
 
     pub fn is_builtin(&self, id: &str) -> bool {
-        self.files.get(id).is_some_and(|s| s.path == format!("config/{id}"))
+        self.files
+            .get(id)
+            .is_some_and(|s| s.path == format!("config/{id}"))
     }
 
     pub fn profiles(&self) -> Vec<String> {
         self.files
             .keys()
-            .filter_map(|k| k.strip_prefix("profiles/")?.strip_suffix(&format!("/{PROFILE_FILE}")))
+            .filter_map(|k| {
+                k.strip_prefix("profiles/")?
+                    .strip_suffix(&format!("/{PROFILE_FILE}"))
+            })
             .filter(|name| !name.contains('/'))
             .map(str::to_owned)
             .collect()
@@ -236,7 +280,9 @@ impl Catalog {
     pub fn core_files(&self) -> Vec<&Source> {
         self.files
             .iter()
-            .filter(|(k, _)| k.starts_with("core/") && k.ends_with(SUFFIX) && k.matches('/').count() == 1)
+            .filter(|(k, _)| {
+                k.starts_with("core/") && k.ends_with(SUFFIX) && k.matches('/').count() == 1
+            })
             .map(|(_, s)| s)
             .collect()
     }
@@ -245,7 +291,14 @@ impl Catalog {
         self.files.get("local.cfg.lua")
     }
 
-    fn named(&self, kind: &'static str, list: &'static str, name: &str, id: String, all: Vec<String>) -> Result<&Source, CatalogError> {
+    fn named(
+        &self,
+        kind: &'static str,
+        list: &'static str,
+        name: &str,
+        id: String,
+        all: Vec<String>,
+    ) -> Result<&Source, CatalogError> {
         self.files.get(&id).ok_or_else(|| CatalogError::Unknown {
             kind,
             name: name.to_string(),
@@ -255,19 +308,40 @@ impl Catalog {
     }
 
     pub fn profile_file(&self, name: &str) -> Result<&Source, CatalogError> {
-        self.named("profile", "list", name, format!("profiles/{name}/{PROFILE_FILE}"), self.profiles())
+        self.named(
+            "profile",
+            "list",
+            name,
+            format!("profiles/{name}/{PROFILE_FILE}"),
+            self.profiles(),
+        )
     }
 
     pub fn feature_file(&self, name: &str) -> Result<&Source, CatalogError> {
-        self.named("feature", "features", name, format!("features/{name}{SUFFIX}"), self.features())
+        self.named(
+            "feature",
+            "features",
+            name,
+            format!("features/{name}{SUFFIX}"),
+            self.features(),
+        )
     }
 
     pub fn environment_file(&self, name: &str) -> Result<&Source, CatalogError> {
-        self.named("environment", "list", name, format!("environments/{name}{SUFFIX}"), self.environments())
+        self.named(
+            "environment",
+            "list",
+            name,
+            format!("environments/{name}{SUFFIX}"),
+            self.environments(),
+        )
     }
 
     /// Reads every feature's `feature_info`.
-    pub fn feature_infos(&self, sb: &Sandbox) -> Result<BTreeMap<String, FeatureInfo>, CatalogError> {
+    pub fn feature_infos(
+        &self,
+        sb: &Sandbox,
+    ) -> Result<BTreeMap<String, FeatureInfo>, CatalogError> {
         let mut out = BTreeMap::new();
         for name in self.features() {
             let src = self.feature_file(&name)?;
@@ -283,7 +357,11 @@ impl Catalog {
         ProfileInfo::from_meta(name, src, &meta)
     }
 
-    pub fn environment_info(&self, sb: &Sandbox, name: &str) -> Result<EnvironmentInfo, CatalogError> {
+    pub fn environment_info(
+        &self,
+        sb: &Sandbox,
+        name: &str,
+    ) -> Result<EnvironmentInfo, CatalogError> {
         let src = self.environment_file(name)?;
         let meta = sb.eval_isolated(src)?;
         EnvironmentInfo::from_meta(name, src, &meta)
@@ -295,9 +373,15 @@ impl Catalog {
             return Ok(Vec::new());
         };
         let meta = sb.eval_isolated(src)?;
-        let reader = Fields { src, table: "variables" };
+        let reader = Fields {
+            src,
+            table: "variables",
+        };
         let Some(list) = meta.get("variables") else {
-            return Err(reader.error("variables", "the file must set `variables = { { name = ..., description = ... }, ... }`"));
+            return Err(reader.error(
+                "variables",
+                "the file must set `variables = { { name = ..., description = ... }, ... }`",
+            ));
         };
         let Value::List(items) = list else {
             return Err(reader.error("variables", "`variables` must be a list of tables"));
@@ -312,7 +396,9 @@ impl Catalog {
             out.push(Variable {
                 default: reader.opt_scalar(item, "default")?,
                 description: reader.string(item, "description")?,
-                group: reader.opt_string(item, "group")?.unwrap_or_else(|| "other".into()),
+                group: reader
+                    .opt_string(item, "group")?
+                    .unwrap_or_else(|| "other".into()),
                 secret: reader.opt_bool(item, "secret")?.unwrap_or(false),
                 name,
             });
@@ -322,14 +408,25 @@ impl Catalog {
 }
 
 fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) -> Result<(), CatalogError> {
-    let io = |e: std::io::Error| CatalogError::Io { path: dir.display().to_string(), reason: e.to_string() };
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).map_err(io)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>().map_err(io)?;
+    let io = |e: std::io::Error| CatalogError::Io {
+        path: dir.display().to_string(),
+        reason: e.to_string(),
+    };
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(io)?;
     entries.sort();
     for path in entries {
         if path.is_dir() {
             walk(&path, base, out)?;
         } else if path.to_string_lossy().ends_with(SUFFIX) {
-            let rel = path.strip_prefix(base).expect("walked below base").to_string_lossy().replace('\\', "/");
+            let rel = path
+                .strip_prefix(base)
+                .expect("walked below base")
+                .to_string_lossy()
+                .replace('\\', "/");
             out.push(rel);
         }
     }
@@ -346,7 +443,10 @@ struct Fields<'a> {
 impl Fields<'_> {
     fn line_of(&self, field: &str) -> usize {
         let lines: Vec<&str> = self.src.text.lines().collect();
-        let start = lines.iter().position(|l| l.contains(self.table)).unwrap_or(0);
+        let start = lines
+            .iter()
+            .position(|l| l.contains(self.table))
+            .unwrap_or(0);
         lines
             .iter()
             .enumerate()
@@ -361,7 +461,10 @@ impl Fields<'_> {
             path: self.src.path.clone(),
             line: self.line_of(field),
             message: message.to_string(),
-            help: Some(format!("see docs/catalog.md for the fields of {}", self.table)),
+            help: Some(format!(
+                "see docs/catalog.md for the fields of {}",
+                self.table
+            )),
         }
     }
 
@@ -369,20 +472,40 @@ impl Fields<'_> {
         match t.get(field) {
             None => Ok(None),
             Some(Value::Str(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(self.error(field, &format!("{}.{field} must be a string, not a {}", self.table, other.kind()))),
+            Some(other) => Err(self.error(
+                field,
+                &format!(
+                    "{}.{field} must be a string, not a {}",
+                    self.table,
+                    other.kind()
+                ),
+            )),
         }
     }
 
     fn string(&self, t: &Value, field: &str) -> Result<String, CatalogError> {
-        self.opt_string(t, field)?
-            .ok_or_else(|| self.error(field, &format!("{}.{field} is missing (a string)", self.table)))
+        self.opt_string(t, field)?.ok_or_else(|| {
+            self.error(
+                field,
+                &format!("{}.{field} is missing (a string)", self.table),
+            )
+        })
     }
 
     fn opt_scalar(&self, t: &Value, field: &str) -> Result<Option<String>, CatalogError> {
         match t.get(field) {
             None => Ok(None),
-            Some(v @ (Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_))) => Ok(Some(v.display())),
-            Some(other) => Err(self.error(field, &format!("{}.{field} must be a string, number or boolean, not a {}", self.table, other.kind()))),
+            Some(v @ (Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_))) => {
+                Ok(Some(v.display()))
+            }
+            Some(other) => Err(self.error(
+                field,
+                &format!(
+                    "{}.{field} must be a string, number or boolean, not a {}",
+                    self.table,
+                    other.kind()
+                ),
+            )),
         }
     }
 
@@ -390,7 +513,14 @@ impl Fields<'_> {
         match t.get(field) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(other) => Err(self.error(field, &format!("{}.{field} must be true or false, not a {}", self.table, other.kind()))),
+            Some(other) => Err(self.error(
+                field,
+                &format!(
+                    "{}.{field} must be true or false, not a {}",
+                    self.table,
+                    other.kind()
+                ),
+            )),
         }
     }
 
@@ -401,10 +531,24 @@ impl Fields<'_> {
                 .iter()
                 .map(|v| match v {
                     Value::Str(s) => Ok(s.clone()),
-                    other => Err(self.error(field, &format!("{}.{field} must list strings, found a {}", self.table, other.kind()))),
+                    other => Err(self.error(
+                        field,
+                        &format!(
+                            "{}.{field} must list strings, found a {}",
+                            self.table,
+                            other.kind()
+                        ),
+                    )),
                 })
                 .collect(),
-            Some(other) => Err(self.error(field, &format!("{}.{field} must be a list of strings, not a {}", self.table, other.kind()))),
+            Some(other) => Err(self.error(
+                field,
+                &format!(
+                    "{}.{field} must be a list of strings, not a {}",
+                    self.table,
+                    other.kind()
+                ),
+            )),
         }
     }
 
@@ -414,32 +558,64 @@ impl Fields<'_> {
             Some(Value::Map(entries)) => entries
                 .iter()
                 .map(|(k, v)| match (k, v) {
-                    (crate::value::Key::Str(k), v @ (Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_))) => Ok((k.clone(), v.display())),
-                    _ => Err(self.error(field, &format!("{}.{field} must map variable names to strings", self.table))),
+                    (
+                        crate::value::Key::Str(k),
+                        v @ (Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_)),
+                    ) => Ok((k.clone(), v.display())),
+                    _ => Err(self.error(
+                        field,
+                        &format!("{}.{field} must map variable names to strings", self.table),
+                    )),
                 })
                 .collect(),
             Some(Value::List(l)) if l.is_empty() => Ok(BTreeMap::new()),
-            Some(other) => Err(self.error(field, &format!("{}.{field} must be a table of NAME = \"value\", not a {}", self.table, other.kind()))),
+            Some(other) => Err(self.error(
+                field,
+                &format!(
+                    "{}.{field} must be a table of NAME = \"value\", not a {}",
+                    self.table,
+                    other.kind()
+                ),
+            )),
         }
     }
 
-    fn stability(&self, t: &Value, field: &str, default: Stability) -> Result<Stability, CatalogError> {
+    fn stability(
+        &self,
+        t: &Value,
+        field: &str,
+        default: Stability,
+    ) -> Result<Stability, CatalogError> {
         match self.opt_string(t, field)? {
             None => Ok(default),
-            Some(s) => Stability::parse(&s).ok_or_else(|| self.error(field, &format!("{}.{field} is '{s}'; use stable, beta or alpha", self.table))),
+            Some(s) => Stability::parse(&s).ok_or_else(|| {
+                self.error(
+                    field,
+                    &format!("{}.{field} is '{s}'; use stable, beta or alpha", self.table),
+                )
+            }),
         }
     }
 }
 
-fn meta_table<'a>(meta: &'a Meta, src: &Source, table: &'static str) -> Result<&'a Value, CatalogError> {
+fn meta_table<'a>(
+    meta: &'a Meta,
+    src: &Source,
+    table: &'static str,
+) -> Result<&'a Value, CatalogError> {
     match meta.get(table) {
         Some(v @ Value::Map(_)) => Ok(v),
-        Some(other) => Err(Fields { src, table }.error(table, &format!("{table} must be a table, not a {}", other.kind()))),
+        Some(other) => Err(Fields { src, table }.error(
+            table,
+            &format!("{table} must be a table, not a {}", other.kind()),
+        )),
         None => Err(CatalogError::Metadata {
             path: src.path.clone(),
             line: 1,
             message: format!("the file does not set {table}"),
-            help: Some(format!("add `{table} = {{ name = ..., description = ..., ... }}` (see docs/catalog.md)")),
+            help: Some(format!(
+                "add `{table} = {{ name = ..., description = ..., ... }}` (see docs/catalog.md)"
+            )),
         }),
     }
 }
@@ -447,7 +623,10 @@ fn meta_table<'a>(meta: &'a Meta, src: &Source, table: &'static str) -> Result<&
 impl FeatureInfo {
     pub fn from_meta(id: &str, src: &Source, meta: &Meta) -> Result<FeatureInfo, CatalogError> {
         let t = meta_table(meta, src, "feature_info")?;
-        let f = Fields { src, table: "feature_info" };
+        let f = Fields {
+            src,
+            table: "feature_info",
+        };
         let mut checks = Vec::new();
         if let Some(list) = t.get("checks") {
             let Value::List(items) = list else {
@@ -491,7 +670,10 @@ impl FeatureInfo {
     /// The variable that switches this feature without being listed:
     /// PROSODY_FEATURES_<CATEGORY>_<NAME>.
     pub fn implicit_toggle(&self) -> String {
-        format!("PROSODY_FEATURES_{}", self.id.replace(['/', '-'], "_").to_uppercase())
+        format!(
+            "PROSODY_FEATURES_{}",
+            self.id.replace(['/', '-'], "_").to_uppercase()
+        )
     }
 
     pub fn all_toggles(&self) -> Vec<String> {
@@ -508,7 +690,10 @@ impl FeatureInfo {
 impl ProfileInfo {
     pub fn from_meta(id: &str, src: &Source, meta: &Meta) -> Result<ProfileInfo, CatalogError> {
         let t = meta_table(meta, src, "profile_info")?;
-        let f = Fields { src, table: "profile_info" };
+        let f = Fields {
+            src,
+            table: "profile_info",
+        };
         let resources = match t.get("resource_requirements") {
             Some(r @ Value::Map(_)) => Resources {
                 memory: f.opt_scalar(r, "memory")?,
@@ -517,7 +702,13 @@ impl ProfileInfo {
             },
             None => Resources::default(),
             Some(other) => {
-                return Err(f.error("resource_requirements", &format!("profile_info.resource_requirements must be a table, not a {}", other.kind())));
+                return Err(f.error(
+                    "resource_requirements",
+                    &format!(
+                        "profile_info.resource_requirements must be a table, not a {}",
+                        other.kind()
+                    ),
+                ));
             }
         };
         Ok(ProfileInfo {
@@ -530,9 +721,75 @@ impl ProfileInfo {
             features: f.strings(t, "features")?,
             optional_features: f.strings(t, "optional_features")?,
             variables: f.string_map(t, "variables")?,
+            extends: f.opt_string(t, "extends")?,
             path: src.path.clone(),
         })
     }
+}
+
+/// The text of a new profile made from `template`: the template's metadata
+/// written out as data, with `extends` so its defaults still apply.
+pub fn new_profile_text(name: &str, template: &ProfileInfo, description: Option<&str>) -> String {
+    use crate::value::{Key, lua_string};
+    let strs = |v: &[String]| Value::List(v.iter().map(|s| Value::Str(s.clone())).collect());
+    let mut entries = vec![
+        (Key::Str("name".into()), Value::Str(name.into())),
+        (
+            Key::Str("description".into()),
+            Value::Str(
+                description
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("Custom profile based on {}", template.id)),
+            ),
+        ),
+        (Key::Str("extends".into()), Value::Str(template.id.clone())),
+        (Key::Str("features".into()), strs(&template.features)),
+        (
+            Key::Str("optional_features".into()),
+            strs(&template.optional_features),
+        ),
+    ];
+    if let Some(t) = &template.target_users {
+        entries.push((Key::Str("target_users".into()), Value::Str(t.clone())));
+    }
+    if let Some(s) = &template.stability {
+        entries.push((Key::Str("stability".into()), Value::Str(s.clone())));
+    }
+    let r = &template.resources;
+    let res: Vec<(Key, Value)> = [
+        ("cpu", &r.cpu),
+        ("memory", &r.memory),
+        ("storage", &r.storage),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| {
+        v.as_ref()
+            .map(|v| (Key::Str(k.into()), Value::Str(v.clone())))
+    })
+    .collect();
+    if !res.is_empty() {
+        entries.push((Key::Str("resource_requirements".into()), Value::Map(res)));
+    }
+    if !template.variables.is_empty() {
+        let vars = template
+            .variables
+            .iter()
+            .map(|(k, v)| (Key::Str(k.clone()), Value::Str(v.clone())))
+            .collect();
+        entries.push((Key::Str("variables".into()), Value::Map(vars)));
+    }
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    format!(
+        "-- Profile {} created by `pfe create {name} {}`.\n\
+         -- The defaults of profile {} apply first (extends); set options below to override them.\n\n\
+         profile_info = {}\n\n\
+         -- Profile defaults, e.g.:\n\
+         -- archive_expires_after = \"6m\"\n",
+        lua_string(name),
+        template.id,
+        lua_string(&template.id),
+        Value::Map(entries).to_lua(0)
+    )
 }
 
 impl EnvironmentInfo {
@@ -550,7 +807,10 @@ impl EnvironmentInfo {
                 path: src.path.clone(),
             });
         };
-        let f = Fields { src, table: "environment_info" };
+        let f = Fields {
+            src,
+            table: "environment_info",
+        };
         let allow = match t.get("allow_stability") {
             None => all,
             Some(_) => f

@@ -1,1 +1,579 @@
-fn main() {}
+//! The pfe command line: parses arguments, calls the library, prints.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use miette::{Diagnostic, Report};
+
+use pfe::catalog::Catalog;
+use pfe::engine::{self, Build, DEFAULT_ENVIRONMENT, DEFAULT_PROFILE, Request};
+use pfe::explain::{self, Explanation};
+use pfe::validate::{self, Finding, Severity};
+use pfe::{envfile, fsutil, sandbox};
+
+#[derive(Parser)]
+#[command(
+    name = "pfe",
+    version,
+    about = "Profile-Feature-Environment configuration for the Prosody XMPP server",
+    long_about = "pfe turns a profile (minimal, standard, enterprise, development), a set of features and an \
+environment (production, development, staging, testing) into one flat, deterministic Prosody 13 config.\n\n\
+The catalog (config/ in pfe's sources) is built in; --config-dir or PFE_CONFIG_DIR lays your own tree over it: \
+a file at the same path replaces the built-in one, new files add.\n\n\
+Layers, later wins: core → features (dependency order) → profile defaults → environment → local.cfg.lua → --set.",
+    after_help = "Environment: PFE_CONFIG_DIR (catalog overlay), PROSODY_PROFILE and PROSODY_ENVIRONMENT (defaults: \
+standard, production), PROSODY_DOMAIN, PROSODY_FEATURES_* toggles and every variable `pfe env` writes."
+)]
+struct Cli {
+    /// Your catalog tree, laid over the built-in one
+    #[arg(long, global = true, env = "PFE_CONFIG_DIR", value_name = "DIR")]
+    config_dir: Option<PathBuf>,
+    /// Read variables from this file too (the process environment wins)
+    #[arg(long, global = true, value_name = "FILE")]
+    env_file: Option<PathBuf>,
+    /// Show the messages catalog files log with log(...)
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone, Default)]
+struct Selection {
+    /// Profile [default: $PROSODY_PROFILE or standard]
+    profile: Option<String>,
+    /// Environment [default: $PROSODY_ENVIRONMENT or production]
+    environment: Option<String>,
+    /// The served domain [default: $PROSODY_DOMAIN or localhost]
+    #[arg(long)]
+    domain: Option<String>,
+    /// Enable a feature (repeatable), e.g. --with web/admin
+    #[arg(long = "with", value_name = "FEATURE")]
+    with: Vec<String>,
+    /// Disable a feature (repeatable), e.g. --without mobile/push
+    #[arg(long = "without", value_name = "FEATURE")]
+    without: Vec<String>,
+    /// Set an option last, as a Lua value: [HOST:]OPTION=VALUE (repeatable), e.g. --set 'c2s_ports={15222}'
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Allow features whose stability the environment does not allow (e.g. alpha in production)
+    #[arg(long)]
+    allow_unstable: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List profiles and environments
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List features: modules, XEPs, stability, dependencies
+    Features {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check profiles × environments; exit 0 clean, 1 problems (no arguments: every pair)
+    Validate {
+        /// Profile to check [default: all]
+        profile: Option<String>,
+        /// Environment to check [default: all]
+        environment: Option<String>,
+        #[arg(long)]
+        json: bool,
+        /// Fail on warnings too
+        #[arg(long)]
+        deny_warnings: bool,
+        /// Allow features whose stability the environment does not allow
+        #[arg(long)]
+        allow_unstable: bool,
+    },
+    /// Create a profile in your catalog tree from a template profile
+    Create {
+        /// Name of the new profile (letters, digits, - and _)
+        name: String,
+        /// Profile to start from
+        #[arg(default_value = "standard")]
+        template: String,
+        /// Description of the new profile
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Generate prosody.cfg.lua for a profile and environment
+    Generate {
+        #[command(flatten)]
+        sel: Selection,
+        /// Output file; - or absent: standard output
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Replace an existing output file
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write .env.<profile>.<environment> (mode 0600) with every variable pfe knows
+    Env {
+        #[command(flatten)]
+        sel: Selection,
+        /// Output file [default: .env.<profile>.<environment>]; - for standard output
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Replace an existing output file
+        #[arg(long)]
+        force: bool,
+    },
+    /// Explain why an option has its value, or why a feature or module is on
+    Explain {
+        /// An option (c2s_require_encryption), a feature (web/upload) or a module (mam)
+        subject: String,
+        #[command(flatten)]
+        sel: Selection,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A failure already printed, with its exit code.
+struct Exit(u8);
+
+fn report<E: Diagnostic + Send + Sync + 'static>(e: E) -> Exit {
+    eprintln!("{:?}", Report::new(e));
+    Exit(1)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Exit(code)) => ExitCode::from(code),
+    }
+}
+
+struct Ctx {
+    catalog: Catalog,
+    env: HashMap<String, String>,
+    verbose: bool,
+}
+
+impl Ctx {
+    fn request(&self, sel: &Selection) -> Request {
+        let profile = sel
+            .profile
+            .clone()
+            .or_else(|| self.env.get("PROSODY_PROFILE").cloned())
+            .unwrap_or_else(|| DEFAULT_PROFILE.into());
+        let environment = sel
+            .environment
+            .clone()
+            .or_else(|| self.env.get("PROSODY_ENVIRONMENT").cloned())
+            .unwrap_or_else(|| DEFAULT_ENVIRONMENT.into());
+        let mut command = format!("pfe generate {profile} {environment}");
+        for w in &sel.with {
+            command += &format!(" --with {w}");
+        }
+        for w in &sel.without {
+            command += &format!(" --without {w}");
+        }
+        Request {
+            profile,
+            environment,
+            domain: sel.domain.clone(),
+            with: sel.with.clone(),
+            without: sel.without.clone(),
+            sets: sel.sets.clone(),
+            env: self.env.clone(),
+            allow_unstable: sel.allow_unstable,
+            command,
+        }
+    }
+
+    fn build(&self, req: &Request) -> Result<Build, Exit> {
+        let build = engine::build(&self.catalog, req).map_err(report)?;
+        for w in &build.resolution.warnings {
+            eprintln!("warning: {w}");
+        }
+        if self.verbose {
+            for l in &build.evaluated.logs {
+                eprintln!(
+                    "[{}] {}: {}",
+                    l.level,
+                    build.evaluated.display_origin(&l.origin),
+                    l.message
+                );
+            }
+        }
+        Ok(build)
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Exit> {
+    let catalog = Catalog::load(cli.config_dir.as_deref()).map_err(report)?;
+    let file_vars = match &cli.env_file {
+        Some(p) => envfile::read(p).map_err(report)?,
+        None => Vec::new(),
+    };
+    let env = envfile::merge(std::env::vars(), file_vars);
+    let ctx = Ctx {
+        catalog,
+        env,
+        verbose: cli.verbose,
+    };
+    match cli.command {
+        Command::List { json } => list(&ctx, json),
+        Command::Features { json } => features(&ctx, json),
+        Command::Validate {
+            profile,
+            environment,
+            json,
+            deny_warnings,
+            allow_unstable,
+        } => validate_cmd(
+            &ctx,
+            profile,
+            environment,
+            json,
+            deny_warnings,
+            allow_unstable,
+        ),
+        Command::Create {
+            name,
+            template,
+            description,
+        } => create(&ctx, &cli.config_dir, &name, &template, description),
+        Command::Generate { sel, output, force } => {
+            let build = ctx.build(&ctx.request(&sel))?;
+            write_output(output.as_deref(), build.config.as_bytes(), None, force)
+        }
+        Command::Env { sel, output, force } => {
+            let req = ctx.request(&sel);
+            let build = ctx.build(&req)?;
+            let text = envfile::render(&build);
+            let default = PathBuf::from(format!(".env.{}.{}", req.profile, req.environment));
+            let path = output.unwrap_or(default);
+            write_output(Some(&path), text.as_bytes(), Some(0o600), force)?;
+            if path.as_os_str() != "-" {
+                eprintln!("wrote {}", path.display());
+            }
+            Ok(())
+        }
+        Command::Explain { subject, sel, json } => explain_cmd(&ctx, &subject, &sel, json),
+    }
+}
+
+fn write_output(
+    path: Option<&Path>,
+    bytes: &[u8],
+    mode: Option<u32>,
+    force: bool,
+) -> Result<(), Exit> {
+    match path {
+        None => stdout(bytes),
+        Some(p) if p.as_os_str() == "-" => stdout(bytes),
+        Some(p) => fsutil::write_atomic(p, bytes, mode, force).map_err(report),
+    }
+}
+
+fn stdout(bytes: &[u8]) -> Result<(), Exit> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes).and_then(|_| out.flush()).map_err(|e| {
+        eprintln!("error: cannot write to standard output: {e}");
+        Exit(1)
+    })
+}
+
+fn print_json(v: &serde_json::Value) -> Result<(), Exit> {
+    let text = serde_json::to_string_pretty(v).expect("JSON values serialize") + "\n";
+    stdout(text.as_bytes())
+}
+
+fn meta_sandbox(ctx: &Ctx) -> Result<sandbox::Sandbox, Exit> {
+    sandbox::Sandbox::new(
+        ctx.env.clone(),
+        &sandbox::Context {
+            domain: "localhost".into(),
+            ..Default::default()
+        },
+    )
+    .map_err(report)
+}
+
+fn list(ctx: &Ctx, json: bool) -> Result<(), Exit> {
+    let sb = meta_sandbox(ctx)?;
+    let mut profiles = Vec::new();
+    for name in ctx.catalog.profiles() {
+        profiles.push(ctx.catalog.profile_info(&sb, &name).map_err(report)?);
+    }
+    let mut envs = Vec::new();
+    for name in ctx.catalog.environments() {
+        envs.push(ctx.catalog.environment_info(&sb, &name).map_err(report)?);
+    }
+    if json {
+        return print_json(&serde_json::json!({ "profiles": profiles, "environments": envs }));
+    }
+    let mut out = String::from("Profiles:\n");
+    for p in &profiles {
+        out += &format!(
+            "  {:<13} {:<7} {:>2} features  {}\n",
+            p.id,
+            p.target_users.as_deref().unwrap_or("-"),
+            p.features.len(),
+            p.description
+        );
+    }
+    out += "\nEnvironments:\n";
+    for e in &envs {
+        let allowed: Vec<&str> = e.allow_stability.iter().map(|s| s.as_str()).collect();
+        out += &format!(
+            "  {:<13} allows {:<20} {}\n",
+            e.id,
+            allowed.join(","),
+            e.description
+        );
+    }
+    stdout(out.as_bytes())
+}
+
+fn features(ctx: &Ctx, json: bool) -> Result<(), Exit> {
+    let sb = meta_sandbox(ctx)?;
+    let infos = ctx.catalog.feature_infos(&sb).map_err(report)?;
+    if json {
+        return print_json(&serde_json::to_value(&infos).expect("serializable"));
+    }
+    let mut out = String::new();
+    for (id, f) in &infos {
+        out += &format!("{:<26} {:<6} {}\n", id, f.stability.as_str(), f.description);
+        if !f.modules.is_empty() {
+            out += &format!("{:<33} modules: {}\n", "", f.modules.join(", "));
+        }
+        if !f.xeps.is_empty() {
+            out += &format!("{:<33} xeps: {}\n", "", f.xeps.join(", "));
+        }
+        if !f.dependencies.is_empty() {
+            out += &format!("{:<33} needs: {}\n", "", f.dependencies.join(", "));
+        }
+        if !f.conflicts.is_empty() {
+            out += &format!("{:<33} conflicts: {}\n", "", f.conflicts.join(", "));
+        }
+    }
+    stdout(out.as_bytes())
+}
+
+fn validate_cmd(
+    ctx: &Ctx,
+    profile: Option<String>,
+    environment: Option<String>,
+    json: bool,
+    deny_warnings: bool,
+    allow_unstable: bool,
+) -> Result<(), Exit> {
+    let profiles = match profile {
+        Some(p) => vec![p],
+        None => ctx.catalog.profiles(),
+    };
+    let envs = match environment {
+        Some(e) => vec![e],
+        None => ctx.catalog.environments(),
+    };
+    let mut results = Vec::new();
+    for p in &profiles {
+        for e in &envs {
+            let mut req = ctx.request(&Selection {
+                profile: Some(p.clone()),
+                environment: Some(e.clone()),
+                ..Default::default()
+            });
+            req.allow_unstable = allow_unstable;
+            let findings = match engine::build(&ctx.catalog, &req) {
+                Ok(build) => validate::check_build(&build),
+                Err(err) => {
+                    let mut f = Finding::error("PFE-E001", err.to_string());
+                    if let Some(help) = err.help() {
+                        f = f.hint(help.to_string());
+                    }
+                    if !json {
+                        eprintln!("{:?}", Report::new(err));
+                    }
+                    vec![f]
+                }
+            };
+            results.push((p.clone(), e.clone(), findings));
+        }
+    }
+    let failed = results
+        .iter()
+        .flat_map(|r| &r.2)
+        .any(|f| f.severity == Severity::Error || deny_warnings);
+    if json {
+        let items: Vec<_> = results
+            .iter()
+            .map(|(p, e, f)| serde_json::json!({ "profile": p, "environment": e, "findings": f }))
+            .collect();
+        print_json(&serde_json::json!({ "ok": !failed, "results": items }))?;
+    } else {
+        let mut out = String::new();
+        for (p, e, findings) in &results {
+            let errors = findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .count();
+            let status = if findings.is_empty() {
+                "ok".to_string()
+            } else {
+                format!("{errors} error(s), {} warning(s)", findings.len() - errors)
+            };
+            out += &format!("{p:<13} {e:<12} {status}\n");
+            for f in findings {
+                let sev = if f.severity == Severity::Error {
+                    "error"
+                } else {
+                    "warning"
+                };
+                let place = match (&f.file, f.line) {
+                    (Some(file), Some(line)) => format!("{file}:{line}: "),
+                    _ => String::new(),
+                };
+                out += &format!("  {sev}[{}]: {place}{}\n", f.code, f.message);
+                if let Some(h) = &f.hint {
+                    out += &format!("    hint: {h}\n");
+                }
+            }
+        }
+        stdout(out.as_bytes())?;
+    }
+    if failed { Err(Exit(1)) } else { Ok(()) }
+}
+
+fn valid_profile_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.starts_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn create(
+    ctx: &Ctx,
+    config_dir: &Option<PathBuf>,
+    name: &str,
+    template: &str,
+    description: Option<String>,
+) -> Result<(), Exit> {
+    if !valid_profile_name(name) {
+        eprintln!(
+            "error: '{name}' is not a valid profile name\n  hint: use letters, digits, '-' and '_' only (no path separators, no '..')"
+        );
+        return Err(Exit(2));
+    }
+    if ctx.catalog.profiles().iter().any(|p| p == name) {
+        eprintln!(
+            "error: profile '{name}' already exists\n  hint: choose another name, or edit its profile.cfg.lua"
+        );
+        return Err(Exit(1));
+    }
+    let sb = meta_sandbox(ctx)?;
+    let info = ctx.catalog.profile_info(&sb, template).map_err(report)?;
+    let dir = config_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("config"));
+    let text = pfe::catalog::new_profile_text(name, &info, description.as_deref());
+    let target = dir.join("profiles").join(name);
+    std::fs::create_dir_all(&target).map_err(|e| {
+        eprintln!(
+            "error: cannot create {}: {e}\n  hint: check that the directory is writable",
+            target.display()
+        );
+        Exit(1)
+    })?;
+    let path = target.join("profile.cfg.lua");
+    fsutil::write_atomic(&path, text.as_bytes(), None, false).map_err(report)?;
+    eprintln!(
+        "created {} (from '{template}'); try: pfe --config-dir {} generate {name}",
+        path.display(),
+        dir.display()
+    );
+    Ok(())
+}
+
+fn explain_cmd(ctx: &Ctx, subject: &str, sel: &Selection, json: bool) -> Result<(), Exit> {
+    let build = ctx.build(&ctx.request(sel))?;
+    let Some(exp) = explain::explain(&build, subject) else {
+        eprintln!(
+            "error: '{subject}' is neither a feature, an option set in this config, nor an enabled module\n  hint: `pfe features` lists features; `pfe generate` shows every option"
+        );
+        return Err(Exit(1));
+    };
+    if json {
+        return print_json(&serde_json::to_value(&exp).expect("serializable"));
+    }
+    let mut out = String::new();
+    match exp {
+        Explanation::Feature {
+            name,
+            enabled,
+            chain,
+            disabled_by,
+            path,
+            modules,
+            xeps,
+        } => {
+            out += &format!("feature {name} ({path})\n");
+            if enabled {
+                out += &format!("  enabled: {}\n", chain.join(" ← "));
+            } else {
+                out += &format!(
+                    "  disabled{}\n",
+                    disabled_by
+                        .map(|d| format!(" by {d}"))
+                        .unwrap_or_else(|| " (not in the profile)".into())
+                );
+            }
+            out += &format!(
+                "  modules: {}\n  xeps: {}\n",
+                modules.join(", "),
+                xeps.join(", ")
+            );
+        }
+        Explanation::Option {
+            name,
+            values,
+            assignments,
+        } => {
+            for (section, value) in &values {
+                let where_ = if section == "*" {
+                    "global".to_string()
+                } else {
+                    section.clone()
+                };
+                out += &format!("{name} = {value}   [{where_}]\n");
+            }
+            for a in assignments {
+                let mark = if a.winner { "set  " } else { "was  " };
+                out += &format!(
+                    "  {mark} {} ({}{})\n",
+                    a.at,
+                    a.layer,
+                    if a.section == "*" {
+                        String::new()
+                    } else {
+                        format!(", {}", a.section)
+                    }
+                );
+            }
+        }
+        Explanation::Module { name, sections } => {
+            for (section, at) in sections {
+                let where_ = if section == "*" {
+                    "global".to_string()
+                } else {
+                    section
+                };
+                out += &format!("module {name} [{where_}] enabled at {at}\n");
+            }
+        }
+    }
+    stdout(out.as_bytes())
+}

@@ -61,7 +61,11 @@ impl Value {
     /// The strings of a list value (non-strings skipped).
     pub fn string_list(&self) -> Vec<String> {
         self.as_list()
-            .map(|l| l.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -158,7 +162,11 @@ fn format_float(f: f64) -> String {
     if f.is_nan() {
         "(0/0)".into()
     } else if f.is_infinite() {
-        if f > 0.0 { "math.huge".into() } else { "-math.huge".into() }
+        if f > 0.0 {
+            "math.huge".into()
+        } else {
+            "-math.huge".into()
+        }
     } else if f.fract() == 0.0 && f.abs() < 1e15 {
         format!("{f:.1}")
     } else {
@@ -169,7 +177,9 @@ fn format_float(f: f64) -> String {
 fn is_short(v: &Value) -> bool {
     match v {
         Value::List(l) => l.len() <= 4 && l.iter().all(is_scalar) && v.to_lua_flat().len() <= 60,
-        Value::Map(m) => m.len() <= 3 && m.iter().all(|(_, v)| is_scalar(v)) && v.to_lua_flat().len() <= 60,
+        Value::Map(m) => {
+            m.len() <= 3 && m.iter().all(|(_, v)| is_scalar(v)) && v.to_lua_flat().len() <= 60
+        }
         _ => true,
     }
 }
@@ -184,7 +194,10 @@ impl Value {
             Value::List(l) if l.is_empty() => "{}".into(),
             Value::List(l) => format!(
                 "{{ {} }}",
-                l.iter().map(|v| v.to_lua_flat()).collect::<Vec<_>>().join(", ")
+                l.iter()
+                    .map(|v| v.to_lua_flat())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             Value::Map(m) if m.is_empty() => "{}".into(),
             Value::Map(m) => format!(
@@ -264,7 +277,10 @@ mod tests {
         let long = Value::List((0..6).map(|i| Value::Str(format!("module{i}"))).collect());
         assert!(long.to_lua(0).starts_with("{\n    \"module0\";\n"));
         let map = Value::Map(vec![
-            (Key::Str("c2s".into()), Value::Map(vec![(Key::Str("rate".into()), Value::Str("5kb/s".into()))])),
+            (
+                Key::Str("c2s".into()),
+                Value::Map(vec![(Key::Str("rate".into()), Value::Str("5kb/s".into()))]),
+            ),
             (Key::Str("not an id".into()), Value::Bool(true)),
         ]);
         let text = map.to_lua(0);

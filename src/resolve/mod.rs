@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use miette::Diagnostic;
 
-use crate::catalog::{did_you_mean, EnvironmentInfo, FeatureInfo, ProfileInfo, Stability};
+use crate::catalog::{EnvironmentInfo, FeatureInfo, ProfileInfo, Stability, did_you_mean};
 
 /// Why a feature is on.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -79,30 +79,73 @@ impl Resolution {
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum ResolveError {
     #[error("unknown feature '{name}', asked for by {by}{}", hint(.suggestion))]
-    #[diagnostic(code(pfe::resolve::unknown_feature), help("`pfe features` lists the features of the catalog"))]
-    UnknownFeature { name: String, by: String, suggestion: Option<String> },
+    #[diagnostic(
+        code(pfe::resolve::unknown_feature),
+        help("`pfe features` lists the features of the catalog")
+    )]
+    UnknownFeature {
+        name: String,
+        by: String,
+        suggestion: Option<String>,
+    },
     #[error("{var}={value} is not a boolean")]
-    #[diagnostic(code(pfe::resolve::bad_toggle), help("set {var} to true or false (also accepted: 1/0, yes/no, on/off)"))]
+    #[diagnostic(
+        code(pfe::resolve::bad_toggle),
+        help("set {var} to true or false (also accepted: 1/0, yes/no, on/off)")
+    )]
     BadToggle { var: String, value: String },
     #[error("dependency cycle: {}", .cycle.join(" → "))]
-    #[diagnostic(code(pfe::resolve::cycle), help("remove one of these dependencies in the features' feature_info"))]
+    #[diagnostic(
+        code(pfe::resolve::cycle),
+        help("remove one of these dependencies in the features' feature_info")
+    )]
     Cycle { cycle: Vec<String> },
     #[error("feature {a} (enabled by {a_by}) conflicts with {b} (enabled by {b_by})")]
-    #[diagnostic(code(pfe::resolve::conflict), help("switch one of them off with --without or its PROSODY_FEATURES_* variable"))]
-    Conflict { a: String, a_by: String, b: String, b_by: String },
-    #[error("feature {feature} is {stability}, which environment '{environment}' does not allow (it allows: {allowed})")]
-    #[diagnostic(code(pfe::resolve::stability), help("drop the feature, or pass --allow-unstable if you accept the risk"))]
-    Stability { feature: String, stability: &'static str, environment: String, allowed: String },
-    #[error("feature {feature} was asked for by {by}, but it needs {needs}, which {disabled_by} switched off")]
-    #[diagnostic(code(pfe::resolve::disabled_dependency), help("enable {needs} again, or drop {feature}"))]
-    DisabledDependency { feature: String, by: String, needs: String, disabled_by: String },
+    #[diagnostic(
+        code(pfe::resolve::conflict),
+        help("switch one of them off with --without or its PROSODY_FEATURES_* variable")
+    )]
+    Conflict {
+        a: String,
+        a_by: String,
+        b: String,
+        b_by: String,
+    },
+    #[error(
+        "feature {feature} is {stability}, which environment '{environment}' does not allow (it allows: {allowed})"
+    )]
+    #[diagnostic(
+        code(pfe::resolve::stability),
+        help("drop the feature, or pass --allow-unstable if you accept the risk")
+    )]
+    Stability {
+        feature: String,
+        stability: &'static str,
+        environment: String,
+        allowed: String,
+    },
+    #[error(
+        "feature {feature} was asked for by {by}, but it needs {needs}, which {disabled_by} switched off"
+    )]
+    #[diagnostic(
+        code(pfe::resolve::disabled_dependency),
+        help("enable {needs} again, or drop {feature}")
+    )]
+    DisabledDependency {
+        feature: String,
+        by: String,
+        needs: String,
+        disabled_by: String,
+    },
     #[error("feature {feature} is both in --with and --without")]
     #[diagnostic(code(pfe::resolve::with_and_without))]
     WithAndWithout { feature: String },
 }
 
 fn hint(s: &Option<String>) -> String {
-    s.as_ref().map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default()
+    s.as_ref()
+        .map(|s| format!(" (did you mean '{s}'?)"))
+        .unwrap_or_default()
 }
 
 /// Parses a PROSODY_FEATURES_* value.
@@ -130,13 +173,27 @@ pub fn resolve(
     let mut wanted: BTreeMap<String, Reason> = BTreeMap::new();
     for f in &profile.features {
         if !features.contains_key(f) {
-            return Err(unknown(f, format!("profile '{}' ({})", profile.id, profile.path)));
+            return Err(unknown(
+                f,
+                format!("profile '{}' ({})", profile.id, profile.path),
+            ));
         }
-        wanted.insert(f.clone(), Reason::Profile { profile: profile.id.clone() });
+        wanted.insert(
+            f.clone(),
+            Reason::Profile {
+                profile: profile.id.clone(),
+            },
+        );
     }
     for f in &profile.optional_features {
         if !features.contains_key(f) {
-            return Err(unknown(f, format!("optional_features of profile '{}' ({})", profile.id, profile.path)));
+            return Err(unknown(
+                f,
+                format!(
+                    "optional_features of profile '{}' ({})",
+                    profile.id, profile.path
+                ),
+            ));
         }
     }
     let mut disabled: BTreeMap<String, String> = BTreeMap::new();
@@ -149,20 +206,29 @@ pub fn resolve(
     }
     toggles.sort_by(|a, b| a.2.cmp(&b.2).then(a.0.cmp(b.0)));
     for (id, _, var) in toggles {
-        let Some(raw) = request.env.get(&var) else { continue };
+        let Some(raw) = request.env.get(&var) else {
+            continue;
+        };
         if raw.trim().is_empty() {
             continue;
         }
         match parse_bool(raw) {
             Some(true) => {
                 disabled.remove(id);
-                wanted.entry(id.clone()).or_insert(Reason::Variable { name: var.clone() });
+                wanted
+                    .entry(id.clone())
+                    .or_insert(Reason::Variable { name: var.clone() });
             }
             Some(false) => {
                 wanted.remove(id);
                 disabled.insert(id.clone(), format!("{var}=false"));
             }
-            None => return Err(ResolveError::BadToggle { var, value: raw.clone() }),
+            None => {
+                return Err(ResolveError::BadToggle {
+                    var,
+                    value: raw.clone(),
+                });
+            }
         }
     }
     for f in &request.without {
@@ -196,7 +262,10 @@ pub fn resolve(
             let info = &features[&f];
             for dep in &info.dependencies {
                 if !features.contains_key(dep) {
-                    return Err(unknown(dep, format!("the dependencies of {f} ({})", info.path)));
+                    return Err(unknown(
+                        dep,
+                        format!("the dependencies of {f} ({})", info.path),
+                    ));
                 }
                 if let Some(by) = disabled.get(dep) {
                     // Find the explicitly wanted root that led here.
@@ -229,7 +298,9 @@ pub fn resolve(
             }
         }
         if let Some((root, dep, by)) = drop {
-            warnings.push(format!("{root} is off too: it needs {dep}, which {by} switched off"));
+            warnings.push(format!(
+                "{root} is off too: it needs {dep}, which {by} switched off"
+            ));
             wanted.remove(&root);
             disabled.insert(root, format!("needs {dep}"));
             dropped_any = true;
@@ -302,7 +373,12 @@ pub fn resolve(
                     feature: f.clone(),
                     stability: s.as_str(),
                     environment: environment.id.clone(),
-                    allowed: environment.allow_stability.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                    allowed: environment
+                        .allow_stability
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 });
             }
         } else if s == Stability::Beta
@@ -313,7 +389,12 @@ pub fn resolve(
         }
     }
 
-    Ok(Resolution { order, reasons, disabled, warnings })
+    Ok(Resolution {
+        order,
+        reasons,
+        disabled,
+        warnings,
+    })
 }
 
 fn describe(reasons: &BTreeMap<String, Reason>, f: &str) -> String {

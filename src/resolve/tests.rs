@@ -1,7 +1,12 @@
 use super::*;
 use crate::catalog::{EnvironmentInfo, FeatureInfo, ProfileInfo, Resources, Stability};
 
-fn feat(id: &str, deps: &[&str], conflicts: &[&str], stability: Stability) -> (String, FeatureInfo) {
+fn feat(
+    id: &str,
+    deps: &[&str],
+    conflicts: &[&str],
+    stability: Stability,
+) -> (String, FeatureInfo) {
     (
         id.to_string(),
         FeatureInfo {
@@ -27,10 +32,30 @@ fn catalog() -> BTreeMap<String, FeatureInfo> {
     http.1.toggles = vec!["PROSODY_FEATURES_WEB_ENABLED".into()];
     [
         feat("messaging/core", &[], &[], Stability::Stable),
-        feat("messaging/archive", &["messaging/core"], &[], Stability::Stable),
-        feat("authentication/basic", &["messaging/core"], &[], Stability::Stable),
-        feat("authentication/modern", &["authentication/basic"], &[], Stability::Beta),
-        feat("authentication/external", &["authentication/basic"], &["authentication/modern"], Stability::Alpha),
+        feat(
+            "messaging/archive",
+            &["messaging/core"],
+            &[],
+            Stability::Stable,
+        ),
+        feat(
+            "authentication/basic",
+            &["messaging/core"],
+            &[],
+            Stability::Stable,
+        ),
+        feat(
+            "authentication/modern",
+            &["authentication/basic"],
+            &[],
+            Stability::Beta,
+        ),
+        feat(
+            "authentication/external",
+            &["authentication/basic"],
+            &["authentication/modern"],
+            Stability::Alpha,
+        ),
         http,
         web,
         feat("web/admin", &["web/http"], &[], Stability::Alpha),
@@ -50,6 +75,7 @@ fn profile(features: &[&str]) -> ProfileInfo {
         features: features.iter().map(|s| s.to_string()).collect(),
         optional_features: vec![],
         variables: Default::default(),
+        extends: None,
         path: "config/profiles/standard/profile.cfg.lua".into(),
     }
 }
@@ -72,17 +98,42 @@ fn req(with: &[&str], without: &[&str], vars: &[(&str, &str)]) -> Request {
     Request {
         with: with.iter().map(|s| s.to_string()).collect(),
         without: without.iter().map(|s| s.to_string()).collect(),
-        env: vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        env: vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         allow_unstable: false,
     }
 }
 
 #[test]
 fn dependencies_come_first_and_record_why() {
-    let r = resolve(&profile(&["messaging/archive", "web/websocket"]), &env(PROD), &catalog(), &req(&[], &[], &[])).unwrap();
-    assert_eq!(r.order, vec!["messaging/core", "messaging/archive", "web/http", "web/websocket"]);
-    assert_eq!(r.reasons["web/http"], Reason::Dependency { of: "web/websocket".into() });
-    assert_eq!(r.chain("web/http"), vec!["web/http", "web/websocket", "profile 'standard'"]);
+    let r = resolve(
+        &profile(&["messaging/archive", "web/websocket"]),
+        &env(PROD),
+        &catalog(),
+        &req(&[], &[], &[]),
+    )
+    .unwrap();
+    assert_eq!(
+        r.order,
+        vec![
+            "messaging/core",
+            "messaging/archive",
+            "web/http",
+            "web/websocket"
+        ]
+    );
+    assert_eq!(
+        r.reasons["web/http"],
+        Reason::Dependency {
+            of: "web/websocket".into()
+        }
+    );
+    assert_eq!(
+        r.chain("web/http"),
+        vec!["web/http", "web/websocket", "profile 'standard'"]
+    );
 }
 
 #[test]
@@ -91,32 +142,81 @@ fn variables_switch_features_on_and_off() {
         &profile(&["messaging/core", "web/websocket"]),
         &env(PROD),
         &catalog(),
-        &req(&[], &[], &[("PROSODY_FEATURES_WEB_ENABLED", "false"), ("PROSODY_FEATURES_MESSAGING_ARCHIVE", "yes")]),
+        &req(
+            &[],
+            &[],
+            &[
+                ("PROSODY_FEATURES_WEB_ENABLED", "false"),
+                ("PROSODY_FEATURES_MESSAGING_ARCHIVE", "yes"),
+            ],
+        ),
     )
     .unwrap();
     assert_eq!(r.order, vec!["messaging/core", "messaging/archive"]);
-    assert_eq!(r.reasons["messaging/archive"], Reason::Variable { name: "PROSODY_FEATURES_MESSAGING_ARCHIVE".into() });
+    assert_eq!(
+        r.reasons["messaging/archive"],
+        Reason::Variable {
+            name: "PROSODY_FEATURES_MESSAGING_ARCHIVE".into()
+        }
+    );
     assert_eq!(r.disabled["web/http"], "PROSODY_FEATURES_WEB_ENABLED=false");
 }
 
 #[test]
 fn a_non_boolean_toggle_is_an_error_naming_the_variable() {
-    let err = resolve(&profile(&[]), &env(PROD), &catalog(), &req(&[], &[], &[("PROSODY_FEATURES_WEB_ENABLED", "maybe")])).unwrap_err();
-    assert!(err.to_string().contains("PROSODY_FEATURES_WEB_ENABLED=maybe is not a boolean"), "{err}");
+    let err = resolve(
+        &profile(&[]),
+        &env(PROD),
+        &catalog(),
+        &req(&[], &[], &[("PROSODY_FEATURES_WEB_ENABLED", "maybe")]),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("PROSODY_FEATURES_WEB_ENABLED=maybe is not a boolean"),
+        "{err}"
+    );
 }
 
 #[test]
 fn without_a_dependency_drops_profile_dependents_but_refuses_explicit_ones() {
-    let r = resolve(&profile(&["messaging/core", "web/websocket"]), &env(PROD), &catalog(), &req(&[], &["web/http"], &[])).unwrap();
+    let r = resolve(
+        &profile(&["messaging/core", "web/websocket"]),
+        &env(PROD),
+        &catalog(),
+        &req(&[], &["web/http"], &[]),
+    )
+    .unwrap();
     assert_eq!(r.order, vec!["messaging/core"]);
-    assert!(r.warnings.iter().any(|w| w.contains("web/websocket is off too")), "{:?}", r.warnings);
-    let err = resolve(&profile(&[]), &env(PROD), &catalog(), &req(&["web/websocket"], &["web/http"], &[])).unwrap_err();
-    assert!(matches!(err, ResolveError::DisabledDependency { .. }), "{err}");
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("web/websocket is off too")),
+        "{:?}",
+        r.warnings
+    );
+    let err = resolve(
+        &profile(&[]),
+        &env(PROD),
+        &catalog(),
+        &req(&["web/websocket"], &["web/http"], &[]),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, ResolveError::DisabledDependency { .. }),
+        "{err}"
+    );
 }
 
 #[test]
 fn unknown_features_get_a_suggestion_and_who_asked() {
-    let err = resolve(&profile(&["messaging/archiv"]), &env(PROD), &catalog(), &req(&[], &[], &[])).unwrap_err();
+    let err = resolve(
+        &profile(&["messaging/archiv"]),
+        &env(PROD),
+        &catalog(),
+        &req(&[], &[], &[]),
+    )
+    .unwrap_err();
     let text = err.to_string();
     assert!(text.contains("did you mean 'messaging/archive'"), "{text}");
     assert!(text.contains("profile 'standard'"), "{text}");
@@ -125,11 +225,21 @@ fn unknown_features_get_a_suggestion_and_who_asked() {
 #[test]
 fn cycles_are_printed() {
     let mut c = catalog();
-    c.get_mut("messaging/core").unwrap().dependencies.push("messaging/archive".into());
-    let err = resolve(&profile(&["messaging/archive"]), &env(PROD), &c, &req(&[], &[], &[])).unwrap_err();
+    c.get_mut("messaging/core")
+        .unwrap()
+        .dependencies
+        .push("messaging/archive".into());
+    let err = resolve(
+        &profile(&["messaging/archive"]),
+        &env(PROD),
+        &c,
+        &req(&[], &[], &[]),
+    )
+    .unwrap_err();
     let text = err.to_string();
     assert!(
-        text.contains("messaging/archive → messaging/core → messaging/archive") || text.contains("messaging/core → messaging/archive → messaging/core"),
+        text.contains("messaging/archive → messaging/core → messaging/archive")
+            || text.contains("messaging/core → messaging/archive → messaging/core"),
         "{text}"
     );
 }
@@ -144,13 +254,25 @@ fn conflicts_name_both_features_and_who_asked() {
     )
     .unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("authentication/external (enabled by --with)"), "{text}");
-    assert!(text.contains("authentication/modern (enabled by profile 'standard')"), "{text}");
+    assert!(
+        text.contains("authentication/external (enabled by --with)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("authentication/modern (enabled by profile 'standard')"),
+        "{text}"
+    );
 }
 
 #[test]
 fn alpha_in_production_is_an_error_unless_allowed() {
-    let err = resolve(&profile(&["web/admin"]), &env(PROD), &catalog(), &req(&[], &[], &[])).unwrap_err();
+    let err = resolve(
+        &profile(&["web/admin"]),
+        &env(PROD),
+        &catalog(),
+        &req(&[], &[], &[]),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("web/admin is alpha"), "{err}");
     let mut r = req(&[], &[], &[]);
     r.allow_unstable = true;
@@ -161,9 +283,30 @@ fn alpha_in_production_is_an_error_unless_allowed() {
 #[test]
 fn beta_only_as_dependency_warns_in_production() {
     let mut c = catalog();
-    c.get_mut("messaging/archive").unwrap().dependencies.push("authentication/modern".into());
-    let r = resolve(&profile(&["messaging/archive"]), &env(PROD), &c, &req(&[], &[], &[])).unwrap();
-    assert!(r.warnings.iter().any(|w| w.contains("authentication/modern is beta")), "{:?}", r.warnings);
-    let r = resolve(&profile(&["messaging/archive", "authentication/modern"]), &env(PROD), &c, &req(&[], &[], &[])).unwrap();
+    c.get_mut("messaging/archive")
+        .unwrap()
+        .dependencies
+        .push("authentication/modern".into());
+    let r = resolve(
+        &profile(&["messaging/archive"]),
+        &env(PROD),
+        &c,
+        &req(&[], &[], &[]),
+    )
+    .unwrap();
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("authentication/modern is beta")),
+        "{:?}",
+        r.warnings
+    );
+    let r = resolve(
+        &profile(&["messaging/archive", "authentication/modern"]),
+        &env(PROD),
+        &c,
+        &req(&[], &[], &[]),
+    )
+    .unwrap();
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
 }

@@ -98,7 +98,10 @@ impl Evaluated {
     }
 
     pub fn display_origin(&self, origin: &Origin) -> String {
-        let path = self.files.get(&origin.file).map_or(origin.file.as_str(), String::as_str);
+        let path = self
+            .files
+            .get(&origin.file)
+            .map_or(origin.file.as_str(), String::as_str);
         format!("{path}:{}", origin.line)
     }
 }
@@ -158,13 +161,25 @@ fn lua_error_text_full(e: &mlua::Error) -> String {
 }
 
 fn help_for(message: &str) -> Option<String> {
-    if message.contains("not available in pfe's sandbox") || message.contains("read-only in pfe's sandbox") {
-        Some("configuration files are data: they may set options and call os.getenv, nothing else".into())
+    if message.contains("not available in pfe's sandbox")
+        || message.contains("read-only in pfe's sandbox")
+    {
+        Some(
+            "configuration files are data: they may set options and call os.getenv, nothing else"
+                .into(),
+        )
     } else if message.contains("ran too long") {
-        Some("every file must finish within the instruction limit; remove the loop or bound it".into())
+        Some(
+            "every file must finish within the instruction limit; remove the loop or bound it"
+                .into(),
+        )
     } else if message.contains("memory limit") {
         Some("a configuration file may not build huge strings or tables".into())
-    } else if message.contains("expected near") || message.contains("unexpected symbol") || message.contains("'=' expected") || message.contains("near <eof>") {
+    } else if message.contains("expected near")
+        || message.contains("unexpected symbol")
+        || message.contains("'=' expected")
+        || message.contains("near <eof>")
+    {
         Some("fix the Lua syntax at the marked line".into())
     } else if message.contains("attempt to call a nil value") {
         Some("a function of that name does not exist in pfe's sandbox (see docs/catalog.md for what is available)".into())
@@ -183,7 +198,10 @@ pub fn line_span(text: &str, line: usize) -> Option<SourceSpan> {
         if i + 1 == line {
             let trimmed = l.trim_end_matches(['\n', '\r']);
             let indent = trimmed.len() - trimmed.trim_start().len();
-            return Some(SourceSpan::new((start + indent).into(), trimmed.trim_start().len().max(1)));
+            return Some(SourceSpan::new(
+                (start + indent).into(),
+                trimmed.trim_start().len().max(1),
+            ));
         }
         start += l.len();
     }
@@ -206,7 +224,12 @@ impl Sandbox {
         // that never expose `debug`.
         let lua = unsafe {
             Lua::unsafe_new_with(
-                StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::UTF8 | StdLib::OS | StdLib::DEBUG,
+                StdLib::STRING
+                    | StdLib::TABLE
+                    | StdLib::MATH
+                    | StdLib::UTF8
+                    | StdLib::OS
+                    | StdLib::DEBUG,
                 LuaOptions::default(),
             )
         };
@@ -217,9 +240,21 @@ impl Sandbox {
                 "getenv",
                 lua.create_function(move |_, name: String| Ok(env.get(&name).cloned()))?,
             )?;
-            let api: Table = lua.load(PRELUDE).set_name("@pfe-prelude").set_mode(ChunkMode::Text).call(host)?;
+            let api: Table = lua
+                .load(PRELUDE)
+                .set_name("@pfe-prelude")
+                .set_mode(ChunkMode::Text)
+                .call(host)?;
             let globals = lua.globals();
-            for name in ["debug", "os", "load", "dofile", "loadfile", "require", "collectgarbage"] {
+            for name in [
+                "debug",
+                "os",
+                "load",
+                "dofile",
+                "loadfile",
+                "require",
+                "collectgarbage",
+            ] {
                 globals.raw_set(name, mlua::Nil)?;
             }
             let opts = lua.create_table()?;
@@ -233,7 +268,8 @@ impl Sandbox {
             Ok((api, state))
         };
         let (api, state) = setup().map_err(internal)?;
-        lua.set_memory_limit(lua.used_memory() + MEMORY_LIMIT).map_err(internal)?;
+        lua.set_memory_limit(lua.used_memory() + MEMORY_LIMIT)
+            .map_err(internal)?;
         Ok(Sandbox {
             lua,
             api,
@@ -244,7 +280,11 @@ impl Sandbox {
         })
     }
 
-    fn call<R: mlua::FromLuaMulti>(&self, name: &str, args: impl mlua::IntoLuaMulti) -> mlua::Result<R> {
+    fn call<R: mlua::FromLuaMulti>(
+        &self,
+        name: &str,
+        args: impl mlua::IntoLuaMulti,
+    ) -> mlua::Result<R> {
         self.api.get::<Function>(name)?.call(args)
     }
 
@@ -252,7 +292,10 @@ impl Sandbox {
     fn error_for(&self, fallback: &Source, e: &mlua::Error) -> SandboxError {
         let mut message = lua_error_text(e);
         if message == "not enough memory" {
-            message = format!("stopped at the memory limit ({} MiB)", MEMORY_LIMIT / (1024 * 1024));
+            message = format!(
+                "stopped at the memory limit ({} MiB)",
+                MEMORY_LIMIT / (1024 * 1024)
+            );
         }
         let files = self.files.borrow();
         let mut source = fallback.clone();
@@ -274,7 +317,9 @@ impl Sandbox {
             path: source.path.clone(),
             line,
             span: line_span(&source.text, line),
-            src: Some(NamedSource::new(source.path.clone(), source.text.clone()).with_language("lua")),
+            src: Some(
+                NamedSource::new(source.path.clone(), source.text.clone()).with_language("lua"),
+            ),
             message,
             help,
         }
@@ -282,7 +327,9 @@ impl Sandbox {
 
     fn exec_in(&self, state: &Table, src: &Source) -> Result<Meta, SandboxError> {
         self.files.borrow_mut().insert(src.id.clone(), src.clone());
-        self.layers.borrow_mut().insert(src.id.clone(), self.layer.borrow().clone());
+        self.layers
+            .borrow_mut()
+            .insert(src.id.clone(), self.layer.borrow().clone());
         let chunk_name = format!("@{}", src.id);
         let run = || -> mlua::Result<Table> {
             let (env, _meta): (Table, Table) = self.call("new_env", (state, src.id.as_str()))?;
@@ -339,12 +386,23 @@ impl Sandbox {
 
     /// Sets `key` in `scope` (`*` = global) to the value of the Lua expression
     /// `expr`, recording `origin` as where it came from (e.g. `--set`).
-    pub fn assign(&self, scope: &str, key: &str, expr: &str, origin: &Source) -> Result<(), SandboxError> {
-        self.files.borrow_mut().insert(origin.id.clone(), origin.clone());
-        self.layers.borrow_mut().insert(origin.id.clone(), self.layer.borrow().clone());
+    pub fn assign(
+        &self,
+        scope: &str,
+        key: &str,
+        expr: &str,
+        origin: &Source,
+    ) -> Result<(), SandboxError> {
+        self.files
+            .borrow_mut()
+            .insert(origin.id.clone(), origin.clone());
+        self.layers
+            .borrow_mut()
+            .insert(origin.id.clone(), self.layer.borrow().clone());
         let chunk_name = format!("@{}", origin.id);
         let run = || -> mlua::Result<()> {
-            let (env, _meta): (Table, Table) = self.call("new_env", (&self.state, origin.id.as_str()))?;
+            let (env, _meta): (Table, Table) =
+                self.call("new_env", (&self.state, origin.id.as_str()))?;
             let func = self
                 .lua
                 .load(format!("return {expr}"))
@@ -353,7 +411,10 @@ impl Sandbox {
                 .set_environment(env)
                 .into_function()?;
             let value: mlua::Value = func.call(())?;
-            self.call("assign", (&self.state, scope, key, value, origin.id.as_str(), 1))
+            self.call(
+                "assign",
+                (&self.state, scope, key, value, origin.id.as_str(), 1),
+            )
         };
         run().map_err(|e| self.error_for(origin, &e))
     }
@@ -367,9 +428,13 @@ impl Sandbox {
             mlua::Value::Boolean(b) => Value::Bool(*b),
             mlua::Value::Integer(i) => Value::Int(*i),
             mlua::Value::Number(n) => Value::Float(*n),
-            mlua::Value::String(s) => Value::Str(s.to_str().map_err(|e| e.to_string())?.to_string()),
+            mlua::Value::String(s) => {
+                Value::Str(s.to_str().map_err(|e| e.to_string())?.to_string())
+            }
             mlua::Value::Table(t) => {
-                let expr: Option<String> = self.call("expr_text", t.clone()).map_err(|e| e.to_string())?;
+                let expr: Option<String> = self
+                    .call("expr_text", t.clone())
+                    .map_err(|e| e.to_string())?;
                 if let Some(expr) = expr {
                     return Ok(Some(Value::Expr(expr)));
                 }
@@ -378,16 +443,26 @@ impl Sandbox {
                     let (k, v) = pair.map_err(|e| e.to_string())?;
                     let key = match k {
                         mlua::Value::Integer(i) => Key::Int(i),
-                        mlua::Value::String(s) => Key::Str(s.to_str().map_err(|e| e.to_string())?.to_string()),
+                        mlua::Value::String(s) => {
+                            Key::Str(s.to_str().map_err(|e| e.to_string())?.to_string())
+                        }
                         mlua::Value::Number(n) if n.fract() == 0.0 => Key::Int(n as i64),
-                        other => return Err(format!("a table key of type {} cannot be rendered", other.type_name())),
+                        other => {
+                            return Err(format!(
+                                "a table key of type {} cannot be rendered",
+                                other.type_name()
+                            ));
+                        }
                     };
                     if let Some(v) = self.to_value(&v, depth + 1)? {
                         entries.push((key, v));
                     }
                 }
                 entries.sort_by(|a, b| a.0.cmp(&b.0));
-                let is_list = entries.iter().enumerate().all(|(i, (k, _))| *k == Key::Int(i as i64 + 1));
+                let is_list = entries
+                    .iter()
+                    .enumerate()
+                    .all(|(i, (k, _))| *k == Key::Int(i as i64 + 1));
                 if is_list {
                     Value::List(entries.into_iter().map(|(_, v)| v).collect())
                 } else {
@@ -410,10 +485,11 @@ impl Sandbox {
     pub fn finish(&self) -> Result<Evaluated, SandboxError> {
         let fail = |option: &str, origin: Option<&Origin>, message: String| {
             let files = self.files.borrow();
-            let (path, line, src) = match origin.and_then(|o| files.get(&o.file).map(|s| (s, o.line))) {
-                Some((s, line)) => (s.path.clone(), line, Some(s.clone())),
-                None => ("<config>".to_string(), 0, None),
-            };
+            let (path, line, src) =
+                match origin.and_then(|o| files.get(&o.file).map(|s| (s, o.line))) {
+                    Some((s, line)) => (s.path.clone(), line, Some(s.clone())),
+                    None => ("<config>".to_string(), 0, None),
+                };
             SandboxError {
                 span: src.as_ref().and_then(|s| line_span(&s.text, line)),
                 src: src.map(|s| NamedSource::new(s.path, s.text).with_language("lua")),
@@ -429,13 +505,19 @@ impl Sandbox {
         let hosts: Table = self.state.get("hosts").map_err(lua_fail)?;
         let list_origins: Function = self.api.get("list_origins").map_err(lua_fail)?;
 
-        let mut scopes: Vec<(String, SectionKind, Option<Origin>)> = vec![("*".into(), SectionKind::Global, None)];
+        let mut scopes: Vec<(String, SectionKind, Option<Origin>)> =
+            vec![("*".into(), SectionKind::Global, None)];
         for h in hosts.sequence_values::<Table>() {
             let h = h.map_err(lua_fail)?;
             let name: String = h.get("name").map_err(lua_fail)?;
             let kind: String = h.get("kind").map_err(lua_fail)?;
             let kind = if kind == "Component" {
-                SectionKind::Component { module: h.get::<Option<String>>("module").map_err(lua_fail)?.unwrap_or_else(|| "component".into()) }
+                SectionKind::Component {
+                    module: h
+                        .get::<Option<String>>("module")
+                        .map_err(lua_fail)?
+                        .unwrap_or_else(|| "component".into()),
+                }
             } else {
                 SectionKind::VirtualHost
             };
@@ -444,23 +526,39 @@ impl Sandbox {
 
         let mut sections = Vec::new();
         for (name, kind, defined_at) in scopes {
-            let mut section = Section { name: name.clone(), kind, defined_at: defined_at.clone(), options: BTreeMap::new() };
+            let mut section = Section {
+                name: name.clone(),
+                kind,
+                defined_at: defined_at.clone(),
+                options: BTreeMap::new(),
+            };
             let opts: Option<Table> = options.get(name.as_str()).map_err(lua_fail)?;
             let hist: Option<Table> = history.get(name.as_str()).map_err(lua_fail)?;
             if let Some(opts) = opts {
                 for pair in opts.pairs::<String, mlua::Value>() {
                     let (key, raw) = pair.map_err(lua_fail)?;
                     let mut origins = Vec::new();
-                    if let Some(h) = hist.as_ref().map(|h| h.get::<Option<Table>>(key.as_str())).transpose().map_err(lua_fail)?.flatten() {
+                    if let Some(h) = hist
+                        .as_ref()
+                        .map(|h| h.get::<Option<Table>>(key.as_str()))
+                        .transpose()
+                        .map_err(lua_fail)?
+                        .flatten()
+                    {
                         for o in h.sequence_values::<Table>() {
-                            origins.push(Self::origin_from(&o.map_err(lua_fail)?).map_err(lua_fail)?);
+                            origins
+                                .push(Self::origin_from(&o.map_err(lua_fail)?).map_err(lua_fail)?);
                         }
                     }
                     if origins.is_empty() {
                         // Set implicitly when the host was defined (modules_enabled = {}).
                         match &defined_at {
                             Some(o) => origins.push(o.clone()),
-                            None => origins.push(Origin { file: "<pfe>".into(), line: 0, layer: "core".into() }),
+                            None => origins.push(Origin {
+                                file: "<pfe>".into(),
+                                line: 0,
+                                layer: "core".into(),
+                            }),
                         }
                     }
                     let value = match self.to_value(&raw, 0) {
@@ -475,12 +573,24 @@ impl Sandbox {
                             for pair in io.pairs::<String, Table>() {
                                 let (item, o) = pair.map_err(lua_fail)?;
                                 let mut o = Self::origin_from(&o).map_err(lua_fail)?;
-                                o.layer = self.layers.borrow().get(&o.file).cloned().unwrap_or_default();
+                                o.layer = self
+                                    .layers
+                                    .borrow()
+                                    .get(&o.file)
+                                    .cloned()
+                                    .unwrap_or_default();
                                 item_origins.insert(item, o);
                             }
                         }
                     }
-                    section.options.insert(key, OptionSetting { value, history: origins, item_origins });
+                    section.options.insert(
+                        key,
+                        OptionSetting {
+                            value,
+                            history: origins,
+                            item_origins,
+                        },
+                    );
                 }
             }
             sections.push(section);
@@ -496,8 +606,17 @@ impl Sandbox {
                 origin: Self::origin_from(&l).map_err(lua_fail)?,
             });
         }
-        let files = self.files.borrow().values().map(|s| (s.id.clone(), s.path.clone())).collect();
-        Ok(Evaluated { sections, logs, files })
+        let files = self
+            .files
+            .borrow()
+            .values()
+            .map(|s| (s.id.clone(), s.path.clone()))
+            .collect();
+        Ok(Evaluated {
+            sections,
+            logs,
+            files,
+        })
     }
 }
 

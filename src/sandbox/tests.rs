@@ -2,12 +2,23 @@ use super::*;
 use std::time::{Duration, Instant};
 
 fn src(id: &str, text: &str) -> Source {
-    Source { id: id.into(), path: format!("test/{id}"), text: text.into() }
+    Source {
+        id: id.into(),
+        path: format!("test/{id}"),
+        text: text.into(),
+    }
 }
 
 fn sandbox_with(env: &[(&str, &str)]) -> Sandbox {
-    let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let ctx = Context { domain: "example.org".into(), profile: "standard".into(), environment: "production".into() };
+    let env = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let ctx = Context {
+        domain: "example.org".into(),
+        profile: "standard".into(),
+        environment: "production".into(),
+    };
     Sandbox::new(env, &ctx).unwrap()
 }
 
@@ -21,14 +32,29 @@ fn eval_one(text: &str) -> Result<Evaluated, SandboxError> {
 fn assignments_record_file_and_line() {
     let sb = sandbox_with(&[]);
     sb.set_layer("core");
-    sb.eval(&src("one.cfg.lua", "-- comment\nc2s_require_encryption = false\n")).unwrap();
+    sb.eval(&src(
+        "one.cfg.lua",
+        "-- comment\nc2s_require_encryption = false\n",
+    ))
+    .unwrap();
     sb.set_layer("environment");
-    sb.eval(&src("two.cfg.lua", "\n\n\nc2s_require_encryption = true\n")).unwrap();
+    sb.eval(&src("two.cfg.lua", "\n\n\nc2s_require_encryption = true\n"))
+        .unwrap();
     let ev = sb.finish().unwrap();
     let opt = &ev.global().options["c2s_require_encryption"];
     assert_eq!(opt.value, Value::Bool(true));
-    let hist: Vec<_> = opt.history.iter().map(|o| (o.file.as_str(), o.line, o.layer.as_str())).collect();
-    assert_eq!(hist, vec![("one.cfg.lua", 2, "core"), ("two.cfg.lua", 4, "environment")]);
+    let hist: Vec<_> = opt
+        .history
+        .iter()
+        .map(|o| (o.file.as_str(), o.line, o.layer.as_str()))
+        .collect();
+    assert_eq!(
+        hist,
+        vec![
+            ("one.cfg.lua", 2, "core"),
+            ("two.cfg.lua", 4, "environment")
+        ]
+    );
     assert_eq!(ev.display_origin(opt.origin()), "test/two.cfg.lua:4");
 }
 
@@ -42,7 +68,10 @@ fn table_insert_and_append_both_extend_modules_with_origins() {
     )
     .unwrap();
     let m = &ev.global().options["modules_enabled"];
-    assert_eq!(m.value.string_list(), vec!["mam", "carbons", "csi_simple", "smacks"]);
+    assert_eq!(
+        m.value.string_list(),
+        vec!["mam", "carbons", "csi_simple", "smacks"]
+    );
     assert_eq!(m.item_origins["mam"].line, 2);
     assert_eq!(m.item_origins["csi_simple"].line, 3);
     assert_eq!(m.item_origins["smacks"].line, 4);
@@ -65,11 +94,17 @@ fn os_getenv_reads_the_resolved_environment_only() {
 fn escapes_are_refused_with_file_line_and_reason() {
     for (code, needle) in [
         ("x = 1\nos.execute('id')", "os.execute is not available"),
-        ("x = 1\nlocal f = io.open('/etc/passwd')", "io is not available"),
+        (
+            "x = 1\nlocal f = io.open('/etc/passwd')",
+            "io is not available",
+        ),
         ("x = 1\nrequire('socket')", "require is not available"),
         ("x = 1\nload('return 1')()", "load is not available"),
         ("x = 1\ndofile('/etc/passwd')", "dofile is not available"),
-        ("x = 1\nlocal mt = getmetatable('')", "getmetatable is not available"),
+        (
+            "x = 1\nlocal mt = getmetatable('')",
+            "getmetatable is not available",
+        ),
         ("x = 1\nstring.rep = nil", "read-only"),
     ] {
         let err = eval_one(code).unwrap_err();
@@ -83,7 +118,11 @@ fn escapes_are_refused_with_file_line_and_reason() {
 #[test]
 fn bytecode_chunks_are_refused() {
     let err = eval_one("\x1bLua\x54\x00garbage").unwrap_err();
-    assert!(err.message.contains("binary") || err.message.contains("attempt to load"), "{}", err.message);
+    assert!(
+        err.message.contains("binary") || err.message.contains("attempt to load"),
+        "{}",
+        err.message
+    );
 }
 
 #[test]
@@ -94,7 +133,11 @@ fn runaway_loop_is_stopped_within_a_second_even_under_pcall() {
     ] {
         let started = Instant::now();
         let err = eval_one(code).unwrap_err();
-        assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "took {:?}",
+            started.elapsed()
+        );
         assert!(err.message.contains("ran too long"), "{}", err.message);
         assert_eq!(err.path, "test/a.cfg.lua");
     }
@@ -108,7 +151,11 @@ fn memory_bomb_is_stopped() {
         "local t = {} for i = 1, 1e9 do t[i] = i end",
     ] {
         let err = eval_one(code).unwrap_err();
-        assert!(err.message.contains("memory") || err.message.contains("ran too long"), "{code}: {}", err.message);
+        assert!(
+            err.message.contains("memory") || err.message.contains("ran too long"),
+            "{code}: {}",
+            err.message
+        );
     }
 }
 
@@ -132,7 +179,9 @@ fn metadata_is_read_from_globals_and_locals_and_is_not_an_option() {
         .eval(&src("f.cfg.lua", "local feature_info = { name = \"X\", xeps = { \"XEP-0001\" } }\nfoo = feature_info.name\n"))
         .unwrap();
     assert_eq!(meta["feature_info"].get_str("name"), Some("X"));
-    let meta = sb.eval(&src("p.cfg.lua", "profile_info = { name = \"P\" }\n")).unwrap();
+    let meta = sb
+        .eval(&src("p.cfg.lua", "profile_info = { name = \"P\" }\n"))
+        .unwrap();
     assert_eq!(meta["profile_info"].get_str("name"), Some("P"));
     let ev = sb.finish().unwrap();
     assert!(!ev.global().options.contains_key("feature_info"));
@@ -156,27 +205,54 @@ fn hosts_and_components_scope_the_following_options() {
     assert_eq!(vh.kind, SectionKind::VirtualHost);
     assert!(vh.options.contains_key("b"));
     let muc = ev.section("conference.example.org").unwrap();
-    assert_eq!(muc.kind, SectionKind::Component { module: "muc".into() });
-    assert_eq!(muc.options["modules_enabled"].value.string_list(), vec!["muc_mam"]);
-    assert_eq!(muc.options["restrict_room_creation"].value, Value::Str("local".into()));
+    assert_eq!(
+        muc.kind,
+        SectionKind::Component {
+            module: "muc".into()
+        }
+    );
+    assert_eq!(
+        muc.options["modules_enabled"].value.string_list(),
+        vec!["muc_mam"]
+    );
+    assert_eq!(
+        muc.options["restrict_room_creation"].value,
+        Value::Str("local".into())
+    );
 }
 
 #[test]
 fn scope_resets_to_global_for_each_file() {
     let sb = sandbox_with(&[]);
-    sb.eval(&src("a.cfg.lua", "Component \"proxy.example.org\" \"proxy65\"\nproxy65_acl = { \"example.org\" }\n")).unwrap();
-    sb.eval(&src("b.cfg.lua", "c2s_require_encryption = true\n")).unwrap();
+    sb.eval(&src(
+        "a.cfg.lua",
+        "Component \"proxy.example.org\" \"proxy65\"\nproxy65_acl = { \"example.org\" }\n",
+    ))
+    .unwrap();
+    sb.eval(&src("b.cfg.lua", "c2s_require_encryption = true\n"))
+        .unwrap();
     let ev = sb.finish().unwrap();
     assert!(ev.global().options.contains_key("c2s_require_encryption"));
-    assert!(ev.section("proxy.example.org").unwrap().options.contains_key("proxy65_acl"));
+    assert!(
+        ev.section("proxy.example.org")
+            .unwrap()
+            .options
+            .contains_key("proxy65_acl")
+    );
 }
 
 #[test]
 fn credentials_and_env_references_are_kept_as_written() {
     let ev = eval_one("sql = { driver = \"PostgreSQL\", password = Credential(\"db_password\") }\nturn_external_secret = ENV_TURN_SECRET\n").unwrap();
     let sql = &ev.global().options["sql"].value;
-    assert_eq!(sql.get("password"), Some(&Value::Expr("Credential(\"db_password\")".into())));
-    assert_eq!(ev.global().options["turn_external_secret"].value, Value::Expr("ENV_TURN_SECRET".into()));
+    assert_eq!(
+        sql.get("password"),
+        Some(&Value::Expr("Credential(\"db_password\")".into()))
+    );
+    assert_eq!(
+        ev.global().options["turn_external_secret"].value,
+        Value::Expr("ENV_TURN_SECRET".into())
+    );
 }
 
 #[test]
@@ -189,7 +265,8 @@ fn syntax_errors_point_at_the_line_with_a_snippet() {
 
 #[test]
 fn runtime_errors_from_error_calls_keep_the_message() {
-    let err = eval_one("a = 1\nerror(\"PROSODY_STORAGE must be sqlite or postgres\")\n").unwrap_err();
+    let err =
+        eval_one("a = 1\nerror(\"PROSODY_STORAGE must be sqlite or postgres\")\n").unwrap_err();
     assert_eq!(err.line, 2);
     assert_eq!(err.message, "PROSODY_STORAGE must be sqlite or postgres");
 }
@@ -197,20 +274,39 @@ fn runtime_errors_from_error_calls_keep_the_message() {
 #[test]
 fn functions_cannot_be_option_values() {
     let err = eval_one("a = 1\nb = function() end\n").unwrap_err();
-    assert!(err.message.contains("cannot hold a function"), "{}", err.message);
+    assert!(
+        err.message.contains("cannot hold a function"),
+        "{}",
+        err.message
+    );
     assert_eq!(err.line, 2);
 }
 
 #[test]
 fn set_assigns_lua_literals_into_a_scope() {
     let sb = sandbox_with(&[]);
-    sb.eval(&src("a.cfg.lua", "Component \"conference.example.org\" \"muc\"\n")).unwrap();
-    let origin = Source { id: "--set".into(), path: "--set".into(), text: "enabled=false".into() };
-    sb.assign("conference.example.org", "enabled", "false", &origin).unwrap();
+    sb.eval(&src(
+        "a.cfg.lua",
+        "Component \"conference.example.org\" \"muc\"\n",
+    ))
+    .unwrap();
+    let origin = Source {
+        id: "--set".into(),
+        path: "--set".into(),
+        text: "enabled=false".into(),
+    };
+    sb.assign("conference.example.org", "enabled", "false", &origin)
+        .unwrap();
     sb.assign("*", "c2s_ports", "{ 15222 }", &origin).unwrap();
     let ev = sb.finish().unwrap();
-    assert_eq!(ev.section("conference.example.org").unwrap().options["enabled"].value, Value::Bool(false));
-    assert_eq!(ev.global().options["c2s_ports"].value, Value::List(vec![Value::Int(15222)]));
+    assert_eq!(
+        ev.section("conference.example.org").unwrap().options["enabled"].value,
+        Value::Bool(false)
+    );
+    assert_eq!(
+        ev.global().options["c2s_ports"].value,
+        Value::List(vec![Value::Int(15222)])
+    );
     let bad = sb.assign("*", "x", "{ unclosed", &origin).unwrap_err();
     assert!(bad.path == "--set");
 }

@@ -1,0 +1,314 @@
+//! The pipeline every command shares: read the catalog's metadata, resolve
+//! features, evaluate the layers in order, render.
+
+use std::collections::{BTreeMap, HashMap};
+
+use miette::Diagnostic;
+
+use crate::catalog::{Catalog, CatalogError, EnvironmentInfo, FeatureInfo, ProfileInfo, Variable};
+use crate::render::{self, Header, RenderError};
+use crate::resolve::{self, Resolution, ResolveError};
+use crate::sandbox::{Context, Evaluated, Sandbox, SandboxError, Source};
+use crate::value::is_identifier;
+
+/// Used when neither `--domain` nor PROSODY_DOMAIN says otherwise.
+pub const DEFAULT_DOMAIN: &str = "localhost";
+pub const DEFAULT_PROFILE: &str = "standard";
+pub const DEFAULT_ENVIRONMENT: &str = "production";
+
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum Error {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Lua(#[from] SandboxError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Resolve(#[from] ResolveError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Render(#[from] RenderError),
+    #[error("--set {arg}: {reason}")]
+    #[diagnostic(
+        code(pfe::set),
+        help(
+            "write --set [HOST:]OPTION=LUA_VALUE, e.g. --set 'c2s_ports={{15222}}' or --set 'conference:enabled=false'; strings need quotes: --set 'pidfile=\"/tmp/p.pid\"'"
+        )
+    )]
+    BadSet { arg: String, reason: String },
+}
+
+/// Everything that decides a generated config.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub profile: String,
+    pub environment: String,
+    /// `--domain`; falls back to PROSODY_DOMAIN, then the catalog default.
+    pub domain: Option<String>,
+    pub with: Vec<String>,
+    pub without: Vec<String>,
+    /// Raw `--set` arguments.
+    pub sets: Vec<String>,
+    /// Process environment merged with `--env-file` (process wins).
+    pub env: HashMap<String, String>,
+    pub allow_unstable: bool,
+    /// How to regenerate, for the file header.
+    pub command: String,
+}
+
+impl Request {
+    pub fn new(profile: &str, environment: &str) -> Request {
+        Request {
+            profile: profile.into(),
+            environment: environment.into(),
+            ..Request::default()
+        }
+    }
+}
+
+/// The outcome of the pipeline.
+#[derive(Debug, Clone)]
+pub struct Build {
+    pub profile: ProfileInfo,
+    pub environment: EnvironmentInfo,
+    pub features: BTreeMap<String, FeatureInfo>,
+    pub variables: Vec<Variable>,
+    pub resolution: Resolution,
+    pub evaluated: Evaluated,
+    pub domain: String,
+    /// The environment the files saw through os.getenv.
+    pub env: HashMap<String, String>,
+    pub config: String,
+}
+
+/// One parsed `--set`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    pub scope: String,
+    pub key: String,
+    pub expr: String,
+}
+
+/// Parses `[HOST:]KEY=VALUE`. A HOST without a dot is a sub-domain of
+/// `domain` (`conference` → `conference.<domain>`); `*` is the global section.
+pub fn parse_set(arg: &str, domain: &str) -> Result<Setting, Error> {
+    let bad = |reason: &str| Error::BadSet {
+        arg: arg.to_string(),
+        reason: reason.to_string(),
+    };
+    let (lhs, expr) = arg.split_once('=').ok_or_else(|| bad("missing '='"))?;
+    let (scope, key) = match lhs.split_once(':') {
+        Some((host, key)) => {
+            let host = host.trim();
+            let scope = if host == "*" || host.is_empty() {
+                "*".to_string()
+            } else if host.contains('.') || host == domain {
+                host.to_string()
+            } else {
+                format!("{host}.{domain}")
+            };
+            (scope, key.trim())
+        }
+        None => ("*".to_string(), lhs.trim()),
+    };
+    if !is_identifier(key) {
+        return Err(bad(&format!("'{key}' is not an option name")));
+    }
+    if expr.trim().is_empty() {
+        return Err(bad("the value is empty"));
+    }
+    Ok(Setting {
+        scope,
+        key: key.to_string(),
+        expr: expr.to_string(),
+    })
+}
+
+/// Builds the environment the catalog sees: catalog defaults (except feature
+/// toggles), then profile and environment variables, then the caller's
+/// environment, then the choices pfe made.
+fn effective_env(
+    variables: &[Variable],
+    profile: &ProfileInfo,
+    environment: &EnvironmentInfo,
+    given: &HashMap<String, String>,
+) -> HashMap<String, String> {
+    let mut env: HashMap<String, String> = HashMap::new();
+    for v in variables {
+        if let Some(d) = &v.default {
+            if !v.name.starts_with("PROSODY_FEATURES_") {
+                env.insert(v.name.clone(), d.clone());
+            }
+        }
+    }
+    for (k, v) in profile.variables.iter().chain(environment.variables.iter()) {
+        env.insert(k.clone(), v.clone());
+    }
+    for (k, v) in given {
+        env.insert(k.clone(), v.clone());
+    }
+    env
+}
+
+/// The profiles whose defaults apply, base first: `extends` followed upwards.
+fn profile_chain(
+    catalog: &Catalog,
+    sb: &Sandbox,
+    profile: &ProfileInfo,
+) -> Result<Vec<String>, Error> {
+    let mut chain = vec![profile.id.clone()];
+    let mut current = profile.extends.clone();
+    while let Some(parent) = current {
+        if chain.contains(&parent) {
+            chain.push(parent);
+            return Err(CatalogError::Metadata {
+                path: profile.path.clone(),
+                line: 1,
+                message: format!(
+                    "profiles extend each other in a circle: {}",
+                    chain.join(" → ")
+                ),
+                help: Some("remove `extends` from one of them".into()),
+            }
+            .into());
+        }
+        let info = catalog.profile_info(sb, &parent)?;
+        chain.push(parent);
+        current = info.extends;
+    }
+    chain.reverse();
+    Ok(chain)
+}
+
+pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
+    let base_ctx = Context {
+        domain: req
+            .domain
+            .clone()
+            .or_else(|| req.env.get("PROSODY_DOMAIN").cloned())
+            .unwrap_or_else(|| DEFAULT_DOMAIN.into()),
+        profile: req.profile.clone(),
+        environment: req.environment.clone(),
+    };
+    let meta_sb = Sandbox::new(req.env.clone(), &base_ctx)?;
+    let profile = catalog.profile_info(&meta_sb, &req.profile)?;
+    let environment = catalog.environment_info(&meta_sb, &req.environment)?;
+    let variables = catalog.variables(&meta_sb)?;
+
+    let mut env = effective_env(&variables, &profile, &environment, &req.env);
+    let domain = match &req.domain {
+        Some(d) => d.clone(),
+        None => env
+            .get("PROSODY_DOMAIN")
+            .filter(|d| !d.is_empty())
+            .cloned()
+            .unwrap_or_else(|| DEFAULT_DOMAIN.into()),
+    };
+    env.insert("PROSODY_DOMAIN".into(), domain.clone());
+    env.insert("PROSODY_PROFILE".into(), req.profile.clone());
+    env.insert("PROSODY_ENVIRONMENT".into(), req.environment.clone());
+    let settings = req
+        .sets
+        .iter()
+        .map(|s| parse_set(s, &domain))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let ctx = Context {
+        domain: domain.clone(),
+        ..base_ctx
+    };
+    let sb = Sandbox::new(env.clone(), &ctx)?;
+    let features = catalog.feature_infos(&sb)?;
+    let resolution = resolve::resolve(
+        &profile,
+        &environment,
+        &features,
+        &resolve::Request {
+            with: req.with.clone(),
+            without: req.without.clone(),
+            env: env.clone(),
+            allow_unstable: req.allow_unstable,
+        },
+    )?;
+    sb.set_features(&resolution.order);
+
+    sb.set_layer("core");
+    for src in catalog.core_files() {
+        sb.eval(src)?;
+    }
+    for f in &resolution.order {
+        sb.set_layer(&format!("feature {f}"));
+        sb.eval(catalog.feature_file(f)?)?;
+    }
+    sb.set_layer("profile");
+    for name in profile_chain(catalog, &meta_sb, &profile)? {
+        sb.eval(catalog.profile_file(&name)?)?;
+    }
+    sb.set_layer("environment");
+    sb.eval(catalog.environment_file(&req.environment)?)?;
+    if let Some(local) = catalog.local_file() {
+        sb.set_layer("local");
+        sb.eval(local)?;
+    }
+    sb.set_layer("--set");
+    for (i, (s, raw)) in settings.iter().zip(&req.sets).enumerate() {
+        let origin = Source {
+            id: format!("--set#{}", i + 1),
+            path: format!("--set {raw}"),
+            text: raw.clone(),
+        };
+        sb.assign(&s.scope, &s.key, &s.expr, &origin)?;
+    }
+    let evaluated = sb.finish()?;
+    let header = Header {
+        profile: req.profile.clone(),
+        environment: req.environment.clone(),
+        domain: domain.clone(),
+        features: resolution.order.clone(),
+        command: req.command.clone(),
+    };
+    let config = render::render(&evaluated, &header)?;
+    Ok(Build {
+        profile,
+        environment,
+        features,
+        variables,
+        resolution,
+        evaluated,
+        domain,
+        env,
+        config,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_arguments_parse_scopes() {
+        assert_eq!(
+            parse_set("c2s_ports={15222}", "example.org").unwrap(),
+            Setting {
+                scope: "*".into(),
+                key: "c2s_ports".into(),
+                expr: "{15222}".into()
+            }
+        );
+        assert_eq!(
+            parse_set("conference:enabled=false", "example.org")
+                .unwrap()
+                .scope,
+            "conference.example.org"
+        );
+        assert_eq!(
+            parse_set("example.org:x=1", "example.org").unwrap().scope,
+            "example.org"
+        );
+        assert!(parse_set("no equals", "d").is_err());
+        assert!(parse_set("bad key=1", "d").is_err());
+        assert!(parse_set("k=", "d").is_err());
+    }
+}
