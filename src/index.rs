@@ -807,12 +807,16 @@ impl Index {
             .unwrap_or_default()
     }
 
-    /// Checks a value for an option against every reader's type: passes
-    /// when one of them accepts it (readers may disagree), otherwise gives
-    /// the first reader's message.  Unknown options pass.
+    /// Checks a value for an option against the types its readers expect:
+    /// passes when one of them accepts it (readers may disagree), otherwise
+    /// gives the first reader's message.  Untyped reads ([`OptionType::Any`])
+    /// do not count when a typed one exists; unknown options pass.
     pub fn check_option(&self, name: &str, value: &LuaLiteral) -> Result<(), String> {
         let mut first_err = None;
         for (_, spec) in self.option(name) {
+            if spec.ty == OptionType::Any {
+                continue;
+            }
             match spec.ty.check(value) {
                 Ok(()) => return Ok(()),
                 Err(e) => {
@@ -917,8 +921,8 @@ fn osa_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=m {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=n {
         for j in 1..=m {
