@@ -9,7 +9,6 @@ pub mod envfile;
 pub mod explain;
 pub mod fsutil;
 pub mod index;
-pub mod index;
 pub mod render;
 pub mod resolve;
 pub mod sandbox;
