@@ -706,7 +706,7 @@ class FileScan:
                 has_default = default is not None
             except NotLiteral:
                 pass
-        if not has_default and getter in ("get_option", "get_option_scalar", "get_option_string"):
+        if not has_default:
             kind, v = self.after_call_default(end)
             if kind == "default":
                 default, has_default = v, True
