@@ -107,6 +107,37 @@ CURATED_OBSOLETE_MODULES = {
                         "message": "core mod_turn_external supersedes community mod_turncredentials"},
 }
 
+# Core options read with a bare config.get() give no type.  For these the
+# way the value is used in the source (and Prosody's documentation) is
+# unambiguous; applied only when extraction found no type, marked
+# "type_source": "hint".  Options whose values legitimately vary in type
+# (log, storage, statistics_interval, ...) are left as "any".
+CORE_TYPE_HINTS = {
+    "anonymous_login": "boolean",
+    "daemonize": "boolean",
+    "debug": "boolean",
+    "force_module_reload": "boolean",
+    "use_dane": "boolean",
+    "admin_shell_prompt": "string",
+    "certificate": "string",
+    "component_module": "string",
+    "conflict_resolve": "string",
+    "console_banner": "string",
+    "data_path": "string",
+    "plugin_server": "string",
+    "prosody_group": "string",
+    "statistics": "string",
+    "syslog_facility": "string",
+    "client_https_ssl": "table",
+    "gc": "table",
+    "statistics_config": "table",
+    "unbound": "table",
+    "interface": "set",
+    "interfaces": "set",
+    "local_interfaces": "set",
+    "plugin_paths": "array",
+}
+
 # ---------------------------------------------------------------------------
 # Lua tokenizer
 
@@ -1209,8 +1240,11 @@ def build():
                 core_options[name] = merged
         if rel != "core/moduleapi.lua":  # the getters' own implementation
             core_dynamic.extend({"file": rel, "line": ln, "expr": ex} for ln, ex in fs.dynamic)
-    for spec in core_options.values():
+    for name, spec in core_options.items():
         spec["files"] = sorted(spec["files"])
+        if spec["type"] == "any" and name in CORE_TYPE_HINTS:
+            spec["type"] = CORE_TYPE_HINTS[name]
+            spec["type_source"] = "hint"
 
     check = parse_check_lua()
     obsolete_modules = {}

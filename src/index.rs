@@ -240,6 +240,9 @@ pub struct OptionSpec {
     pub alt_types: Vec<String>,
     /// For core options: the files reading it.
     pub files: Vec<String>,
+    /// The type is a curated hint (a bare `config.get` gives none), not
+    /// derived from a typed getter.
+    pub hinted: bool,
 }
 
 #[derive(Deserialize)]
@@ -260,6 +263,7 @@ struct RawOptionSpec {
     alt_types: Vec<String>,
     #[serde(default)]
     files: Vec<String>,
+    type_source: Option<String>,
 }
 
 impl TryFrom<RawOptionSpec> for OptionSpec {
@@ -299,6 +303,7 @@ impl TryFrom<RawOptionSpec> for OptionSpec {
             compat: raw.compat,
             alt_types: raw.alt_types,
             files: raw.files,
+            hinted: raw.type_source.as_deref() == Some("hint"),
         })
     }
 }
@@ -1119,6 +1124,9 @@ mod tests {
         // a core option, read by Prosody itself
         assert_eq!(i.readers_of("pidfile"), vec!["core"]);
         assert!(matches!(i.option("pidfile")[0].0, Reader::Core));
+        let daemonize = &i.core_options["daemonize"];
+        assert_eq!(daemonize.ty, OptionType::Boolean);
+        assert!(daemonize.hinted);
 
         // mod_http_upload: documented-only module, its options stay known
         assert!(i.option_known("http_upload_file_size_limit"));
