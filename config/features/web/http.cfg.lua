@@ -1,0 +1,43 @@
+-- features/web/http.cfg.lua — Prosody's HTTP server (ports 5280/5281 unless
+-- PROSODY_HTTP_PORT / PROSODY_HTTPS_PORT say otherwise, see core/global.cfg.lua)
+-- and XEP-0156 connection discovery (/.well-known/host-meta).
+
+local feature_info = {
+    name = "HTTP Server",
+    description = "Prosody's HTTP/HTTPS server for web clients, uploads and APIs, with alternative-connection discovery via /.well-known/host-meta (XEP-0156)",
+    xeps = { "XEP-0156" },
+    stability = "stable",
+    dependencies = {},
+    conflicts = {},
+    modules = { "http", "http_altconnect" },
+    toggles = { "PROSODY_FEATURES_WEB_ENABLED" },
+    checks = {
+        { xep = "XEP-0156", where = "http", path = "/.well-known/host-meta", status = 200, module = "http_altconnect" },
+    },
+}
+
+modules_enabled:append { "http", "http_altconnect" }
+
+-- Requests whose Host header names no virtual host (e.g. an IP address or a
+-- container name) are served by the main domain.
+http_default_host = pfe.domain
+
+local url = os.getenv("PROSODY_HTTP_EXTERNAL_URL")
+if url and url ~= "" then
+    if not url:match("^https?://[^/]+") then
+        error(("PROSODY_HTTP_EXTERNAL_URL must be an http(s) URL like https://xmpp.example.com/, got %q"):format(url))
+    end
+    http_external_url = url
+end
+
+local proxies = os.getenv("PROSODY_TRUSTED_PROXIES")
+if proxies and proxies ~= "" then
+    local list = { "127.0.0.1", "::1" }
+    for item in proxies:gmatch("[^,%s]+") do
+        if not item:match("^[%x%.:]+/?%d*$") then
+            error(("PROSODY_TRUSTED_PROXIES: %q is not an IP address or CIDR"):format(item))
+        end
+        table.insert(list, item)
+    end
+    trusted_proxies = list
+end
