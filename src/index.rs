@@ -871,7 +871,8 @@ impl Index {
     }
 
     /// "Did you mean": the closest module name (a `mod_` prefix is
-    /// ignored), or None when the name is known or nothing is close.
+    /// ignored; a removed or renamed module gives its successor), or None
+    /// when the name is known or nothing is close.
     pub fn suggest_module(&self, name: &str) -> Option<&str> {
         if self.module_exists(name) {
             return None;
@@ -879,6 +880,13 @@ impl Index {
         let bare = name.strip_prefix("mod_").unwrap_or(name);
         if let Some((known, _)) = self.modules.get_key_value(bare) {
             return Some(known.as_str());
+        }
+        // A removed or renamed module: its successor.
+        if let Some(r) = self
+            .obsolete_module(bare)
+            .and_then(|r| r.replacement.as_deref())
+        {
+            return Some(r);
         }
         closest(bare, self.modules.keys().map(String::as_str))
     }
@@ -1171,6 +1179,8 @@ mod tests {
         assert_eq!(i.suggest_module("mod_carbons"), Some("carbons"));
         assert_eq!(i.suggest_module("carbons"), None);
         assert_eq!(i.suggest_module("zzzzzzzz"), None);
+        assert_eq!(i.suggest_module("mam_muc"), Some("muc_mam"));
+        assert_eq!(i.suggest_module("privacy"), Some("blocklist"));
     }
 
     #[test]
