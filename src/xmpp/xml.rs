@@ -10,6 +10,7 @@
 
 use std::fmt;
 
+use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event};
 
 /// Namespace of the stream element and `<stream:features>`/`<stream:error>`.
@@ -426,9 +427,9 @@ impl Framer {
         let mut scope = Vec::new();
         for a in start.attributes() {
             let a = a.map_err(|e| malformed(format!("bad attribute in stream header: {e}"), raw))?;
-            let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
+            let key = String::from(a.key.as_ref());
             let value = a
-                .unescape_value()
+                .normalized_value(XmlVersion::Implicit1_0)
                 .map_err(|e| malformed(format!("bad attribute value in stream header: {e}"), raw))?
                 .into_owned();
             if key == "xmlns" {
@@ -586,14 +587,14 @@ pub fn parse_element(bytes: &[u8], scope: &[(String, String)]) -> Result<Element
                     return Err(err("more than one root element".into(), pos));
                 }
                 let is_empty = matches!(ev, Event::Empty(_));
-                let qname = String::from_utf8_lossy(s.name().as_ref()).into_owned();
+                let qname = String::from(s.name().as_ref());
                 let mut decls = Vec::new();
                 let mut attrs = Vec::new();
                 for a in s.attributes() {
                     let a = a.map_err(|e| err(format!("bad attribute: {e}"), pos))?;
-                    let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
+                    let key = String::from(a.key.as_ref());
                     let value = a
-                        .unescape_value()
+                        .normalized_value(XmlVersion::Implicit1_0)
                         .map_err(|e| err(format!("bad attribute value: {e}"), pos))?
                         .into_owned();
                     if key == "xmlns" {

@@ -1,0 +1,76 @@
+//! A cheap c2s healthcheck: open a stream, wait for features, close politely.
+
+use std::time::{Duration, Instant};
+
+use super::error::{Error, Result, Stage};
+use super::features::Features;
+use super::stream::{Conn, Limits, Timeouts};
+use super::tls::TlsVerify;
+
+/// What a successful healthcheck saw.
+#[derive(Clone, Debug)]
+pub struct HealthReport {
+    /// Time from connect to features received.
+    pub elapsed: Duration,
+    /// The stream `id` the server assigned.
+    pub stream_id: Option<String>,
+    /// The features offered to an anonymous stream.
+    pub features: Features,
+}
+
+/// TCP connect to `addr` (`host:port`), send a stream header for `domain`,
+/// wait for `<stream:features>`, then close with `</stream:stream>`; all
+/// within `timeout`. Sends no `from` (there is no account).
+pub async fn healthcheck(addr: &str, domain: &str, timeout: Duration) -> Result<HealthReport> {
+    run(addr, domain, None, timeout).await
+}
+
+/// Like [`healthcheck`] over direct TLS (XEP-0368) verified per `verify`.
+pub async fn healthcheck_tls(
+    addr: &str,
+    domain: &str,
+    verify: &TlsVerify,
+    timeout: Duration,
+) -> Result<HealthReport> {
+    run(addr, domain, Some(verify), timeout).await
+}
+
+async fn run(
+    addr: &str,
+    domain: &str,
+    verify: Option<&TlsVerify>,
+    timeout: Duration,
+) -> Result<HealthReport> {
+    let started = Instant::now();
+    let work = async {
+        let mut conn = Conn::connect(addr, Timeouts::all(timeout), Limits::default()).await?;
+        if let Some(v) = verify {
+            conn.start_tls(v, domain, &[b"xmpp-client"]).await?;
+        }
+        let header = conn.open_stream(domain, None).await?;
+        let stage = if verify.is_some() {
+            Stage::FeaturesPostTls
+        } else {
+            Stage::FeaturesPreTls
+        };
+        let features = conn.read_features(stage).await?;
+        let elapsed = started.elapsed();
+        let close_wait = timeout.saturating_sub(elapsed).min(Duration::from_secs(1));
+        conn.close(close_wait).await;
+        Ok(HealthReport {
+            elapsed,
+            stream_id: header.attr("id").map(str::to_string),
+            features,
+        })
+    };
+    // Belt and braces: every step is bounded already.
+    match tokio::time::timeout(timeout + Duration::from_millis(100), work).await {
+        Ok(r) => r,
+        Err(_) => Err(Error::Timeout {
+            stage: Stage::Healthcheck,
+            expected: format!("stream features from {addr} for {domain}"),
+            waited: started.elapsed(),
+            received: String::new(),
+        }),
+    }
+}
