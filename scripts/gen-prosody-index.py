@@ -1189,9 +1189,13 @@ def build():
         if services:
             entry["net_services"] = sorted(services, key=lambda s: s["name"])
         if shadowed:
-            entry["shadowed"] = [{"path": (MODULES_DIR / rel).as_posix(), "reason": why,
-                                  "origin": "core" if (MODULES_DIR / rel).as_posix() in core_files
-                                  else "community"} for rel, why in shadowed]
+            entry["shadowed"] = []
+            for rel, why in shadowed:
+                other = {"path": (MODULES_DIR / rel).as_posix(), "reason": why,
+                         "origin": "core" if (MODULES_DIR / rel).as_posix() in core_files else "community"}
+                if scan(rel, name).metadata:
+                    other["metadata"] = scan(rel, name).metadata
+                entry["shadowed"].append(other)
         if dynamic:
             entry["dynamic_reads"] = sorted(dynamic, key=lambda d: (d["file"], d["line"]))
         if main.renamed_to:

@@ -145,6 +145,9 @@ pub struct Shadowed {
     pub path: String,
     pub origin: Origin,
     pub reason: String,
+    /// Its `--%` header lines (why the loader skipped it).
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1209,6 +1212,7 @@ mod tests {
         let flags = i.module("flags").unwrap();
         assert_eq!(flags.origin, Origin::Core);
         assert_eq!(flags.shadowed[0].origin, Origin::Community);
+        assert_eq!(flags.shadowed[0].metadata["conflicts"], "mod_flags");
         assert!(i.autoload_modules.contains("c2s"));
     }
 
