@@ -1,0 +1,96 @@
+-- profiles/enterprise/profile.cfg.lua — standard plus operations features:
+-- metrics, compliance records, the REST API, bigger caches, a file transfer
+-- proxy and STUN/TURN announcement; LDAP login is optional
+-- (PROSODY_FEATURES_AUTH_EXTERNAL=true with PROSODY_LDAP_*).
+-- For hundreds of users PostgreSQL is recommended (PROSODY_STORAGE=postgres).
+
+profile_info = {
+    name = "Enterprise",
+    description = "XMPP server for organisations (100-1000+ users) with monitoring, compliance, API access and directory login",
+    target_users = "100-1000+",
+    stability = "production-ready",
+    resource_requirements = {
+        memory = "1GB",
+        cpu = "2 cores",
+        storage = "50GB",
+    },
+    features = {
+        "messaging/core",
+        "messaging/archive",
+        "messaging/carbons",
+        "messaging/vcard",
+        "messaging/blocking",
+
+        "authentication/basic",
+        "authentication/modern",
+
+        "registration/invites",
+
+        "collaboration/muc",
+        "collaboration/bookmarks",
+
+        "web/http",
+        "web/websocket",
+        "web/bosh",
+        "web/upload",
+
+        "mobile/push",
+        "mobile/csi",
+        "mobile/smacks",
+
+        "security/firewall",
+        "security/antispam",
+        "security/monitoring",
+        "security/compliance",
+
+        "admin/shell",
+        "admin/api",
+
+        "performance/caching",
+
+        "services/proxy65",
+        "services/turn",
+    },
+    optional_features = {
+        "authentication/external",
+        "web/admin",
+    },
+    variables = {
+        PROSODY_MEMORY_LIMIT = "1G",
+        PROSODY_CPU_LIMIT = "2.0",
+        PROSODY_MEMORY_RESERVE = "256M",
+        PROSODY_CPU_RESERVE = "1.0",
+    },
+}
+
+local function unset(name)
+    local v = os.getenv(name)
+    return v == nil or v == ""
+end
+
+-- Profile-specific defaults -------------------------------------------------------
+
+if pfe.feature("messaging/archive") then
+    default_archive_policy = "roster"
+    if unset("PROSODY_ARCHIVE_EXPIRES_AFTER") then
+        archive_expires_after = "1y"
+    end
+end
+
+if pfe.feature("web/upload") then
+    Component("upload." .. pfe.domain) "http_file_share"
+        if unset("PROSODY_UPLOAD_SIZE_LIMIT") then
+            http_file_share_size_limit = 100 * 1024 * 1024 -- 100 MiB
+        end
+        http_file_share_expires_after = "30 days"
+end
+
+if pfe.feature("collaboration/muc") then
+    Component("conference." .. pfe.domain) "muc"
+        muc_room_default_public = false
+        muc_room_default_members_only = true
+        max_history_messages = 50
+        if pfe.feature("messaging/archive") then
+            muc_log_expires_after = "1y"
+        end
+end

@@ -1,0 +1,42 @@
+-- profiles/minimal/profile.cfg.lua — a small, plain XMPP server: one-to-one
+-- chat, contacts, blocking and the admin shell (needed to create accounts).
+-- Everything else can be switched on with its PROSODY_FEATURES_* variable.
+
+profile_info = {
+    name = "Minimal",
+    description = "Lean XMPP server for personal use or a family (1-10 users): messaging, contacts, blocking",
+    target_users = "1-10",
+    stability = "production-ready",
+    resource_requirements = {
+        memory = "128MB",
+        cpu = "0.5 core",
+        storage = "1GB",
+    },
+    features = {
+        "messaging/core",
+        "messaging/blocking",
+        "authentication/basic",
+        "admin/shell",
+    },
+    optional_features = {
+        "messaging/archive",
+        "messaging/carbons",
+        "messaging/vcard",
+        "mobile/smacks",
+        "mobile/csi",
+        "mobile/push",
+        "authentication/modern",
+        "registration/invites",
+        "collaboration/muc",
+        "collaboration/bookmarks",
+        "security/firewall",
+    },
+    variables = {
+        PROSODY_MEMORY_LIMIT = "128M",
+        PROSODY_CPU_LIMIT = "0.5",
+        PROSODY_MEMORY_RESERVE = "32M",
+        PROSODY_CPU_RESERVE = "0.25",
+    },
+}
+
+-- Prosody's defaults suit this profile; nothing to override.

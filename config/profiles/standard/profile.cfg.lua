@@ -1,0 +1,100 @@
+-- profiles/standard/profile.cfg.lua — the seed's "Standard" profile plus what a
+-- real server needs that the seed forgot (vCard, blocking, stream management,
+-- BOSH, invitations).
+--
+-- Seed -> real options: http_upload_file_size_limit (community mod_http_upload)
+-- -> http_file_share_size_limit on the upload component; MUC options
+-- (muc_room_default_public, max_history_messages) are set in the MUC
+-- component's scope, where mod_muc reads them.
+
+profile_info = {
+    name = "Standard",
+    description = "Full-featured XMPP server for small to medium teams (10-100 users)",
+    target_users = "10-100",
+    stability = "production-ready",
+    resource_requirements = {
+        memory = "256MB",
+        cpu = "1 core",
+        storage = "5GB",
+    },
+    features = {
+        -- Core messaging
+        "messaging/core",
+        "messaging/archive",
+        "messaging/carbons",
+        "messaging/vcard",
+        "messaging/blocking",
+
+        -- Authentication
+        "authentication/basic",
+        "authentication/modern",
+
+        -- Accounts
+        "registration/invites",
+
+        -- Collaboration
+        "collaboration/muc",
+        "collaboration/bookmarks",
+
+        -- Web services
+        "web/http",
+        "web/websocket",
+        "web/bosh",
+        "web/upload",
+
+        -- Mobile support
+        "mobile/push",
+        "mobile/csi",
+        "mobile/smacks",
+
+        -- Security
+        "security/firewall",
+        "security/antispam",
+
+        -- Administration
+        "admin/shell",
+    },
+    optional_features = {
+        "web/admin",
+        "admin/api",
+        "security/monitoring",
+        "security/compliance",
+        "services/turn",
+        "services/proxy65",
+        "performance/caching",
+        "registration/open",
+    },
+    variables = {
+        PROSODY_MEMORY_LIMIT = "256M",
+        PROSODY_CPU_LIMIT = "1.0",
+        PROSODY_MEMORY_RESERVE = "64M",
+        PROSODY_CPU_RESERVE = "0.5",
+    },
+}
+
+local function unset(name)
+    local v = os.getenv(name)
+    return v == nil or v == ""
+end
+
+-- Profile-specific defaults -------------------------------------------------------
+
+if pfe.feature("messaging/archive") then
+    default_archive_policy = "roster"       -- archive chats with contacts (seed)
+    if unset("PROSODY_ARCHIVE_EXPIRES_AFTER") then
+        archive_expires_after = "1y"
+    end
+end
+
+if pfe.feature("web/upload") then
+    Component("upload." .. pfe.domain) "http_file_share"
+        if unset("PROSODY_UPLOAD_SIZE_LIMIT") then
+            http_file_share_size_limit = 50 * 1024 * 1024 -- 50 MiB
+        end
+end
+
+if pfe.feature("collaboration/muc") then
+    Component("conference." .. pfe.domain) "muc"
+        muc_room_default_public = false
+        max_history_messages = 50
+end
