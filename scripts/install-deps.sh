@@ -20,14 +20,14 @@ if command -v prosody >/dev/null 2>&1; then
 fi
 for p in prosody-modules lua-dbi-sqlite3 lua-dbi-postgresql; do want "$p"; done
 [ "$prosody_ok" = 1 ] || need_apt+=(prosody)
-for p in postgresql hyperfine openssl; do want "$p"; done
+for p in postgresql hyperfine openssl time; do want "$p"; done
 
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "install-deps: installing ${need_apt[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq -t bookworm-backports prosody prosody-modules lua-dbi-sqlite3 lua-dbi-postgresql >/dev/null
-  apt-get install -y -qq postgresql hyperfine openssl >/dev/null
+  apt-get install -y -qq postgresql hyperfine openssl time >/dev/null
   # The package starts a system prosody on 5222/5269; the tests run their own.
   (systemctl stop prosody 2>/dev/null || service prosody stop 2>/dev/null || true) >/dev/null 2>&1
   pkill -x prosody 2>/dev/null || true

@@ -636,10 +636,10 @@ impl FeatureInfo {
                 let mut extra = BTreeMap::new();
                 if let Value::Map(entries) = item {
                     for (k, v) in entries {
-                        if let crate::value::Key::Str(k) = k {
-                            if !matches!(k.as_str(), "xep" | "where" | "var" | "module") {
-                                extra.insert(k.clone(), v.display());
-                            }
+                        if let crate::value::Key::Str(k) = k
+                            && !matches!(k.as_str(), "xep" | "where" | "var" | "module")
+                        {
+                            extra.insert(k.clone(), v.display());
                         }
                     }
                 }

@@ -137,10 +137,10 @@ fn effective_env(
 ) -> HashMap<String, String> {
     let mut env: HashMap<String, String> = HashMap::new();
     for v in variables {
-        if let Some(d) = &v.default {
-            if !v.name.starts_with("PROSODY_FEATURES_") {
-                env.insert(v.name.clone(), d.clone());
-            }
+        if let Some(d) = &v.default
+            && !v.name.starts_with("PROSODY_FEATURES_")
+        {
+            env.insert(v.name.clone(), d.clone());
         }
     }
     for (k, v) in profile.variables.iter().chain(environment.variables.iter()) {

@@ -79,14 +79,14 @@ pub fn explain(build: &Build, subject: &str) -> Option<Explanation> {
     }
     let mut sections = Vec::new();
     for section in &ev.sections {
-        if let Some(opt) = section.options.get("modules_enabled") {
-            if opt.value.string_list().iter().any(|m| m == subject) {
-                let at = opt.item_origins.get(subject).unwrap_or(opt.origin());
-                sections.push((
-                    section.name.clone(),
-                    format!("{} ({})", ev.display_origin(at), at.layer),
-                ));
-            }
+        if let Some(opt) = section.options.get("modules_enabled")
+            && opt.value.string_list().iter().any(|m| m == subject)
+        {
+            let at = opt.item_origins.get(subject).unwrap_or(opt.origin());
+            sections.push((
+                section.name.clone(),
+                format!("{} ({})", ev.display_origin(at), at.layer),
+            ));
         }
     }
     if !sections.is_empty() {

@@ -124,6 +124,8 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Print the catalog as Markdown tables (profiles, environments, features, variables)
+    Docs,
     /// Explain why an option has its value, or why a feature or module is on
     Explain {
         /// An option (c2s_require_encryption), a feature (web/upload) or a module (mam)
@@ -259,6 +261,11 @@ fn run(cli: Cli) -> Result<(), Exit> {
             Ok(())
         }
         Command::Explain { subject, sel, json } => explain_cmd(&ctx, &subject, &sel, json),
+        Command::Docs => stdout(
+            pfe::docs::catalog_tables(&ctx.catalog)
+                .map_err(report)?
+                .as_bytes(),
+        ),
     }
 }
 

@@ -301,16 +301,15 @@ impl Sandbox {
         let mut source = fallback.clone();
         let mut line = 0;
         // Messages look like "<id>:<line>: text"; the id may be another file.
-        if let Some((head, rest)) = message.split_once(": ") {
-            if let Some((id, num)) = head.rsplit_once(':') {
-                if let Ok(n) = num.parse::<usize>() {
-                    if let Some(s) = files.get(id) {
-                        source = s.clone();
-                    }
-                    line = n;
-                    message = rest.to_string();
-                }
+        if let Some((head, rest)) = message.split_once(": ")
+            && let Some((id, num)) = head.rsplit_once(':')
+            && let Ok(n) = num.parse::<usize>()
+        {
+            if let Some(s) = files.get(id) {
+                source = s.clone();
             }
+            line = n;
+            message = rest.to_string();
         }
         let help = help_for(&message);
         SandboxError {
