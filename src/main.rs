@@ -146,6 +146,10 @@ fn report<E: Diagnostic + Send + Sync + 'static>(e: E) -> Exit {
 }
 
 fn main() -> ExitCode {
+    // Messages are matched by scripts and tests: keep each on one line.
+    let _ = miette::set_hook(Box::new(|_| {
+        Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
+    }));
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

