@@ -566,3 +566,21 @@ fn help_is_complete() {
         assert!(out.contains(flag), "{flag} missing from generate --help");
     }
 }
+
+#[test]
+fn readme_tables_match_the_catalog() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let block = readme
+        .split("<!-- catalog:start -->\n")
+        .nth(1)
+        .unwrap()
+        .split("<!-- catalog:end -->")
+        .next()
+        .unwrap();
+    assert_eq!(
+        block,
+        stdout_of(&["docs"]),
+        "README is stale: run scripts/update-readme.sh"
+    );
+}
