@@ -4,13 +4,21 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn collect(dir: &Path, base: &Path, out: &mut Vec<String>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).expect("read config dir").map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("read config dir")
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for path in entries {
         if path.is_dir() {
             collect(&path, base, out);
         } else if path.to_string_lossy().ends_with(".cfg.lua") {
-            out.push(path.strip_prefix(base).unwrap().to_string_lossy().replace('\\', "/"));
+            out.push(
+                path.strip_prefix(base)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/"),
+            );
         }
     }
 }
@@ -26,7 +34,12 @@ fn main() {
     let mut code = String::from("pub static BUILTIN_FILES: &[(&str, &str)] = &[\n");
     for rel in files {
         let abs = config.join(&rel);
-        writeln!(code, "    ({rel:?}, include_str!({:?})),", abs.to_string_lossy()).unwrap();
+        writeln!(
+            code,
+            "    ({rel:?}, include_str!({:?})),",
+            abs.to_string_lossy()
+        )
+        .unwrap();
     }
     code.push_str("];\n");
     let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("builtin_catalog.rs");
