@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod catalog;
+pub mod check;
 pub mod docs;
 pub mod engine;
 pub mod envfile;
@@ -17,6 +18,7 @@ pub mod index;
 pub mod render;
 pub mod resolve;
 pub mod sandbox;
+pub mod server;
 pub mod validate;
 pub mod value;
 pub mod xmpp;

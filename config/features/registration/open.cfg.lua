@@ -18,7 +18,7 @@ local feature_info = {
     toggles = { "PROSODY_ALLOW_REGISTRATION" },
     checks = {
         -- mod_register_ibr is loaded by mod_register (messaging/core) when allow_registration is true
-        { xep = "XEP-0077", where = "stream_pre_auth", var = "http://jabber.org/features/iq-register", module = "register" },
+        { xep = "XEP-0077", where = "stream_pre_auth", var = "http://jabber.org/features/iq-register", module = "register", when = "allow_registration" },
     },
 }
 
@@ -27,6 +27,7 @@ allow_registration = true
 -- Listed explicitly so their options below are visibly owned; mod_register_ibr
 -- itself is left to mod_register, so allow_registration = false (production)
 -- really closes registration.
+modules_enabled = modules_enabled or {}
 modules_enabled:append { "register_limits", "watchregistrations" }
 
 -- mod_register_limits: registration_throttle_max registrations per
