@@ -64,6 +64,45 @@ struct Selection {
     allow_unstable: bool,
 }
 
+#[derive(Args)]
+struct CheckArgs {
+    /// host[:port] of the server's c2s listener (port default 5222, or 5223 with --direct-tls)
+    #[arg(long)]
+    server: String,
+    /// The account to log in with
+    #[arg(long)]
+    jid: String,
+    /// Its password
+    #[arg(long, env = "PFE_CHECK_PASSWORD", hide_env_values = true)]
+    password: String,
+    /// Profile whose promises to verify [default: $PROSODY_PROFILE or standard]
+    #[arg(long)]
+    profile: Option<String>,
+    /// Environment [default: $PROSODY_ENVIRONMENT or production]
+    #[arg(long = "env")]
+    environment: Option<String>,
+    /// Feature switched on, as for generate (repeatable)
+    #[arg(long = "with", value_name = "FEATURE")]
+    with: Vec<String>,
+    /// Feature switched off, as for generate (repeatable)
+    #[arg(long = "without", value_name = "FEATURE")]
+    without: Vec<String>,
+    /// Trust this CA (PEM) for the server's certificate
+    #[arg(long, value_name = "FILE", conflicts_with = "insecure")]
+    ca_file: Option<PathBuf>,
+    /// Accept any certificate (self-signed test servers only)
+    #[arg(long)]
+    insecure: bool,
+    /// Direct TLS (XEP-0368) instead of STARTTLS
+    #[arg(long)]
+    direct_tls: bool,
+    /// Overall deadline in milliseconds
+    #[arg(long, default_value_t = 15000)]
+    timeout: u64,
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// List profiles and environments
@@ -126,6 +165,42 @@ enum Command {
     },
     /// Print the catalog as Markdown tables (profiles, environments, features, variables)
     Docs,
+    /// Verify a live server against what a profile promises, over one XMPP session; exit 1 if a promise fails
+    Check(CheckArgs),
+    /// Exit 0 if the server answers an XMPP stream with its features (for Docker and Kubernetes probes)
+    Healthcheck {
+        /// host:port of the c2s listener
+        #[arg(long, default_value = "127.0.0.1:5222")]
+        server: String,
+        /// Domain to open the stream to [default: $PROSODY_DOMAIN or localhost]
+        #[arg(long)]
+        domain: Option<String>,
+        /// Deadline in milliseconds
+        #[arg(long, default_value_t = 2000)]
+        timeout: u64,
+    },
+    /// Generate a config into a state directory and run Prosody in the foreground on loopback (Ctrl-C stops it)
+    Run {
+        /// Profile [default: $PROSODY_PROFILE or standard]
+        profile: Option<String>,
+        /// Environment [default: development]
+        environment: Option<String>,
+        /// Where config, certificates, data and logs go
+        #[arg(long, default_value = "pfe-state")]
+        state_dir: PathBuf,
+        /// The served domain
+        #[arg(long, default_value = "localhost")]
+        domain: String,
+        /// c2s port (STARTTLS)
+        #[arg(long, default_value_t = 5222)]
+        c2s_port: u16,
+        /// HTTP port (BOSH, WebSocket, uploads)
+        #[arg(long, default_value_t = 5280)]
+        http_port: u16,
+        /// Create this account first: JID:PASSWORD
+        #[arg(long, value_name = "JID:PASSWORD")]
+        user: Option<String>,
+    },
     /// Explain why an option has its value, or why a feature or module is on
     Explain {
         /// An option (c2s_require_encryption), a feature (web/upload) or a module (mam)
@@ -265,6 +340,35 @@ fn run(cli: Cli) -> Result<(), Exit> {
             Ok(())
         }
         Command::Explain { subject, sel, json } => explain_cmd(&ctx, &subject, &sel, json),
+        Command::Check(args) => check_cmd(&ctx, args),
+        Command::Healthcheck {
+            server,
+            domain,
+            timeout,
+        } => {
+            let domain = domain
+                .or_else(|| ctx.env.get("PROSODY_DOMAIN").cloned())
+                .unwrap_or_else(|| "localhost".into());
+            healthcheck_cmd(&server, &domain, timeout)
+        }
+        Command::Run {
+            profile,
+            environment,
+            state_dir,
+            domain,
+            c2s_port,
+            http_port,
+            user,
+        } => run_cmd(
+            &ctx,
+            profile,
+            environment,
+            &state_dir,
+            &domain,
+            c2s_port,
+            http_port,
+            user,
+        ),
         Command::Docs => stdout(
             pfe::docs::catalog_tables(&ctx.catalog)
                 .map_err(report)?
@@ -587,4 +691,163 @@ fn explain_cmd(ctx: &Ctx, subject: &str, sel: &Selection, json: bool) -> Result<
         }
     }
     stdout(out.as_bytes())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            Exit(1)
+        })
+}
+
+fn check_cmd(ctx: &Ctx, a: CheckArgs) -> Result<(), Exit> {
+    use pfe::check::{self, Outcome};
+    use pfe::xmpp::{ClientConfig, TlsMode, TlsVerify};
+    let verify = match (&a.ca_file, a.insecure) {
+        (Some(f), _) => TlsVerify::CaFile(f.clone()),
+        (None, true) => TlsVerify::InsecureAcceptAny,
+        (None, false) => {
+            eprintln!(
+                "error: say how to trust the server's certificate\n  hint: --ca-file FILE, or --insecure for a self-signed test server"
+            );
+            return Err(Exit(2));
+        }
+    };
+    let sel = Selection {
+        profile: a.profile.clone(),
+        environment: a.environment.clone(),
+        with: a.with.clone(),
+        without: a.without.clone(),
+        ..Default::default()
+    };
+    let mut req = ctx.request(&sel);
+    req.domain = a.jid.split_once('@').map(|(_, d)| d.to_string());
+    let build = ctx.build(&req)?;
+    let promises = check::promises(&build);
+    let addr = if a.server.contains(':') {
+        a.server.clone()
+    } else {
+        format!("{}:{}", a.server, if a.direct_tls { 5223 } else { 5222 })
+    };
+    let mode = if a.direct_tls {
+        TlsMode::DirectTls
+    } else {
+        TlsMode::StartTls
+    };
+    let mut cfg = ClientConfig::new(addr, a.jid.clone(), a.password.clone(), mode, verify);
+    cfg.timeouts.overall = std::time::Duration::from_millis(a.timeout);
+    let rows = runtime()?
+        .block_on(check::verify(cfg, &promises))
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            Exit(1)
+        })?;
+    let failed = rows
+        .iter()
+        .any(|r| matches!(r.outcome, Outcome::Fail { .. }));
+    if a.json {
+        print_json(
+            &serde_json::json!({ "ok": !failed, "profile": req.profile, "environment": req.environment, "results": rows }),
+        )?;
+    } else {
+        let mut out = String::new();
+        for r in &rows {
+            let (mark, text) = match &r.outcome {
+                Outcome::Pass { evidence } => ("pass", evidence.as_str()),
+                Outcome::Fail { missing } => ("FAIL", missing.as_str()),
+                Outcome::NotCheckable { why } => ("n/a ", why.as_str()),
+            };
+            out += &format!(
+                "{mark}  {:<24} {:<9} {text}\n",
+                r.promise.feature, r.promise.xep
+            );
+        }
+        let passed = rows
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Pass { .. }))
+            .count();
+        out += &format!("\n{passed} of {} promises seen on the wire\n", rows.len());
+        stdout(out.as_bytes())?;
+    }
+    if failed { Err(Exit(1)) } else { Ok(()) }
+}
+
+fn healthcheck_cmd(server: &str, domain: &str, timeout: u64) -> Result<(), Exit> {
+    let t = std::time::Duration::from_millis(timeout);
+    match runtime()?.block_on(pfe::xmpp::healthcheck(server, domain, t)) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            eprintln!("unhealthy: {e}");
+            Err(Exit(1))
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_cmd(
+    ctx: &Ctx,
+    profile: Option<String>,
+    environment: Option<String>,
+    state_dir: &Path,
+    domain: &str,
+    c2s_port: u16,
+    http_port: u16,
+    user: Option<String>,
+) -> Result<(), Exit> {
+    use pfe::server::{self, Ports, StateDir};
+    let fail = |e: server::ServerError| {
+        eprintln!("error: {e}");
+        Exit(1)
+    };
+    let state = StateDir::create(state_dir).map_err(fail)?;
+    let mut ports = Ports::pick().map_err(fail)?;
+    ports.c2s = c2s_port;
+    ports.http = http_port;
+    let components: Vec<String> = ["conference", "upload", "proxy"]
+        .iter()
+        .map(|s| format!("{s}.{domain}"))
+        .collect();
+    let names: Vec<&str> = components.iter().map(String::as_str).collect();
+    server::generate_cert(&state.certs_dir(), domain, &names).map_err(fail)?;
+    let sel = Selection {
+        profile,
+        environment: Some(environment.unwrap_or_else(|| "development".into())),
+        domain: Some(domain.to_string()),
+        sets: server::loopback_overrides(&state, &ports)
+            .into_iter()
+            .filter(|(k, _)| k != "daemonize" && k != "log")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+        ..Default::default()
+    };
+    let build = ctx.build(&ctx.request(&sel))?;
+    let config = state.write_config(&build.config).map_err(fail)?;
+    if let Some(u) = user {
+        let Some((jid, password)) = u.split_once(':') else {
+            eprintln!("error: --user takes JID:PASSWORD");
+            return Err(Exit(2));
+        };
+        server::create_user(&config, jid, password).map_err(fail)?;
+    }
+    eprintln!(
+        "pfe run: {} ({}), c2s 127.0.0.1:{}, http 127.0.0.1:{}, state in {}",
+        domain,
+        build.profile.id,
+        ports.c2s,
+        ports.http,
+        state_dir.display()
+    );
+    // Prosody runs in our process group: Ctrl-C reaches it and it shuts down cleanly.
+    let status = std::process::Command::new("prosody").arg("--config").arg(&config).arg("-F").status().map_err(|e| {
+        eprintln!("error: cannot run prosody: {e}\n  hint: install Prosody 13 (scripts/install-deps.sh)");
+        Exit(1)
+    })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Exit(1))
+    }
 }

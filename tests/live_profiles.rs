@@ -224,3 +224,95 @@ fn a_disabled_module_breaks_its_promise() {
     );
     prosody.stop();
 }
+
+/// `pfe check` and `pfe healthcheck` as scripts call them.
+#[test]
+fn check_and_healthcheck_commands() {
+    require_prosody();
+    let tmp = tempfile::tempdir().unwrap();
+    let state = StateDir::create(tmp.path()).unwrap();
+    let ports = Ports::pick().unwrap();
+    server::generate_cert(
+        &state.certs_dir(),
+        DOMAIN,
+        &["conference.localhost", "upload.localhost"],
+    )
+    .unwrap();
+    let build = build("standard", "production", &state, &ports, &[]);
+    let config = state.write_config(&build.config).unwrap();
+    server::create_user(&config, "carol@localhost", "pw-carol").unwrap();
+    let prosody = server::start(&config, &StartOptions::new(&state, &ports)).unwrap();
+    let addr = ports.c2s_addr().to_string();
+    let pfe = || {
+        let mut c = assert_cmd::Command::cargo_bin("pfe").unwrap();
+        c.env_remove("PROSODY_PROFILE")
+            .env_remove("PROSODY_ENVIRONMENT")
+            .env_remove("PROSODY_DOMAIN");
+        c
+    };
+    let out = pfe()
+        .args([
+            "check",
+            "--server",
+            &addr,
+            "--jid",
+            "carol@localhost",
+            "--profile",
+            "standard",
+            "--env",
+            "production",
+            "--insecure",
+            "--json",
+        ])
+        .env("PFE_CHECK_PASSWORD", "pw-carol")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["ok"], true);
+    // The same server does not keep an enterprise profile's promises (proxy65, TURN...).
+    pfe()
+        .args([
+            "check",
+            "--server",
+            &addr,
+            "--jid",
+            "carol@localhost",
+            "--profile",
+            "enterprise",
+            "--env",
+            "production",
+            "--insecure",
+        ])
+        .env("PFE_CHECK_PASSWORD", "pw-carol")
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("FAIL"));
+    // No trust decision, no check.
+    pfe()
+        .args([
+            "check",
+            "--server",
+            &addr,
+            "--jid",
+            "carol@localhost",
+            "--password",
+            "x",
+        ])
+        .assert()
+        .code(2);
+    pfe()
+        .args(["healthcheck", "--server", &addr, "--timeout", "3000"])
+        .assert()
+        .success();
+    prosody.stop();
+    pfe()
+        .args(["healthcheck", "--server", &addr, "--timeout", "1000"])
+        .assert()
+        .code(1);
+}
