@@ -46,8 +46,11 @@ impl Mechanism {
     }
 
     /// Our preference order.
-    pub const PREFERENCE: [Mechanism; 3] =
-        [Mechanism::ScramSha256, Mechanism::ScramSha1, Mechanism::Plain];
+    pub const PREFERENCE: [Mechanism; 3] = [
+        Mechanism::ScramSha256,
+        Mechanism::ScramSha1,
+        Mechanism::Plain,
+    ];
 }
 
 /// How to reach and log into an account.
@@ -304,7 +307,8 @@ fn b64_payload(text: &str) -> std::result::Result<Vec<u8>, String> {
     if t.is_empty() || t == "=" {
         return Ok(Vec::new());
     }
-    B64.decode(t).map_err(|e| format!("invalid base64 {t:?}: {e}"))
+    B64.decode(t)
+        .map_err(|e| format!("invalid base64 {t:?}: {e}"))
 }
 
 /// (defined condition, text) of a SASL `<failure>` or `<error>`.
@@ -737,9 +741,7 @@ impl Client {
         if let Some(r) = &self.cfg.resource {
             bind = bind.with_child(Element::new("resource", NS_BIND).with_text(r.clone()));
         }
-        let res = self
-            .iq_stage(Stage::Bind, IqType::Set, None, bind)
-            .await?;
+        let res = self.iq_stage(Stage::Bind, IqType::Set, None, bind).await?;
         let jid = res
             .child("bind", NS_BIND)
             .and_then(|b| b.child("jid", NS_BIND))
@@ -774,7 +776,12 @@ impl Client {
     /// itself, i.e. the server handles it) and wait for the matching
     /// `result`, skipping unrelated stanzas. The whole response iq is
     /// returned; `type='error'` becomes [`Error::IqError`].
-    pub async fn iq(&mut self, kind: IqType, to: Option<&str>, payload: Element) -> Result<Element> {
+    pub async fn iq(
+        &mut self,
+        kind: IqType,
+        to: Option<&str>,
+        payload: Element,
+    ) -> Result<Element> {
         self.iq_stage(Stage::Iq, kind, to, payload).await
     }
 
@@ -811,10 +818,7 @@ impl Client {
                     return Err(Error::IqError {
                         to: to.unwrap_or("(account)").to_string(),
                         payload: payload_desc,
-                        error_type: err
-                            .and_then(|e| e.attr("type"))
-                            .unwrap_or("")
-                            .to_string(),
+                        error_type: err.and_then(|e| e.attr("type")).unwrap_or("").to_string(),
                         condition,
                         text,
                     });
@@ -847,9 +851,7 @@ impl Client {
                     .with_child(Element::new("service-unavailable", NS_STANZAS)),
             );
         }
-        self.conn
-            .send(Stage::Iq, &reply.to_xml_in(NS_CLIENT))
-            .await
+        self.conn.send(Stage::Iq, &reply.to_xml_in(NS_CLIENT)).await
     }
 
     /// XEP-0030 disco#info of `to` (optionally a `node`).

@@ -63,7 +63,9 @@ pub enum Error {
     Config(String),
 
     /// TCP connect failed.
-    #[error("{stage}: cannot connect to {addr}: {source} (is the server running and listening there?)")]
+    #[error(
+        "{stage}: cannot connect to {addr}: {source} (is the server running and listening there?)"
+    )]
     Connect {
         stage: Stage,
         addr: String,
@@ -84,7 +86,9 @@ pub enum Error {
     },
 
     /// The peer closed the TCP connection (or the XML stream) early.
-    #[error("{stage}: the server closed the connection while we waited for {expected}; unframed data: {received:?}")]
+    #[error(
+        "{stage}: the server closed the connection while we waited for {expected}; unframed data: {received:?}"
+    )]
     Closed {
         stage: Stage,
         expected: String,
@@ -108,7 +112,9 @@ pub enum Error {
     },
 
     /// Something exceeded a configured size bound.
-    #[error("{stage}: {what} exceeds the limit of {limit} bytes ({seen} bytes seen); raise Limits if this server is legitimate")]
+    #[error(
+        "{stage}: {what} exceeds the limit of {limit} bytes ({seen} bytes seen); raise Limits if this server is legitimate"
+    )]
     TooLarge {
         stage: Stage,
         what: String,
@@ -145,14 +151,18 @@ pub enum Error {
     },
 
     /// None of the server's SASL mechanisms is one we can use here.
-    #[error("SASL: no usable mechanism: the server offers {offered:?}, we can use {usable:?} on this stream")]
+    #[error(
+        "SASL: no usable mechanism: the server offers {offered:?}, we can use {usable:?} on this stream"
+    )]
     NoMechanism {
         offered: Vec<String>,
         usable: Vec<String>,
     },
 
     /// We refuse to send a cleartext password on an unencrypted stream.
-    #[error("SASL: refusing to send PLAIN credentials over an unencrypted stream; call starttls() first")]
+    #[error(
+        "SASL: refusing to send PLAIN credentials over an unencrypted stream; call starttls() first"
+    )]
     PlainOverCleartext,
 
     /// SASL `<failure>`.

@@ -100,7 +100,9 @@ impl Features {
         self.children
             .iter()
             .map(|(ns, name)| match (ns.as_str(), name.as_str()) {
-                (NS_SASL, "mechanisms") => format!("mechanisms[{}]", self.sasl_mechanisms.join(" ")),
+                (NS_SASL, "mechanisms") => {
+                    format!("mechanisms[{}]", self.sasl_mechanisms.join(" "))
+                }
                 (NS_SASL2, "authentication") => format!(
                     "sasl2[{}; inline {}]",
                     self.sasl2_mechanisms.join(" "),
@@ -133,6 +135,9 @@ mod tests {
         assert_eq!(f.sasl2_inline, [NS_BIND2, NS_FAST, NS_SM]);
         assert!(f.has(NS_SASL2, "authentication"));
         assert!(!f.starttls);
-        assert!(f.summary().contains("mechanisms[SCRAM-SHA-256 SCRAM-SHA-1]"));
+        assert!(
+            f.summary()
+                .contains("mechanisms[SCRAM-SHA-256 SCRAM-SHA-1]")
+        );
     }
 }

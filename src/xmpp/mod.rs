@@ -39,7 +39,9 @@ pub use features::{
     NS_TLS,
 };
 pub use health::{HealthReport, healthcheck, healthcheck_tls};
-pub use http::{HttpResponse, MAX_HEAD, WebSocketProbe, http_get, websocket_accept, websocket_probe};
+pub use http::{
+    HttpResponse, MAX_HEAD, WebSocketProbe, http_get, websocket_accept, websocket_probe,
+};
 pub use stream::{Limits, Timeouts};
 pub use tls::{TlsMode, TlsVerify};
 pub use xml::Element;

@@ -205,7 +205,11 @@ impl ScramClient {
         let got = B64.decode(v).map_err(|_| bad())?;
         // Constant-time-ish comparison; lengths are public.
         let diff = got.len() != expected.len()
-            || got.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) != 0;
+            || got
+                .iter()
+                .zip(expected)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                != 0;
         if diff {
             return Err(ScramError::ServerSignature);
         }
@@ -263,9 +267,16 @@ mod tests {
 
     #[test]
     fn wrong_server_signature_is_rejected() {
-        let mut c = ScramClient::new(ScramHash::Sha1, "user", "pencil", Some("fyko+d2lbbFgONRv9qkxdawL"));
-        c.handle_server_first("r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096")
-            .unwrap();
+        let mut c = ScramClient::new(
+            ScramHash::Sha1,
+            "user",
+            "pencil",
+            Some("fyko+d2lbbFgONRv9qkxdawL"),
+        );
+        c.handle_server_first(
+            "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096",
+        )
+        .unwrap();
         assert_eq!(
             c.verify_server_final("v=AAAAAAAAAAAAAAAAAAAAAAAAAAA="),
             Err(ScramError::ServerSignature)
@@ -299,10 +310,7 @@ mod tests {
             mk().handle_server_first("nonsense"),
             Err(ScramError::BadServerFirst(_))
         ));
-        assert_eq!(
-            mk().verify_server_final("v=x"),
-            Err(ScramError::OutOfOrder)
-        );
+        assert_eq!(mk().verify_server_final("v=x"), Err(ScramError::OutOfOrder));
     }
 
     #[test]

@@ -75,7 +75,10 @@ pub(crate) enum Transport {
 }
 
 fn gone() -> io::Error {
-    io::Error::new(io::ErrorKind::NotConnected, "transport lost after a failed TLS upgrade")
+    io::Error::new(
+        io::ErrorKind::NotConnected,
+        "transport lost after a failed TLS upgrade",
+    )
 }
 
 impl AsyncRead for Transport {

@@ -63,7 +63,9 @@ fn cfg(addr: &str, read: Duration, overall: Duration) -> ClientConfig {
 #[tokio::test]
 async fn garbage_server_gives_xml_error_fast() {
     let addr = fake(|mut s| async move {
-        let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
+        let _ = s
+            .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            .await;
         tokio::time::sleep(Duration::from_secs(10)).await;
     })
     .await;
@@ -74,11 +76,20 @@ async fn garbage_server_gives_xml_error_fast() {
         .expect("must fail");
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     assert!(
-        matches!(err, Error::Xml { stage: Stage::StreamHeader, .. }),
+        matches!(
+            err,
+            Error::Xml {
+                stage: Stage::StreamHeader,
+                ..
+            }
+        ),
         "{err}"
     );
     let msg = err.to_string();
-    assert!(msg.contains("stream header") && msg.contains("HTTP/1.1 400"), "{msg}");
+    assert!(
+        msg.contains("stream header") && msg.contains("HTTP/1.1 400"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -107,7 +118,10 @@ async fn silent_server_times_out_within_bound() {
         .err()
         .expect("must time out");
     let took = t.elapsed();
-    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(3), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
     match &err {
         Error::Timeout {
             stage, expected, ..
@@ -146,13 +160,23 @@ async fn trickling_server_hits_overall_deadline() {
     })
     .await;
     let t = Instant::now();
-    let err = Client::connect(cfg(&addr, Duration::from_secs(1), Duration::from_millis(1500)))
-        .await
-        .err()
-        .expect("must fail");
+    let err = Client::connect(cfg(
+        &addr,
+        Duration::from_secs(1),
+        Duration::from_millis(1500),
+    ))
+    .await
+    .err()
+    .expect("must fail");
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     assert!(
-        matches!(err, Error::Timeout { stage: Stage::FeaturesPreTls, .. }),
+        matches!(
+            err,
+            Error::Timeout {
+                stage: Stage::FeaturesPreTls,
+                ..
+            }
+        ),
         "{err}"
     );
 }
@@ -248,9 +272,15 @@ async fn healthcheck_copes_with_fragmented_stream_and_closes_politely() {
         .unwrap();
     assert!(r.features.starttls_required);
     assert_eq!(r.stream_id.as_deref(), Some("fake1"));
-    let seen = tokio::time::timeout(Duration::from_secs(5), rx).await.unwrap().unwrap();
+    let seen = tokio::time::timeout(Duration::from_secs(5), rx)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(seen.contains("to='localhost'"), "{seen}");
-    assert!(!seen.contains("from="), "healthcheck has no account: {seen}");
+    assert!(
+        !seen.contains("from="),
+        "healthcheck has no account: {seen}"
+    );
     assert!(seen.ends_with("</stream:stream>"), "{seen}");
 }
 
@@ -356,7 +386,10 @@ async fn scram_server_with_wrong_signature_is_rejected() {
 async fn http_probe_parses_head_and_bounds_garbage() {
     let addr = fake(|mut s| async move {
         let req = read_until(&mut s, "\r\n\r\n").await;
-        assert!(req.starts_with("GET /x HTTP/1.1\r\nHost: example\r\n"), "{req}");
+        assert!(
+            req.starts_with("GET /x HTTP/1.1\r\nHost: example\r\n"),
+            "{req}"
+        );
         let _ = s
             .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-A: b\r\n\r\nbody")
             .await;
@@ -387,7 +420,16 @@ async fn http_probe_parses_head_and_bounds_garbage() {
         .await
         .unwrap_err();
     assert!(t.elapsed() < Duration::from_secs(3));
-    assert!(matches!(err, Error::Timeout { stage: Stage::Http, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                stage: Stage::Http,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -406,7 +448,10 @@ async fn tls_to_a_cleartext_server_fails_cleanly() {
     .await
     .unwrap_err();
     assert!(t.elapsed() < Duration::from_secs(3));
-    assert!(matches!(err, Error::Timeout { .. } | Error::Tls { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Timeout { .. } | Error::Tls { .. }),
+        "{err}"
+    );
 }
 
 #[test]

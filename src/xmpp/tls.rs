@@ -89,7 +89,8 @@ fn load_roots(pem: &[u8], origin: &str) -> Result<rustls::RootCertStore> {
     let mut roots = rustls::RootCertStore::empty();
     let mut n = 0;
     for cert in CertificateDer::pem_slice_iter(pem) {
-        let cert = cert.map_err(|e| Error::Config(format!("{origin}: bad PEM certificate: {e}")))?;
+        let cert =
+            cert.map_err(|e| Error::Config(format!("{origin}: bad PEM certificate: {e}")))?;
         roots
             .add(cert)
             .map_err(|e| Error::Config(format!("{origin}: unusable certificate: {e}")))?;

@@ -426,7 +426,8 @@ impl Framer {
         let mut header = StreamHeader::default();
         let mut scope = Vec::new();
         for a in start.attributes() {
-            let a = a.map_err(|e| malformed(format!("bad attribute in stream header: {e}"), raw))?;
+            let a =
+                a.map_err(|e| malformed(format!("bad attribute in stream header: {e}"), raw))?;
             let key = String::from(a.key.as_ref());
             let value = a
                 .normalized_value(XmlVersion::Implicit1_0)
@@ -615,7 +616,10 @@ pub fn parse_element(bytes: &[u8], scope: &[(String, String)]) -> Result<Element
                         Some((_, u)) => u.clone(),
                         None if prefix.is_empty() => String::new(),
                         None => {
-                            return Err(err(format!("undeclared namespace prefix {prefix:?}"), pos));
+                            return Err(err(
+                                format!("undeclared namespace prefix {prefix:?}"),
+                                pos,
+                            ));
                         }
                     }
                 };
@@ -722,7 +726,10 @@ mod tests {
         let st = el
             .child("starttls", "urn:ietf:params:xml:ns:xmpp-tls")
             .unwrap();
-        assert!(st.child("required", "urn:ietf:params:xml:ns:xmpp-tls").is_some());
+        assert!(
+            st.child("required", "urn:ietf:params:xml:ns:xmpp-tls")
+                .is_some()
+        );
     }
 
     #[test]
@@ -754,7 +761,13 @@ mod tests {
 
     #[test]
     fn whitespace_keepalives_are_skipped() {
-        let frames = frames_from_chunks(&[HEADER.as_bytes(), b" ", b"\n\n", b" <r xmlns='urn:xmpp:sm:3'/>", b"  "]);
+        let frames = frames_from_chunks(&[
+            HEADER.as_bytes(),
+            b" ",
+            b"\n\n",
+            b" <r xmlns='urn:xmpp:sm:3'/>",
+            b"  ",
+        ]);
         assert_eq!(frames.len(), 2);
         let Frame::Element(r, n) = &frames[1] else {
             panic!()
