@@ -86,6 +86,8 @@ pub struct Evaluated {
     pub logs: Vec<LogLine>,
     /// File id → path as users know it.
     pub files: BTreeMap<String, String>,
+    /// File id → its text (for snippets and `pfe: allow(...)` comments).
+    pub texts: BTreeMap<String, String>,
 }
 
 impl Evaluated {
@@ -135,11 +137,17 @@ pub struct Sandbox {
     lua: Lua,
     api: Table,
     state: Table,
-    files: RefCell<HashMap<String, Source>>,
+    /// The table the prelude reads `getenv` (and `include`) from.
+    host: Table,
+    files: Rc<RefCell<HashMap<String, Source>>>,
     /// The layer each evaluated file belongs to (core, feature, ...).
-    layers: RefCell<HashMap<String, String>>,
-    layer: RefCell<String>,
+    layers: Rc<RefCell<HashMap<String, String>>>,
+    layer: Rc<RefCell<String>>,
 }
+
+/// Turns `Include "path"` written in the file at `from` (its
+/// [`Source::path`]) into the files to evaluate, in order, or a message.
+pub type IncludeResolver = dyn Fn(&str, &str) -> Result<Vec<Source>, String>;
 
 fn lua_error_text(e: &mlua::Error) -> String {
     let text = lua_error_text_full(e);
@@ -233,7 +241,7 @@ impl Sandbox {
                 LuaOptions::default(),
             )
         };
-        let setup = || -> mlua::Result<(Table, Table)> {
+        let setup = || -> mlua::Result<(Table, Table, Table)> {
             let host = lua.create_table()?;
             let env = Rc::new(env);
             host.set(
@@ -244,7 +252,7 @@ impl Sandbox {
                 .load(PRELUDE)
                 .set_name("@pfe-prelude")
                 .set_mode(ChunkMode::Text)
-                .call(host)?;
+                .call(host.clone())?;
             let globals = lua.globals();
             for name in [
                 "debug",
@@ -265,18 +273,69 @@ impl Sandbox {
             opts.set("pfe", pfe)?;
             opts.set("budget", INSTRUCTION_LIMIT)?;
             let state: Table = api.get::<Function>("new_state")?.call(opts)?;
-            Ok((api, state))
+            Ok((api, state, host))
         };
-        let (api, state) = setup().map_err(internal)?;
+        let (api, state, host) = setup().map_err(internal)?;
         lua.set_memory_limit(lua.used_memory() + MEMORY_LIMIT)
             .map_err(internal)?;
         Ok(Sandbox {
             lua,
             api,
             state,
-            files: RefCell::new(HashMap::new()),
-            layers: RefCell::new(HashMap::new()),
-            layer: RefCell::new("core".into()),
+            host,
+            files: Rc::new(RefCell::new(HashMap::new())),
+            layers: Rc::new(RefCell::new(HashMap::new())),
+            layer: Rc::new(RefCell::new("core".into())),
+        })
+    }
+
+    /// Lets config files use `Include`/`include` (hand-written Prosody
+    /// configs; catalogs never do): `resolver` finds and reads the files,
+    /// which are then evaluated into the same config, each starting in the
+    /// global scope as Prosody does.
+    pub fn set_include(
+        &self,
+        resolver: impl Fn(&str, &str) -> Result<Vec<Source>, String> + 'static,
+    ) -> Result<(), SandboxError> {
+        let files = self.files.clone();
+        let layers = self.layers.clone();
+        let layer = self.layer.clone();
+        let install = || -> mlua::Result<()> {
+            let f = self.lua.create_function(
+                move |lua,
+                      (path, from): (String, String)|
+                      -> mlua::Result<(Option<Table>, Option<String>)> {
+                    let from_path = files
+                        .borrow()
+                        .get(&from)
+                        .map_or_else(|| from.clone(), |s| s.path.clone());
+                    let sources = match resolver(&path, &from_path) {
+                        Ok(s) => s,
+                        Err(m) => return Ok((None, Some(m))),
+                    };
+                    let out = lua.create_table()?;
+                    for src in sources {
+                        let t = lua.create_table()?;
+                        t.set("id", src.id.as_str())?;
+                        t.set("text", src.text.as_str())?;
+                        out.push(t)?;
+                        layers
+                            .borrow_mut()
+                            .insert(src.id.clone(), layer.borrow().clone());
+                        files.borrow_mut().insert(src.id.clone(), src);
+                    }
+                    Ok((Some(out), None))
+                },
+            )?;
+            self.host.set("include", f)
+        };
+        install().map_err(|e| SandboxError {
+            path: "<pfe>".into(),
+            line: 0,
+            message: format!("could not install Include: {}", lua_error_text(&e)),
+            src: None,
+            span: None,
+            help: None,
         })
     }
 
@@ -611,10 +670,17 @@ impl Sandbox {
             .values()
             .map(|s| (s.id.clone(), s.path.clone()))
             .collect();
+        let texts = self
+            .files
+            .borrow()
+            .values()
+            .map(|s| (s.id.clone(), s.text.clone()))
+            .collect();
         Ok(Evaluated {
             sections,
             logs,
             files,
+            texts,
         })
     }
 }

@@ -4,7 +4,8 @@
 -- anything defined here except through the environment built by new_env.
 local host = ...
 
-local debug_getinfo, debug_getlocal, debug_sethook = debug.getinfo, debug.getlocal, debug.sethook
+local debug_getinfo, debug_getlocal, debug_sethook, debug_gethook = debug.getinfo, debug.getlocal, debug.sethook, debug.gethook
+local load = load -- text chunks of Included files only
 local clock = os.clock
 local setmetatable, getmetatable, rawget, rawset = setmetatable, getmetatable, rawget, rawset
 local type, pairs, ipairs, next, select, tostring, tonumber = type, pairs, ipairs, next, select, tostring, tonumber
@@ -273,8 +274,19 @@ function api.new_env(state, file_id)
         FileLine = function(name) return make_expr(s_format("FileLine(%q)", tostring(name))) end,
         FileLines = function(name) return make_expr(s_format("FileLines(%q)", tostring(name))) end,
         Include = function(path)
-            if host.include then return host.include(path) end
-            error("Include is not used in pfe catalogs: profiles list features and pfe composes them", 2)
+            if not host.include then
+                error("Include is not used in pfe catalogs: profiles list features and pfe composes them", 2)
+            end
+            if type(path) ~= "string" then error("Include expects a file name or a glob pattern", 2) end
+            local file = where()
+            local list, err = host.include(path, file)
+            if not list then error(err, 2) end
+            for _, src in ipairs(list) do
+                local chunk_name = "@" .. src.id
+                local fn, cerr = load(src.text, chunk_name, "t", (api.new_env(state, src.id)))
+                if not fn then error(cerr, 0) end
+                api.exec(state, fn, src.id, chunk_name)
+            end
         end,
         VirtualHost = function(name)
             if type(name) ~= "string" or name == "" then error("VirtualHost must have a name", 2) end
@@ -301,7 +313,7 @@ function api.new_env(state, file_id)
     specials.Host = specials.VirtualHost
     specials.include = specials.Include
     specials.component = specials.Component
-    specials.Lua = readonly(BUILTINS, "Lua")
+    specials.Lua = readonly(setmetatable({ os = specials.os }, { __index = BUILTINS }), "Lua")
 
     setmetatable(env, {
         __index = function(_, k)
@@ -360,9 +372,11 @@ function api.exec(state, fn, file_id, source)
         end
     end
     state.fatal = nil
+    -- An Included file runs inside its includer: restore the includer's hook.
+    local prev_hook, prev_mask, prev_count = debug_gethook()
     debug_sethook(hook, "r", 1000)
     local ok, err = pcall(fn)
-    debug_sethook()
+    if prev_hook then debug_sethook(prev_hook, prev_mask, prev_count) else debug_sethook() end
     if not ok then
         if state.fatal then error(state.fatal, 0) end
         error(err, 0)

@@ -310,3 +310,76 @@ fn set_assigns_lua_literals_into_a_scope() {
     let bad = sb.assign("*", "x", "{ unclosed", &origin).unwrap_err();
     assert!(bad.path == "--set");
 }
+
+#[test]
+fn include_evaluates_resolved_files_in_place() {
+    let sb = sandbox_with(&[]);
+    sb.set_include(|path, from| {
+        assert_eq!(from, "test/main.cfg.lua");
+        match path {
+            "conf.d/*.cfg.lua" => Ok(vec![
+                src("conf.d/a.cfg.lua", "VirtualHost \"a.example\"\nx = 1\n"),
+                src(
+                    "conf.d/b.cfg.lua",
+                    "y = 2 -- global again\nlocal t = 0\nfor i = 1, 10 do t = t + i end\n",
+                ),
+            ]),
+            "broken.cfg.lua" => Ok(vec![src("broken.cfg.lua", "\n\nz = = 1\n")]),
+            other => Err(format!("cannot read {other}")),
+        }
+    })
+    .unwrap();
+    sb.eval(&src(
+        "main.cfg.lua",
+        "VirtualHost \"main.example\"\nInclude \"conf.d/*.cfg.lua\"\nw = Lua.os.getenv(\"NOPE\") or 3\n",
+    ))
+    .unwrap();
+    let ev = sb.finish().unwrap();
+    assert_eq!(
+        ev.section("a.example").unwrap().options["x"].value,
+        Value::Int(1)
+    );
+    assert_eq!(ev.global().options["y"].value, Value::Int(2));
+    // back in the includer's scope after the Include
+    assert_eq!(
+        ev.section("main.example").unwrap().options["w"].value,
+        Value::Int(3)
+    );
+    assert_eq!(
+        ev.display_origin(ev.global().options["y"].origin()),
+        "test/conf.d/b.cfg.lua:1"
+    );
+    assert!(ev.texts["conf.d/a.cfg.lua"].contains("x = 1"));
+
+    let sb = sandbox_with(&[]);
+    sb.set_include(|path, _| match path {
+        "broken.cfg.lua" => Ok(vec![src("broken.cfg.lua", "\n\nz = = 1\n")]),
+        other => Err(format!("cannot read {other}")),
+    })
+    .unwrap();
+    let e = sb
+        .eval(&src("main.cfg.lua", "Include \"broken.cfg.lua\"\n"))
+        .unwrap_err();
+    assert_eq!((e.path.as_str(), e.line), ("test/broken.cfg.lua", 3), "{e}");
+    let e = sb
+        .eval(&src("other.cfg.lua", "\nInclude \"missing.cfg.lua\"\n"))
+        .unwrap_err();
+    assert_eq!((e.path.as_str(), e.line), ("test/other.cfg.lua", 2), "{e}");
+    assert!(e.message.contains("cannot read missing.cfg.lua"), "{e}");
+}
+
+#[test]
+fn included_files_keep_the_instruction_limit_of_their_includer() {
+    let sb = sandbox_with(&[]);
+    sb.set_include(|_, _| Ok(vec![src("inc.cfg.lua", "a = 1\n")]))
+        .unwrap();
+    let start = Instant::now();
+    let e = sb
+        .eval(&src(
+            "main.cfg.lua",
+            "Include \"inc.cfg.lua\"\nwhile true do end\n",
+        ))
+        .unwrap_err();
+    assert!(e.message.contains("ran too long"), "{e}");
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
