@@ -163,19 +163,19 @@ variables = {
 
     -- resources (deployment limits; not Prosody options) --------------------
     { name = "PROSODY_MEMORY_LIMIT", default = nil, group = "resources",
-      description = "Container memory limit (compose deploy.resources.limits.memory / k8s limits.memory); unset = the profile's resource_requirements.memory." },
+      description = "Container memory limit, e.g. 256M (compose deploy.resources.limits.memory / k8s limits.memory); unset = the profile's resource_requirements.memory." },
     { name = "PROSODY_CPU_LIMIT", default = nil, group = "resources",
-      description = "Container CPU limit in cores (compose cpus / k8s limits.cpu); unset = the profile's resource_requirements.cpu." },
+      description = "Container CPU limit in cores, e.g. 1.0 (compose deploy.resources.limits.cpus / k8s limits.cpu); unset = the profile's resource_requirements.cpu." },
     { name = "PROSODY_MEMORY_RESERVE", default = nil, group = "resources",
-      description = "Container memory reservation (compose reservations.memory / k8s requests.memory); unset = a quarter of the limit." },
+      description = "Container memory reservation, e.g. 64M (compose deploy.resources.reservations.memory / k8s requests.memory); unset = derived from the limit (the seed used a quarter: 64M of 256M)." },
     { name = "PROSODY_CPU_RESERVE", default = nil, group = "resources",
-      description = "Container CPU reservation in cores (compose reservations.cpus / k8s requests.cpu); unset = half the limit." },
+      description = "Container CPU reservation in cores, e.g. 0.5 (compose deploy.resources.reservations.cpus / k8s requests.cpu); unset = derived from the limit (the seed used half: 0.5 of 1.0)." },
     { name = "PROSODY_RESOURCE_LIMITS", default = "true", group = "resources",
       description = "'true' enforces limits: Prosody's per-connection bandwidth limits (mod_limits; stricter in production/staging) and the container limits above. 'false' removes mod_limits." },
 
     -- logging ----------------------------------------------------------------
     { name = "PROSODY_LOG_LEVEL", default = "info", group = "logging",
-      description = "Minimum level logged to the console (stdout): debug, info, warn or error. Unset = the environment's default (production/staging info, development debug, testing warn)." },
+      description = "Minimum level logged to the console (stdout): debug, info, warn or error. The environments set their own default (production/staging info, development debug, testing warn); setting the variable overrides it." },
     { name = "PROSODY_ALLOW_REGISTRATION", default = nil, group = "features",
       description = "Switches registration/open (public in-band registration, XEP-0077). Unset = profile decides (development has it). Production always renders allow_registration = false." },
 }

@@ -21,6 +21,7 @@ local feature_info = {
     checks = {},
 }
 
+modules_enabled = modules_enabled or {}
 modules_enabled:append { "rest" }
 
 rest_auth_mechanisms = { "Basic", "Bearer" }

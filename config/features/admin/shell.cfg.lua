@@ -26,4 +26,5 @@ local feature_info = {
     },
 }
 
+modules_enabled = modules_enabled or {}
 modules_enabled:append { "admin_shell", "admin_adhoc" }

@@ -33,6 +33,7 @@ local feature_info = {
     },
 }
 
+modules_enabled = modules_enabled or {}
 modules_enabled:append { "saslauth" }
 
 tls_server_end_point_hash = "auto"

@@ -30,15 +30,19 @@ local function env(name)
     return v
 end
 
-local server = env("PROSODY_LDAP_SERVER")
+-- Required settings are only enforced when the feature is enabled (pfe also
+-- reads this file for feature_info while deciding what is enabled).
+local enabled = pfe.feature("authentication/external")
+
+local server = env("PROSODY_LDAP_SERVER") or "localhost"
 local base = env("PROSODY_LDAP_BASE")
-if not server then
+if enabled and not env("PROSODY_LDAP_SERVER") then
     error("authentication/external needs PROSODY_LDAP_SERVER (LDAP host or host:port), or switch it off with PROSODY_FEATURES_AUTH_EXTERNAL=false")
 end
-if not base then
+if enabled and not base then
     error("authentication/external needs PROSODY_LDAP_BASE (search base, e.g. ou=people,dc=example,dc=com)")
 end
-if (env("PROSODY_REQUIRE_CHANNEL_BINDING") or "false"):lower() == "true" then
+if enabled and (env("PROSODY_REQUIRE_CHANNEL_BINDING") or "false"):lower() == "true" then
     error("PROSODY_REQUIRE_CHANNEL_BINDING=true cannot be used with authentication/external: LDAP bind login needs PLAIN, which has no channel binding")
 end
 

@@ -93,6 +93,7 @@ if switch("PROSODY_FEATURES_AUTH_DOWNGRADE_PROTECTION") then
 end
 
 if #enabled > 0 then
+    modules_enabled = modules_enabled or {}
     modules_enabled:append(enabled)
 end
 

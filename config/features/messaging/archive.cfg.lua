@@ -17,6 +17,7 @@ local feature_info = {
     },
 }
 
+modules_enabled = modules_enabled or {}
 modules_enabled:append { "mam" }
 
 -- Retention: PROSODY_ARCHIVE_EXPIRES_AFTER wins; otherwise Prosody's "1w"

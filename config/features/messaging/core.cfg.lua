@@ -44,6 +44,7 @@ local feature_info = {
 -- offline is also auto-loaded by Prosody; listing it keeps the config explicit.
 -- register: with allow_registration = false (the default, see registration/open)
 -- it only lets existing users change their password or delete their account.
+modules_enabled = modules_enabled or {}
 modules_enabled:append {
     "roster", "disco", "dialback", "s2s_bidi", "ping", "time", "version", "uptime",
     "private", "offline", "pep", "register", "server_contact_info",

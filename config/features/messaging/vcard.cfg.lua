@@ -19,4 +19,5 @@ local feature_info = {
     },
 }
 
+modules_enabled = modules_enabled or {}
 modules_enabled:append { "vcard_legacy", "vcard4" }

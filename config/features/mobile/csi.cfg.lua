@@ -16,4 +16,5 @@ local feature_info = {
 }
 
 -- mod_csi_simple loads mod_csi, which advertises the stream feature.
+modules_enabled = modules_enabled or {}
 modules_enabled:append { "csi_simple" }

@@ -17,6 +17,7 @@ local feature_info = {
     },
 }
 
+modules_enabled = modules_enabled or {}
 modules_enabled:append { "cloud_notify" }
 
 push_notification_with_body = false

@@ -24,6 +24,7 @@ local feature_info = {
     },
 }
 
+modules_enabled = modules_enabled or {}
 modules_enabled:append { "invites", "invites_adhoc", "invites_register" }
 
 registration_invite_only = not pfe.feature("registration/open")

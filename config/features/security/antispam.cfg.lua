@@ -23,6 +23,7 @@ local feature_info = {
     },
 }
 
+modules_enabled = modules_enabled or {}
 modules_enabled:append { "anti_spam", "spam_reporting" }
 
 local rtbl = os.getenv("PROSODY_ANTISPAM_RTBL") or "xmppbl.org"

@@ -22,6 +22,7 @@ local feature_info = {
     checks = {},
 }
 
+modules_enabled = modules_enabled or {}
 modules_enabled:append { "tombstones", "account_activity" }
 
 user_tombstone_expiry = "1y"

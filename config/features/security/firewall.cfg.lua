@@ -26,6 +26,7 @@ local feature_info = {
     checks = {},
 }
 
+modules_enabled = modules_enabled or {}
 modules_enabled:append { "firewall" }
 
 local scripts = os.getenv("PROSODY_FIREWALL_SCRIPTS")

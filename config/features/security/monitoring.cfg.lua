@@ -19,6 +19,7 @@ local feature_info = {
     checks = {},
 }
 
+modules_enabled = modules_enabled or {}
 modules_enabled:append { "http_openmetrics", "log_auth" }
 
 statistics = "internal"

@@ -37,6 +37,7 @@ if os.getenv("PROSODY_TURN_SECRET") == nil then
     log("info", "services/turn: PROSODY_TURN_SECRET is not set here; Prosody must get it in its environment for TURN credentials")
 end
 
+modules_enabled = modules_enabled or {}
 modules_enabled:append { "external_services" }
 
 external_services = {

@@ -5,8 +5,9 @@
 -- dependencies (jQuery, Strophe.js, adhoc.js are fetched by get_deps.sh, which
 -- the package does not run), so /admin loads but the console stays empty until
 -- those files are added to mod_admin_web/admin_web/www_files/js. It also uses
--- Prosody's deprecated is_admin() API (a warning is logged on use). It pulls in
--- mod_bosh and mod_admin_adhoc by itself.
+-- Prosody's deprecated is_admin() API: Prosody 13 logs "Usage of legacy
+-- is_admin() API" warnings with a traceback at start-up and on use. It pulls
+-- in mod_bosh and mod_admin_adhoc by itself.
 
 local feature_info = {
     name = "Web Admin Console",
@@ -21,4 +22,5 @@ local feature_info = {
     checks = {},
 }
 
+modules_enabled = modules_enabled or {}
 modules_enabled:append { "admin_web" }

@@ -16,6 +16,7 @@ local feature_info = {
     },
 }
 
+modules_enabled = modules_enabled or {}
 modules_enabled:append { "http", "http_altconnect" }
 
 -- Requests whose Host header names no virtual host (e.g. an IP address or a

@@ -52,12 +52,9 @@ profile_info = {
         "services/proxy65",
         "performance/caching",
     },
-    variables = {
-        PROSODY_MEMORY_LIMIT = "256M",
-        PROSODY_CPU_LIMIT = "1.0",
-        PROSODY_MEMORY_RESERVE = "64M",
-        PROSODY_CPU_RESERVE = "0.5",
-    },
+    -- Container limits/reservations are derived by pfe from resource_requirements;
+    -- PROSODY_MEMORY_LIMIT etc. override them.
+    variables = {},
 }
 
 local function unset(name)

@@ -1,8 +1,14 @@
 -- profiles/enterprise/profile.cfg.lua — standard plus operations features:
 -- metrics, compliance records, the REST API, bigger caches, a file transfer
--- proxy and STUN/TURN announcement; LDAP login is optional
--- (PROSODY_FEATURES_AUTH_EXTERNAL=true with PROSODY_LDAP_*).
--- For hundreds of users PostgreSQL is recommended (PROSODY_STORAGE=postgres).
+-- proxy and STUN/TURN announcement (give Prosody PROSODY_TURN_SECRET at run
+-- time for TURN credentials; without it clients get STUN only).
+-- LDAP login is optional: PROSODY_FEATURES_AUTH_EXTERNAL=true with
+-- PROSODY_LDAP_SERVER/PROSODY_LDAP_BASE, and PROSODY_FEATURES_REGISTRATION_INVITES=false
+-- (accounts then live in the directory; the two features conflict).
+-- web/admin is alpha: production/staging refuse it unless pfe runs with
+-- --allow-unstable.
+-- For hundreds of users PostgreSQL is recommended (PROSODY_STORAGE=postgres,
+-- PROSODY_DB_HOST, secret db_password).
 
 profile_info = {
     name = "Enterprise",
@@ -55,12 +61,9 @@ profile_info = {
         "authentication/external",
         "web/admin",
     },
-    variables = {
-        PROSODY_MEMORY_LIMIT = "1G",
-        PROSODY_CPU_LIMIT = "2.0",
-        PROSODY_MEMORY_RESERVE = "256M",
-        PROSODY_CPU_RESERVE = "1.0",
-    },
+    -- Container limits/reservations are derived by pfe from resource_requirements;
+    -- PROSODY_MEMORY_LIMIT etc. override them.
+    variables = {},
 }
 
 local function unset(name)

@@ -31,12 +31,9 @@ profile_info = {
         "collaboration/bookmarks",
         "security/firewall",
     },
-    variables = {
-        PROSODY_MEMORY_LIMIT = "128M",
-        PROSODY_CPU_LIMIT = "0.5",
-        PROSODY_MEMORY_RESERVE = "32M",
-        PROSODY_CPU_RESERVE = "0.25",
-    },
+    -- Container limits/reservations are derived by pfe from resource_requirements;
+    -- PROSODY_MEMORY_LIMIT etc. override them.
+    variables = {},
 }
 
 -- Prosody's defaults suit this profile; nothing to override.

@@ -64,12 +64,9 @@ profile_info = {
         "performance/caching",
         "registration/open",
     },
-    variables = {
-        PROSODY_MEMORY_LIMIT = "256M",
-        PROSODY_CPU_LIMIT = "1.0",
-        PROSODY_MEMORY_RESERVE = "64M",
-        PROSODY_CPU_RESERVE = "0.5",
-    },
+    -- Container limits/reservations are derived by pfe from resource_requirements;
+    -- PROSODY_MEMORY_LIMIT etc. override them.
+    variables = {},
 }
 
 local function unset(name)
