@@ -61,6 +61,9 @@ pub enum ServerError {
         log: PathBuf,
         log_tail: String,
     },
+    /// Prosody could not bind one of its ports (it keeps running without it).
+    #[error("prosody could not open a port (another server or test took it?); it was stopped; last log lines of {}:\n{log_tail}", log.display())]
+    PortConflict { log: PathBuf, log_tail: String },
     /// Prosody did not listen in time.
     #[error("prosody did not listen on {addr} within {waited:?} (it was stopped); last log lines of {}:\n{log_tail}", log.display())]
     StartTimeout {
@@ -384,6 +387,9 @@ pub struct StartOptions {
     pub log_path: PathBuf,
     /// The address that must accept connections (normally c2s).
     pub wait_addr: SocketAddr,
+    /// Further addresses that must accept connections (e.g. the HTTP port
+    /// when the config enables mod_http); empty by default.
+    pub also_wait: Vec<SocketAddr>,
     /// How long to wait for it.
     pub timeout: Duration,
     /// Ask the kernel to SIGKILL Prosody if the *thread* that spawned it
@@ -399,6 +405,7 @@ impl StartOptions {
             program: PathBuf::from("prosody"),
             log_path: state.log_path(),
             wait_addr: ports.c2s_addr(),
+            also_wait: Vec::new(),
             timeout: Duration::from_secs(20),
             kill_with_parent: false,
         }
@@ -417,6 +424,19 @@ pub fn log_tail(path: &Path, n: usize) -> String {
     let text = String::from_utf8_lossy(&buf);
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Whether Prosody logged a failure to bind a port after byte `from`.
+fn port_failure_logged(path: &Path, from: u64) -> bool {
+    let Ok(mut f) = fs::File::open(path) else {
+        return false;
+    };
+    if f.seek(SeekFrom::Start(from)).is_err() {
+        return false;
+    }
+    let mut buf = Vec::new();
+    let _ = f.take(4 * 1024 * 1024).read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).contains("Failed to open server port")
 }
 
 fn accepts(addr: SocketAddr) -> bool {
@@ -453,6 +473,7 @@ pub fn start(config_path: &Path, opts: &StartOptions) -> Result<Prosody> {
         .append(true)
         .open(&opts.log_path)
         .map_err(io_err("cannot open log", &opts.log_path))?;
+    let log_start = log.metadata().map(|m| m.len()).unwrap_or(0);
     let log2 = log
         .try_clone()
         .map_err(io_err("cannot open log", &opts.log_path))?;
@@ -495,7 +516,14 @@ pub fn start(config_path: &Path, opts: &StartOptions) -> Result<Prosody> {
                 log_tail: log_tail(&opts.log_path, 30),
             });
         }
-        if accepts(opts.wait_addr) {
+        if accepts(opts.wait_addr) && opts.also_wait.iter().all(|a| accepts(*a)) {
+            if port_failure_logged(&opts.log_path, log_start) {
+                p.terminate();
+                return Err(ServerError::PortConflict {
+                    log: opts.log_path.clone(),
+                    log_tail: log_tail(&opts.log_path, 30),
+                });
+            }
             return Ok(p);
         }
         if started.elapsed() > opts.timeout {

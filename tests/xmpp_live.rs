@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pfe::server::{self, CertFiles, Ports, Prosody, StartOptions, StateDir};
+use pfe::server::{self, CertFiles, Ports, Prosody, ServerError, StartOptions, StateDir};
 use pfe::xmpp::{
     self, CleartextAuthResponse, Client, ClientConfig, Error, Mechanism, NS_BIND2, NS_CSI, NS_FAST,
     NS_SASL2, NS_SM, Stage, Timeouts, TlsMode, TlsVerify,
@@ -62,38 +62,54 @@ impl Live {
     }
 
     /// A server whose accounts are stored with `password_hash` (if given).
+    /// Retried (fresh ports) if a port was taken between picking and binding.
     fn start_with(password_hash: Option<&str>) -> Live {
+        for attempt in 1.. {
+            match Live::try_start(password_hash) {
+                Ok(live) => return live,
+                Err(
+                    e @ (ServerError::PortBusy { .. }
+                    | ServerError::PortConflict { .. }
+                    | ServerError::StartTimeout { .. }),
+                ) if attempt < 3 => eprintln!("retrying Prosody start: {e}"),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        unreachable!()
+    }
+
+    fn try_start(password_hash: Option<&str>) -> Result<Live, ServerError> {
         let t = Instant::now();
         let tmp = tempfile::tempdir().expect("tempdir");
-        let state = StateDir::create(tmp.path().join("state")).expect("state dir");
-        let ports = Ports::pick().expect("ports");
+        let state = StateDir::create(tmp.path().join("state"))?;
+        let ports = Ports::pick()?;
         let cert = server::generate_cert(
             &state.certs_dir(),
             DOMAIN,
             &["conference.localhost", "upload.localhost"],
-        )
-        .expect("cert");
+        )?;
         let mut overrides = server::loopback_overrides(&state, &ports);
         if let Some(h) = password_hash {
             overrides.push(("password_hash".into(), server::lua_string(h)));
         }
         let text = server::apply_overrides(CONFIG, &overrides);
-        let config = state.write_config(&text).expect("config");
-        server::create_user(&config, USER, PASSWORD).expect("create user");
+        let config = state.write_config(&text)?;
+        server::create_user(&config, USER, PASSWORD)?;
         let mut opts = StartOptions::new(&state, &ports);
         opts.kill_with_parent = true;
-        let prosody = server::start(&config, &opts).unwrap_or_else(|e| panic!("{e}"));
+        opts.also_wait = vec![Ports::addr(ports.http), Ports::addr(ports.c2s_direct_tls)];
+        let prosody = server::start(&config, &opts)?;
         eprintln!(
             "TIMING prosody start (cert+config+user+listen): {} ms",
             t.elapsed().as_millis()
         );
-        Live {
+        Ok(Live {
             _tmp: tmp,
             state,
             ports,
             cert,
             prosody,
-        }
+        })
     }
 
     fn c2s(&self) -> String {
