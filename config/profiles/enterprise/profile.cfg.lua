@@ -2,9 +2,11 @@
 -- metrics, compliance records, the REST API, bigger caches, a file transfer
 -- proxy and STUN/TURN announcement (give Prosody PROSODY_TURN_SECRET at run
 -- time for TURN credentials; without it clients get STUN only).
--- LDAP login is optional: PROSODY_FEATURES_AUTH_EXTERNAL=true with
--- PROSODY_LDAP_SERVER/PROSODY_LDAP_BASE, and PROSODY_FEATURES_REGISTRATION_INVITES=false
--- (accounts then live in the directory; the two features conflict).
+-- Accounts are managed by admins (prosodyctl shell, admin ad-hoc commands)
+-- or live in a directory: PROSODY_FEATURES_AUTH_EXTERNAL=true with
+-- PROSODY_LDAP_SERVER/PROSODY_LDAP_BASE. Invitations
+-- (PROSODY_FEATURES_REGISTRATION_INVITES=true) are optional; they conflict
+-- with LDAP login, where Prosody cannot create accounts.
 -- web/admin is alpha: production/staging refuse it unless pfe runs with
 -- --allow-unstable.
 -- For hundreds of users PostgreSQL is recommended (PROSODY_STORAGE=postgres,
@@ -29,8 +31,6 @@ profile_info = {
 
         "authentication/basic",
         "authentication/modern",
-
-        "registration/invites",
 
         "collaboration/muc",
         "collaboration/bookmarks",
@@ -59,6 +59,7 @@ profile_info = {
     },
     optional_features = {
         "authentication/external",
+        "registration/invites",
         "web/admin",
     },
     -- Container limits/reservations are derived by pfe from resource_requirements;
