@@ -14,7 +14,7 @@
 
 profile_info = {
     name = "Enterprise",
-    description = "XMPP server for organisations (100-1000+ users) with monitoring, compliance, API access and directory login",
+    description = "XMPP server for organisations (100-1000+ users) with monitoring, compliance records, an HTTP API and optional directory (LDAP) login",
     target_users = "100-1000+",
     stability = "production-ready",
     resource_requirements = {
