@@ -68,9 +68,66 @@ impl Default for Limits {
     }
 }
 
+/// A TCP stream that asks the kernel to acknowledge every received segment
+/// at once (Linux `TCP_QUICKACK`, re-armed before each read). Servers that
+/// write a TLS flight or a header and features in several small writes
+/// without `TCP_NODELAY` otherwise stall on Nagle + delayed ACK (~40 ms per
+/// round on loopback).
+pub(crate) struct Tcp(TcpStream);
+
+impl Tcp {
+    fn quickack(&self) {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let one: libc::c_int = 1;
+            // SAFETY: valid fd owned by self.0; option value is a c_int.
+            unsafe {
+                libc::setsockopt(
+                    self.0.as_raw_fd(),
+                    libc::IPPROTO_TCP,
+                    libc::TCP_QUICKACK,
+                    (&one as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                );
+            }
+        }
+    }
+}
+
+impl AsyncRead for Tcp {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        this.quickack();
+        Pin::new(&mut this.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Tcp {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}
+
 pub(crate) enum Transport {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+    Plain(Tcp),
+    Tls(Box<TlsStream<Tcp>>),
     Gone,
 }
 
@@ -126,12 +183,12 @@ impl AsyncWrite for Transport {
 }
 
 /// Connect a TCP socket within `timeout`.
-pub(crate) async fn tcp_connect(addr: &str, timeout: Duration) -> Result<TcpStream> {
+pub(crate) async fn tcp_connect(addr: &str, timeout: Duration) -> Result<Tcp> {
     let fut = TcpStream::connect(addr);
     match tokio::time::timeout(timeout, fut).await {
         Ok(Ok(s)) => {
             let _ = s.set_nodelay(true);
-            Ok(s)
+            Ok(Tcp(s))
         }
         Ok(Err(source)) => Err(Error::Connect {
             stage: Stage::Connect,
@@ -149,12 +206,12 @@ pub(crate) async fn tcp_connect(addr: &str, timeout: Duration) -> Result<TcpStre
 
 /// TLS-wrap `tcp` within `timeout`.
 pub(crate) async fn tls_wrap(
-    tcp: TcpStream,
+    tcp: Tcp,
     verify: &TlsVerify,
     domain: &str,
     alpn: &[&[u8]],
     timeout: Duration,
-) -> Result<TlsStream<TcpStream>> {
+) -> Result<TlsStream<Tcp>> {
     let connector = tokio_rustls::TlsConnector::from(client_config(verify, alpn)?);
     let name = server_name(domain)?;
     match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {

@@ -477,3 +477,113 @@ fn missing_ca_file_is_a_config_error() {
         assert!(err.to_string().contains("/nonexistent/ca.pem"));
     });
 }
+
+/// The iq waiter skips messages, presences, foreign results and keepalives,
+/// answers the server's ping, and returns the matching result.
+#[tokio::test]
+async fn iq_skips_unrelated_stanzas_and_answers_pings() {
+    let (tx, rx) = tokio::sync::oneshot::channel::<String>();
+    let addr = fake(|mut s| async move {
+        let _ = read_until(&mut s, "xml:lang='en'>").await;
+        let _ = s
+            .write_all(format!("{HEADER}<stream:features/>").as_bytes())
+            .await;
+        let req = read_until(&mut s, "</iq>").await;
+        let id = req
+            .split("id='")
+            .nth(1)
+            .and_then(|r| r.split('\'').next())
+            .unwrap_or("")
+            .to_string();
+        let noise = "<message from='x@y'><body>hi</body></message> \n\
+             <presence from='x@y/z'/><iq type='result' id='someone-else'/>\
+             <r xmlns='urn:xmpp:sm:3'/>\
+             <iq type='get' id='ping1' from='localhost'><ping xmlns='urn:xmpp:ping'/></iq>\
+             <iq type='set' id='push1' from='localhost'><query xmlns='jabber:iq:roster'/></iq>";
+        let _ = s.write_all(noise.as_bytes()).await;
+        let answers = read_until(&mut s, "push1").await;
+        let _ = s
+            .write_all(
+                format!(
+                    "<iq type='result' id='{id}' from='localhost'>\
+                     <query xmlns='http://jabber.org/protocol/disco#info'>\
+                     <identity category='server' type='im' name='Fake'/>\
+                     <feature var='urn:xmpp:ping'/></query></iq>"
+                )
+                .as_bytes(),
+            )
+            .await;
+        let _ = tx.send(answers);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    })
+    .await;
+    let mut c = Client::connect(cfg(&addr, Duration::from_secs(3), Duration::from_secs(5)))
+        .await
+        .unwrap();
+    assert!(c.features().children.is_empty());
+    let info = c.disco_info("localhost", None).await.unwrap();
+    assert!(info.has_feature("urn:xmpp:ping"));
+    assert_eq!(
+        info.identities,
+        [Identity {
+            category: "server".into(),
+            kind: "im".into(),
+            name: Some("Fake".into())
+        }]
+    );
+    let answers = rx.await.unwrap();
+    assert!(
+        answers.contains("type='result' id='ping1'")
+            || answers.contains("id='ping1' to='localhost' type='result'"),
+        "{answers}"
+    );
+    assert!(answers.contains("service-unavailable"), "{answers}");
+}
+
+#[tokio::test]
+async fn iq_error_is_reported_with_condition() {
+    let addr = fake(|mut s| async move {
+        let _ = read_until(&mut s, "xml:lang='en'>").await;
+        let _ = s
+            .write_all(format!("{HEADER}<stream:features/>").as_bytes())
+            .await;
+        let req = read_until(&mut s, "</iq>").await;
+        let id = req
+            .split("id='")
+            .nth(1)
+            .and_then(|r| r.split('\'').next())
+            .unwrap_or("")
+            .to_string();
+        let _ = s
+            .write_all(
+                format!(
+                    "<iq type='error' id='{id}'><error type='cancel'>\
+                     <item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
+                     <text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>nope</text></error></iq>"
+                )
+                .as_bytes(),
+            )
+            .await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    })
+    .await;
+    let mut c = Client::connect(cfg(&addr, Duration::from_secs(3), Duration::from_secs(5)))
+        .await
+        .unwrap();
+    let err = c.disco_items("nowhere.localhost", None).await.unwrap_err();
+    match &err {
+        Error::IqError {
+            to,
+            error_type,
+            condition,
+            text,
+            ..
+        } => {
+            assert_eq!(to, "nowhere.localhost");
+            assert_eq!(error_type, "cancel");
+            assert_eq!(condition, "item-not-found");
+            assert_eq!(text.as_deref(), Some("nope"));
+        }
+        e => panic!("{e}"),
+    }
+}
