@@ -478,6 +478,23 @@ async fn live_healthcheck_and_http_probes() {
     .unwrap();
     assert_eq!(bosh_tls.status, 200, "{bosh_tls:?}");
 
+    let host_meta = xmpp::http_get(
+        &http,
+        DOMAIN,
+        "/.well-known/host-meta",
+        &[],
+        None,
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(host_meta.status, 200, "{host_meta:?}");
+    assert_eq!(
+        host_meta.header("content-type"),
+        Some("application/xrd+xml"),
+        "{host_meta:?}"
+    );
+
     let missing = xmpp::http_get(
         &http,
         DOMAIN,
