@@ -15,6 +15,7 @@ pub mod envfile;
 pub mod explain;
 pub mod fsutil;
 pub mod index;
+pub mod lint;
 pub mod render;
 pub mod resolve;
 pub mod sandbox;

@@ -130,6 +130,16 @@ enum Command {
         #[arg(long)]
         allow_unstable: bool,
     },
+    /// Check a hand-written Prosody config (Includes followed) with every validate check
+    Lint {
+        /// The config file, e.g. /etc/prosody/prosody.cfg.lua
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+        /// Fail on warnings too
+        #[arg(long)]
+        deny_warnings: bool,
+    },
     /// Create a profile in your catalog tree from a template profile
     Create {
         /// Name of the new profile (letters, digits, - and _)
@@ -318,6 +328,11 @@ fn run(cli: Cli) -> Result<(), Exit> {
             deny_warnings,
             allow_unstable,
         ),
+        Command::Lint {
+            file,
+            json,
+            deny_warnings,
+        } => lint_cmd(&ctx, &file, json, deny_warnings),
         Command::Create {
             name,
             template,
@@ -483,14 +498,23 @@ fn validate_cmd(
     deny_warnings: bool,
     allow_unstable: bool,
 ) -> Result<(), Exit> {
-    let profiles = match profile {
-        Some(p) => vec![p],
-        None => ctx.catalog.profiles(),
-    };
-    let envs = match environment {
-        Some(e) => vec![e],
-        None => ctx.catalog.environments(),
-    };
+    // A name that is not in the catalog is a usage error (exit 2).
+    for (kind, name, known) in [
+        ("profile", &profile, ctx.catalog.profiles()),
+        ("environment", &environment, ctx.catalog.environments()),
+    ] {
+        if let Some(n) = name
+            && !known.contains(n)
+        {
+            let hint = pfe::catalog::did_you_mean(n, known.iter().map(String::as_str))
+                .map(|s| format!("did you mean '{s}'? "))
+                .unwrap_or_default();
+            eprintln!("error: unknown {kind} '{n}'\n  hint: {hint}`pfe list` shows them");
+            return Err(Exit(2));
+        }
+    }
+    let profiles = profile.map_or_else(|| ctx.catalog.profiles(), |p| vec![p]);
+    let envs = environment.map_or_else(|| ctx.catalog.environments(), |e| vec![e]);
     let mut results = Vec::new();
     for p in &profiles {
         for e in &envs {
@@ -500,61 +524,68 @@ fn validate_cmd(
                 ..Default::default()
             });
             req.allow_unstable = allow_unstable;
-            let findings = match engine::build(&ctx.catalog, &req) {
+            let findings: Vec<Finding> = match engine::build(&ctx.catalog, &req) {
                 Ok(build) => validate::check_build(&build),
-                Err(err) => {
-                    let mut f = Finding::error("PFE-E001", err.to_string());
-                    if let Some(help) = err.help() {
-                        f = f.hint(help.to_string());
-                    }
-                    if !json {
-                        eprintln!("{:?}", Report::new(err));
-                    }
-                    vec![f]
-                }
+                Err(err) => vec![validate::check_build_error(&err)],
             };
             results.push((p.clone(), e.clone(), findings));
         }
     }
-    let failed = results
-        .iter()
-        .flat_map(|r| &r.2)
-        .any(|f| f.severity == Severity::Error || deny_warnings);
+    let all: Vec<Finding> = results.iter().flat_map(|r| r.2.clone()).collect();
+    let failed = validate::failed(&all, deny_warnings);
     if json {
         let items: Vec<_> = results
             .iter()
             .map(|(p, e, f)| serde_json::json!({ "profile": p, "environment": e, "findings": f }))
             .collect();
-        print_json(&serde_json::json!({ "ok": !failed, "results": items }))?;
+        let errors = all.iter().filter(|f| f.severity == Severity::Error).count();
+        print_json(&serde_json::json!({
+            "ok": !failed,
+            "errors": errors,
+            "warnings": all.len() - errors,
+            "results": items,
+        }))?;
     } else {
+        let graphical = std::io::IsTerminal::is_terminal(&std::io::stdout());
         let mut out = String::new();
         for (p, e, findings) in &results {
-            let errors = findings
-                .iter()
-                .filter(|f| f.severity == Severity::Error)
-                .count();
-            let status = if findings.is_empty() {
-                "ok".to_string()
-            } else {
-                format!("{errors} error(s), {} warning(s)", findings.len() - errors)
-            };
-            out += &format!("{p:<13} {e:<12} {status}\n");
-            for f in findings {
-                let sev = if f.severity == Severity::Error {
-                    "error"
-                } else {
-                    "warning"
-                };
-                let place = match (&f.file, f.line) {
-                    (Some(file), Some(line)) => format!("{file}:{line}: "),
-                    _ => String::new(),
-                };
-                out += &format!("  {sev}[{}]: {place}{}\n", f.code, f.message);
-                if let Some(h) = &f.hint {
-                    out += &format!("    hint: {h}\n");
-                }
-            }
+            out += &format!("{p:<13} {e:<12} {}\n", validate::summary(findings));
+            out += &validate::render(findings, graphical, "  ");
         }
+        stdout(out.as_bytes())?;
+    }
+    if failed { Err(Exit(1)) } else { Ok(()) }
+}
+
+fn lint_cmd(ctx: &Ctx, file: &Path, json: bool, deny_warnings: bool) -> Result<(), Exit> {
+    let lint = pfe::lint::lint_file(file, ctx.env.clone()).map_err(|e| {
+        eprintln!("{:?}", Report::new(e));
+        Exit(2)
+    })?;
+    let findings = &lint.findings;
+    let failed = validate::failed(findings, deny_warnings);
+    if json {
+        let errors = findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count();
+        let hosts: Vec<&str> = lint
+            .evaluated
+            .iter()
+            .flat_map(|ev| ev.sections.iter().map(|s| s.name.as_str()))
+            .collect();
+        print_json(&serde_json::json!({
+            "ok": !failed,
+            "file": file.display().to_string(),
+            "sections": hosts,
+            "errors": errors,
+            "warnings": findings.len() - errors,
+            "findings": findings,
+        }))?;
+    } else {
+        let graphical = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        let mut out = validate::render(findings, graphical, "");
+        out += &format!("{}: {}\n", file.display(), validate::summary(findings));
         stdout(out.as_bytes())?;
     }
     if failed { Err(Exit(1)) } else { Ok(()) }

@@ -1,8 +1,24 @@
-//! Validation findings: what `pfe validate` and `pfe lint` report.
+//! Prosody-aware validation: what `pfe validate` and `pfe lint` report.
+//!
+//! [`check_evaluated`] runs every check that needs only an evaluated config
+//! (options, types, modules, conflicts, placement) against the embedded
+//! Prosody index ([`crate::index`]); [`check_build`] adds what only the
+//! catalog knows (feature metadata, resolution warnings).  Every check has a
+//! stable code ([`CODES`], documented in docs/validation.md), and a
+//! `-- pfe: allow(CODE)` comment on the line of an assignment, or on the line
+//! above it, silences that finding.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::Arc;
+
+use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode};
 use serde::Serialize;
 
 use crate::engine::Build;
+use crate::index::{Index, LuaLiteral, ModuleReplacementKind, ReplacementKind};
+use crate::sandbox::{Context, Evaluated, Origin, Section, SectionKind, line_span};
+use crate::value::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -11,36 +27,182 @@ pub enum Severity {
     Error,
 }
 
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// One check: its stable code, a short name, and what it means.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Code {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+}
+
+pub const UNKNOWN_OPTION: &str = "PFE001";
+pub const WRONG_TYPE: &str = "PFE002";
+pub const NO_EFFECT: &str = "PFE003";
+pub const GLOBAL_ONLY: &str = "PFE004";
+pub const UNKNOWN_MODULE: &str = "PFE005";
+pub const NOT_INSTALLED: &str = "PFE006";
+pub const DEPRECATED_OPTION: &str = "PFE007";
+pub const DEPRECATED_MODULE: &str = "PFE008";
+pub const MODULE_CONFLICT: &str = "PFE009";
+pub const FEATURE_CONFLICT: &str = "PFE010";
+pub const STABILITY: &str = "PFE011";
+pub const XEP_WITHOUT_MODULE: &str = "PFE012";
+pub const UNKNOWN_FEATURE: &str = "PFE013";
+pub const CONFIG_ERROR: &str = "PFE014";
+pub const DEPENDENCY_OFF: &str = "PFE015";
+
+/// Every code pfe reports.  Codes are never reused or renumbered.
+pub const CODES: &[Code] = &[
+    Code {
+        code: UNKNOWN_OPTION,
+        name: "unknown-option",
+        severity: Severity::Warning,
+        summary: "neither Prosody nor any known module reads this option (typo? the nearest real option is suggested)",
+    },
+    Code {
+        code: WRONG_TYPE,
+        name: "wrong-type",
+        severity: Severity::Error,
+        summary: "the value does not have the type its readers expect (string for a boolean, number out of range, value outside an enum, malformed period)",
+    },
+    Code {
+        code: NO_EFFECT,
+        name: "no-effect",
+        severity: Severity::Warning,
+        summary: "no module loaded where the option is set reads it; names the module(s) that would",
+    },
+    Code {
+        code: GLOBAL_ONLY,
+        name: "global-only-option",
+        severity: Severity::Error,
+        summary: "a global-only option is set under a VirtualHost or Component, where Prosody ignores it",
+    },
+    Code {
+        code: UNKNOWN_MODULE,
+        name: "unknown-module",
+        severity: Severity::Error,
+        summary: "neither Prosody nor prosody-modules has a module of that name",
+    },
+    Code {
+        code: NOT_INSTALLED,
+        name: "module-not-installed",
+        severity: Severity::Error,
+        summary: "the module exists in prosody-modules but is not installed on the target",
+    },
+    Code {
+        code: DEPRECATED_OPTION,
+        name: "deprecated-option",
+        severity: Severity::Warning,
+        summary: "the option is deprecated or obsolete; the replacement is named",
+    },
+    Code {
+        code: DEPRECATED_MODULE,
+        name: "deprecated-module",
+        severity: Severity::Warning,
+        summary: "the module is deprecated, renamed, removed or superseded; the replacement is named",
+    },
+    Code {
+        code: MODULE_CONFLICT,
+        name: "module-conflict",
+        severity: Severity::Error,
+        summary: "modules that conflict are loaded on the same host, or a module's `--%` header keeps it from loading",
+    },
+    Code {
+        code: FEATURE_CONFLICT,
+        name: "feature-conflict",
+        severity: Severity::Error,
+        summary: "two enabled features declare a conflict",
+    },
+    Code {
+        code: STABILITY,
+        name: "stability",
+        severity: Severity::Warning,
+        summary: "a feature's stability is not what the environment allows (error) or it is only on as a dependency or through --allow-unstable (warning)",
+    },
+    Code {
+        code: XEP_WITHOUT_MODULE,
+        name: "xep-without-module",
+        severity: Severity::Warning,
+        summary: "an enabled feature lists XEPs but the config loads none of its modules",
+    },
+    Code {
+        code: UNKNOWN_FEATURE,
+        name: "unknown-feature-reference",
+        severity: Severity::Error,
+        summary: "a feature's dependencies or conflicts name a feature that does not exist",
+    },
+    Code {
+        code: CONFIG_ERROR,
+        name: "config-error",
+        severity: Severity::Error,
+        summary: "the configuration could not be evaluated (Lua error, unknown profile or feature, dependency cycle, ...)",
+    },
+    Code {
+        code: DEPENDENCY_OFF,
+        name: "dependency-off",
+        severity: Severity::Warning,
+        summary: "a profile feature was dropped because a feature it needs was switched off",
+    },
+];
+
+/// The entry of [`CODES`] for a code (`PFE001`) or name (`unknown-option`).
+pub fn code_info(code_or_name: &str) -> Option<&'static Code> {
+    CODES
+        .iter()
+        .find(|c| c.code.eq_ignore_ascii_case(code_or_name) || c.name == code_or_name)
+}
+
 /// One problem, with a stable code, where it is, and what to do.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     pub severity: Severity,
     pub code: String,
+    /// The code's short name (`unknown-option`).
+    pub name: String,
     pub message: String,
+    /// `*` for the global section, else the VirtualHost or Component.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// The text of `file`, for snippets.
+    #[serde(skip)]
+    pub source: Option<Arc<str>>,
 }
 
 impl Finding {
-    pub fn error(code: &str, message: impl Into<String>) -> Finding {
+    fn new(severity: Severity, code: &str, message: String) -> Finding {
         Finding {
-            severity: Severity::Error,
+            severity,
             code: code.into(),
-            message: message.into(),
+            name: code_info(code).map_or("", |c| c.name).into(),
+            message,
+            host: None,
             file: None,
             line: None,
             hint: None,
+            source: None,
         }
     }
+    pub fn error(code: &str, message: impl Into<String>) -> Finding {
+        Finding::new(Severity::Error, code, message.into())
+    }
     pub fn warning(code: &str, message: impl Into<String>) -> Finding {
-        Finding {
-            severity: Severity::Warning,
-            ..Finding::error(code, message)
-        }
+        Finding::new(Severity::Warning, code, message.into())
     }
     pub fn at(mut self, file: impl Into<String>, line: usize) -> Finding {
         self.file = Some(file.into());
@@ -51,14 +213,1028 @@ impl Finding {
         self.hint = Some(hint.into());
         self
     }
+    pub fn host(mut self, host: impl Into<String>) -> Finding {
+        self.host = Some(host.into());
+        self
+    }
+    pub fn with_source(mut self, text: Arc<str>) -> Finding {
+        self.source = Some(text);
+        self
+    }
+
+    /// `file:line: ` or nothing.
+    pub fn place(&self) -> String {
+        match (&self.file, self.line) {
+            (Some(file), Some(line)) if line > 0 => format!("{file}:{line}: "),
+            (Some(file), _) => format!("{file}: "),
+            _ => String::new(),
+        }
+    }
+
+    /// One line (plus an indented hint line), for logs, pipes and tests:
+    /// `warning[PFE001]: file:line: message`.
+    pub fn to_line(&self) -> String {
+        let mut out = format!(
+            "{}[{}]: {}{}\n",
+            self.severity.as_str(),
+            self.code,
+            self.place(),
+            self.message
+        );
+        if let Some(h) = &self.hint {
+            out += &format!("    hint: {h}\n");
+        }
+        out
+    }
+
+    /// A miette diagnostic with the source snippet, for terminals.
+    pub fn to_diagnostic(&self) -> FindingDiagnostic {
+        let span = match (&self.source, self.line) {
+            (Some(text), Some(line)) => line_span(text, line),
+            _ => None,
+        };
+        FindingDiagnostic {
+            finding: self.clone(),
+            src: match (&self.source, span) {
+                (Some(text), Some(_)) => Some(
+                    NamedSource::new(self.file.clone().unwrap_or_default(), text.to_string())
+                        .with_language("lua"),
+                ),
+                _ => None,
+            },
+            span,
+        }
+    }
 }
 
-/// Checks a successful build: resolution warnings for now; the Prosody
-/// index adds option and module checks.
-pub fn check_build(build: &Build) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for w in &build.resolution.warnings {
-        out.push(Finding::warning("PFE-W001", w.clone()).at(build.profile.path.clone(), 1));
+/// A [`Finding`] as miette renders it.
+#[derive(Debug)]
+pub struct FindingDiagnostic {
+    finding: Finding,
+    src: Option<NamedSource<String>>,
+    span: Option<miette::SourceSpan>,
+}
+
+impl fmt::Display for FindingDiagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let place = match (&self.finding.file, self.finding.line, &self.src) {
+            // With a snippet miette shows the place itself.
+            (_, _, Some(_)) => String::new(),
+            _ => self.finding.place(),
+        };
+        write!(f, "{place}{}", self.finding.message)
+    }
+}
+
+impl std::error::Error for FindingDiagnostic {}
+
+impl Diagnostic for FindingDiagnostic {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(format!(
+            "{}({})",
+            self.finding.code, self.finding.name
+        )))
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.finding.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.finding
+            .hint
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.src.as_ref().map(|s| s as &dyn SourceCode)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = self.span?;
+        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
+            Some(self.finding.name.clone()),
+            span,
+        ))))
+    }
+}
+
+/// Whether these findings fail the run: any error, or any finding at all
+/// with `--deny-warnings`.
+pub fn failed(findings: &[Finding], deny_warnings: bool) -> bool {
+    findings
+        .iter()
+        .any(|f| f.severity == Severity::Error || deny_warnings)
+}
+
+/// Findings as text: one line each (plus a hint line) indented by
+/// `indent`, or, for terminals (`graphical`), miette diagnostics with the
+/// source snippet.
+pub fn render(findings: &[Finding], graphical: bool, indent: &str) -> String {
+    let mut out = String::new();
+    if graphical {
+        let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode());
+        for f in findings {
+            let mut s = String::new();
+            if handler.render_report(&mut s, &f.to_diagnostic()).is_err() {
+                s = f.to_line();
+            }
+            out += &s;
+            if !s.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+    } else {
+        for f in findings {
+            for line in f.to_line().lines() {
+                out += indent;
+                out += line;
+                out.push('\n');
+            }
+        }
     }
     out
+}
+
+/// "2 error(s), 1 warning(s)" or "ok".
+pub fn summary(findings: &[Finding]) -> String {
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    if findings.is_empty() {
+        "ok".into()
+    } else {
+        format!("{errors} error(s), {} warning(s)", findings.len() - errors)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The checks on an evaluated config.
+
+/// Every check that needs only the evaluated config, per host, against the
+/// embedded Prosody index.  `pfe: allow(...)` comments are honoured.
+pub fn check_evaluated(ev: &Evaluated, ctx: &Context) -> Vec<Finding> {
+    check_evaluated_with(Index::builtin(), ev, ctx)
+}
+
+/// [`check_evaluated`] against any index (tests use small ones).
+pub fn check_evaluated_with(index: &Index, ev: &Evaluated, _ctx: &Context) -> Vec<Finding> {
+    let cx = Checker::new(index, ev);
+    let mut out = Vec::new();
+    cx.modules(&mut out);
+    cx.conflicts(&mut out);
+    for section in &ev.sections {
+        cx.options(section, &mut out);
+    }
+    finish(ev, out)
+}
+
+/// Drops allowed findings and duplicates, orders by place.
+fn finish(ev: &Evaluated, findings: Vec<Finding>) -> Vec<Finding> {
+    let mut seen = BTreeSet::new();
+    let mut out: Vec<Finding> = findings
+        .into_iter()
+        .filter(|f| !allowed(ev, f))
+        .filter(|f| seen.insert((f.code.clone(), f.message.clone(), f.file.clone(), f.line)))
+        .collect();
+    out.sort_by(|a, b| {
+        (&a.file, a.line, &a.code, &a.message).cmp(&(&b.file, b.line, &b.code, &b.message))
+    });
+    out
+}
+
+/// The codes a `pfe: allow(A, B)` comment on this line names (`# pfe:` and
+/// `-- pfe:` both work; names such as `unknown-option` too).
+pub fn allowed_on_line(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    while let Some(i) = rest.find("pfe:") {
+        let after = rest[i + 4..].trim_start();
+        rest = &rest[i + 4..];
+        let before = line[..line.len() - rest.len() - 4].trim_end();
+        if !(before.ends_with("--") || before.ends_with('#')) {
+            continue;
+        }
+        let Some(args) = after.strip_prefix("allow") else {
+            continue;
+        };
+        let args = args.trim_start();
+        let Some(args) = args.strip_prefix('(') else {
+            continue;
+        };
+        let Some(end) = args.find(')') else { continue };
+        for code in args[..end].split([',', ' ']) {
+            let code = code.trim();
+            if let Some(c) = code_info(code) {
+                out.push(c.code.to_string());
+            }
+        }
+    }
+    out
+}
+
+fn allowed(ev: &Evaluated, f: &Finding) -> bool {
+    let (Some(file), Some(line)) = (&f.file, f.line) else {
+        return false;
+    };
+    let text = f.source.as_deref().or_else(|| {
+        ev.files
+            .iter()
+            .find(|(_, path)| *path == file)
+            .and_then(|(id, _)| ev.texts.get(id))
+            .map(String::as_str)
+    });
+    let Some(text) = text else { return false };
+    let lines: Vec<&str> = text.lines().collect();
+    [line, line.saturating_sub(1)]
+        .iter()
+        .filter(|l| **l >= 1 && **l <= lines.len())
+        .any(|l| allowed_on_line(lines[l - 1]).iter().any(|c| *c == f.code))
+}
+
+/// What each host loads, and where things were set.
+struct Checker<'a> {
+    index: &'a Index,
+    ev: &'a Evaluated,
+    /// Section name → modules Prosody loads there (with dependencies).
+    loaded: BTreeMap<&'a str, BTreeSet<String>>,
+    texts: BTreeMap<&'a str, Arc<str>>,
+}
+
+fn list_of(section: &Section, option: &str) -> Vec<String> {
+    section
+        .options
+        .get(option)
+        .map(|o| match &o.value {
+            Value::Str(s) => vec![s.clone()],
+            v => v.string_list(),
+        })
+        .unwrap_or_default()
+}
+
+fn host_label(section: &Section) -> String {
+    match &section.kind {
+        SectionKind::Global => "the global section".into(),
+        SectionKind::VirtualHost => format!("VirtualHost {:?}", section.name),
+        SectionKind::Component { module } => format!("Component {:?} {:?}", section.name, module),
+    }
+}
+
+impl<'a> Checker<'a> {
+    fn new(index: &'a Index, ev: &'a Evaluated) -> Checker<'a> {
+        let texts = ev
+            .texts
+            .iter()
+            .map(|(id, t)| (id.as_str(), Arc::<str>::from(t.as_str())))
+            .collect();
+        let mut cx = Checker {
+            index,
+            ev,
+            loaded: BTreeMap::new(),
+            texts,
+        };
+        let global = ev.global();
+        let mut global_mods: BTreeSet<String> = index.autoload_modules.iter().cloned().collect();
+        global_mods.extend(list_of(global, "modules_enabled"));
+        for m in list_of(global, "modules_disabled") {
+            global_mods.remove(&m);
+        }
+        for section in &ev.sections {
+            let mut mods = match &section.kind {
+                SectionKind::Global => global_mods.clone(),
+                SectionKind::VirtualHost => global_mods.clone(),
+                SectionKind::Component { .. } => global_mods
+                    .intersection(&index.component_inheritable_modules)
+                    .cloned()
+                    .collect(),
+            };
+            if section.kind != SectionKind::Global {
+                mods.extend(list_of(section, "modules_enabled"));
+                for m in list_of(section, "modules_disabled") {
+                    mods.remove(&m);
+                }
+            }
+            if let SectionKind::Component { module } = &section.kind {
+                mods.insert(module.clone());
+            }
+            // Providers Prosody loads for the host's authentication and storage.
+            let get = |name: &str| {
+                section
+                    .options
+                    .get(name)
+                    .or_else(|| global.options.get(name))
+                    .map(|o| &o.value)
+            };
+            if !matches!(section.kind, SectionKind::Component { .. }) {
+                let auth = get("authentication")
+                    .and_then(Value::as_str)
+                    .unwrap_or("internal_hashed");
+                mods.insert(format!("auth_{auth}"));
+                let authz = get("authorization")
+                    .and_then(Value::as_str)
+                    .unwrap_or("internal");
+                mods.insert(format!("authz_{authz}"));
+            }
+            let mut drivers = vec![
+                get("default_storage")
+                    .and_then(Value::as_str)
+                    .unwrap_or("internal")
+                    .to_string(),
+            ];
+            match get("storage") {
+                Some(Value::Str(s)) => drivers.push(s.clone()),
+                Some(Value::Map(m)) => {
+                    drivers.extend(m.iter().filter_map(|(_, v)| v.as_str().map(String::from)))
+                }
+                _ => {}
+            }
+            for d in drivers {
+                mods.insert(format!("storage_{d}"));
+            }
+            // module:depends, transitively.
+            let mut stack: Vec<String> = mods.iter().cloned().collect();
+            while let Some(m) = stack.pop() {
+                if let Some(module) = index.module(&m) {
+                    for d in &module.depends {
+                        if mods.insert(d.clone()) {
+                            stack.push(d.clone());
+                        }
+                    }
+                }
+            }
+            cx.loaded.insert(section.name.as_str(), mods);
+        }
+        cx
+    }
+
+    /// A finding at an origin, with the file's display path and text.
+    fn located(&self, f: Finding, origin: &Origin, section: &Section) -> Finding {
+        let path = self
+            .ev
+            .files
+            .get(&origin.file)
+            .cloned()
+            .unwrap_or_else(|| origin.file.clone());
+        let mut f = f.at(path, origin.line).host(section.name.clone());
+        if let Some(t) = self.texts.get(origin.file.as_str()) {
+            f = f.with_source(t.clone());
+        }
+        f
+    }
+
+    /// The line naming `item` (`"mam"`) nearest to `origin`: a list spread
+    /// over lines reports the module's own line.
+    fn item_origin(&self, origin: &Origin, item: &str) -> Origin {
+        let mut o = origin.clone();
+        let Some(text) = self.texts.get(origin.file.as_str()) else {
+            return o;
+        };
+        let quoted = [format!("\"{item}\""), format!("'{item}'")];
+        let lines: Vec<&str> = text.lines().collect();
+        let best = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| {
+                let code = l.split("--").next().unwrap_or("");
+                quoted.iter().any(|q| code.contains(q.as_str()))
+            })
+            .map(|(i, _)| i + 1)
+            .min_by_key(|l| (l.abs_diff(origin.line), *l > origin.line));
+        if let Some(line) = best
+            && line.abs_diff(origin.line) <= 60
+        {
+            o.line = line;
+        }
+        o
+    }
+
+    /// Modules named in modules_enabled (and Component lines): unknown, not
+    /// installed, deprecated.
+    fn modules(&self, out: &mut Vec<Finding>) {
+        for section in &self.ev.sections {
+            let mut named: Vec<(String, Origin)> = Vec::new();
+            if let SectionKind::Component { module } = &section.kind
+                && let Some(o) = &section.defined_at
+            {
+                named.push((module.clone(), o.clone()));
+            }
+            if let Some(opt) = section.options.get("modules_enabled") {
+                for item in opt.value.string_list() {
+                    let o = opt
+                        .item_origins
+                        .get(&item)
+                        .cloned()
+                        .unwrap_or_else(|| opt.origin().clone());
+                    let o = self.item_origin(&o, &item);
+                    named.push((item, o));
+                }
+            }
+            for (name, origin) in named {
+                if let Some(f) = self.module_finding(&name) {
+                    out.push(self.located(f, &origin, section));
+                }
+            }
+        }
+    }
+
+    fn module_finding(&self, name: &str) -> Option<Finding> {
+        let index = self.index;
+        let Some(module) = index.module(name) else {
+            let mut f = Finding::error(
+                UNKNOWN_MODULE,
+                format!(
+                    "unknown module '{name}': neither Prosody 13 nor prosody-modules has mod_{name}"
+                ),
+            );
+            f = match index.suggest_module(name) {
+                Some(s) => f.hint(format!("did you mean '{s}'?")),
+                None => f.hint(
+                    "check the name (without the mod_ prefix); a module of your own in plugin_paths can be allowed with `-- pfe: allow(PFE005)`",
+                ),
+            };
+            return Some(f);
+        };
+        if !module.installed {
+            let mut hint = format!(
+                "install it from prosody-modules into plugin_paths, or use a module the target has"
+            );
+            if let Some(r) = index.obsolete_module(name) {
+                hint = format!("{}: {}", r.message, hint);
+                if let Some(rep) = &r.replacement {
+                    hint = format!("use mod_{rep} instead ({})", r.message);
+                }
+            }
+            return Some(
+                Finding::error(
+                    NOT_INSTALLED,
+                    format!(
+                        "mod_{name} is a community module (prosody-modules) that is not installed on the target"
+                    ),
+                )
+                .hint(hint),
+            );
+        }
+        if let Some(r) = index.obsolete_module(name) {
+            let what = match r.kind {
+                ModuleReplacementKind::Removed => "was removed",
+                ModuleReplacementKind::Renamed => "was renamed",
+                ModuleReplacementKind::Deprecated => "is deprecated",
+                ModuleReplacementKind::Superseded => "is superseded",
+            };
+            let hint = match &r.replacement {
+                Some(rep) => format!("use mod_{rep} instead ({})", r.message),
+                None => r.message.clone(),
+            };
+            return Some(
+                Finding::warning(DEPRECATED_MODULE, format!("mod_{name} {what}")).hint(hint),
+            );
+        }
+        None
+    }
+
+    /// Modules that must not be loaded together, and `--%` headers that
+    /// keep a module from loading.
+    fn conflicts(&self, out: &mut Vec<Finding>) {
+        let index = self.index;
+        for section in &self.ev.sections {
+            if section.kind == SectionKind::Global && self.has_virtual_hosts() {
+                continue; // the hosts carry the global modules
+            }
+            let mods = &self.loaded[section.name.as_str()];
+            let place = |m: &str| self.module_place(section, m);
+            for [a, b] in &index.conflicting_modules {
+                if mods.contains(a) && mods.contains(b) {
+                    let f = Finding::error(
+                        MODULE_CONFLICT,
+                        format!(
+                            "mod_{a} and mod_{b} conflict but both are loaded on {}",
+                            host_label(section)
+                        ),
+                    )
+                    .hint(format!(
+                        "remove one of them from modules_enabled (mod_{b} replaces mod_{a})"
+                    ));
+                    out.push(self.located(f, &place(b), section));
+                }
+            }
+            for m in mods {
+                let Some(module) = index.module(m) else {
+                    continue;
+                };
+                for c in &module.conflicts {
+                    let other = c.strip_prefix("mod_").unwrap_or(c);
+                    if index.core_features.contains(c.as_str()) {
+                        let f = Finding::error(
+                            MODULE_CONFLICT,
+                            format!("mod_{m} will not load: it conflicts with Prosody's built-in feature '{c}'"),
+                        )
+                        .hint("remove it from modules_enabled: Prosody 13 has this built in");
+                        out.push(self.located(f, &place(m), section));
+                    } else if other != m && mods.contains(other) {
+                        let f = Finding::error(
+                            MODULE_CONFLICT,
+                            format!("mod_{m} declares a conflict with mod_{other}, and both are loaded on {}", host_label(section)),
+                        )
+                        .hint("remove one of them from modules_enabled");
+                        out.push(self.located(f, &place(m), section));
+                    }
+                }
+                for r in &module.requires {
+                    if !index.core_features.contains(r.as_str()) {
+                        let f = Finding::error(
+                            MODULE_CONFLICT,
+                            format!("mod_{m} will not load: it requires '{r}', which Prosody 13 does not have"),
+                        )
+                        .hint("remove it from modules_enabled");
+                        out.push(self.located(f, &place(m), section));
+                    }
+                }
+            }
+        }
+    }
+
+    fn has_virtual_hosts(&self) -> bool {
+        self.ev
+            .sections
+            .iter()
+            .any(|s| s.kind == SectionKind::VirtualHost)
+    }
+
+    /// Where module `m` was enabled for this section: its modules_enabled
+    /// item, else the global one, else the section's definition.
+    fn module_place(&self, section: &Section, m: &str) -> Origin {
+        for s in [section, self.ev.global()] {
+            if let Some(opt) = s.options.get("modules_enabled")
+                && opt.value.string_list().iter().any(|x| x == m)
+            {
+                let o = opt
+                    .item_origins
+                    .get(m)
+                    .cloned()
+                    .unwrap_or_else(|| opt.origin().clone());
+                return self.item_origin(&o, m);
+            }
+        }
+        section.defined_at.clone().unwrap_or_else(|| Origin {
+            file: "<config>".into(),
+            line: 0,
+            layer: String::new(),
+        })
+    }
+
+    fn options(&self, section: &Section, out: &mut Vec<Finding>) {
+        let index = self.index;
+        let is_global = section.kind == SectionKind::Global;
+        for (name, setting) in &section.options {
+            let origin = setting.origin();
+            let at = |f: Finding| self.located(f, origin, section);
+            let where_ = if is_global {
+                String::new()
+            } else {
+                format!(" (under {})", host_label(section))
+            };
+            if let Some(r) = index.deprecated(name) {
+                let (msg, hint) = match r.kind {
+                    ReplacementKind::Obsolete => (
+                        format!("option '{name}' is obsolete and has no effect{where_}"),
+                        "remove it".to_string(),
+                    ),
+                    _ => (
+                        format!("option '{name}' is deprecated{where_}"),
+                        r.message.clone(),
+                    ),
+                };
+                out.push(at(Finding::warning(DEPRECATED_OPTION, msg).hint(hint)));
+                continue;
+            }
+            if !index.option_known(name) {
+                let mut f = Finding::warning(
+                    UNKNOWN_OPTION,
+                    format!(
+                        "unknown option '{name}'{where_}: neither Prosody 13 nor any module in prosody-modules reads it"
+                    ),
+                );
+                f = f.hint(suggest_unknown_option(index, name).unwrap_or_else(|| {
+                    "remove it, or allow it with `-- pfe: allow(PFE001)` if a module of your own reads it".into()
+                }));
+                out.push(at(f));
+                continue;
+            }
+            if !is_global && index.is_global_only(name) {
+                out.push(at(Finding::error(
+                    GLOBAL_ONLY,
+                    format!(
+                        "option '{name}' is global-only: Prosody ignores it under {}",
+                        host_label(section)
+                    ),
+                )
+                .hint(
+                    "move it to the global section, above every VirtualHost and Component",
+                )));
+            }
+            if let Err(e) = index.check_option(name, &LuaLiteral::from(&setting.value)) {
+                out.push(at(Finding::error(
+                    WRONG_TYPE,
+                    format!("option '{name}'{where_}: {e}"),
+                )));
+            }
+            if !is_global && index.is_global_only(name) {
+                continue;
+            }
+            if let Some(f) = self.effect(section, name) {
+                out.push(at(f));
+            }
+        }
+    }
+
+    /// PFE003: whether any module loaded where the option applies reads it.
+    fn effect(&self, section: &Section, name: &str) -> Option<Finding> {
+        let index = self.index;
+        let readers = index.option(name);
+        if readers
+            .iter()
+            .any(|(r, _)| matches!(r, crate::index::Reader::Core))
+        {
+            return None;
+        }
+        let is_global = section.kind == SectionKind::Global;
+        // The sections the value reaches: the host itself, or every host
+        // that does not set its own (the global section alone if none).
+        // With no VirtualHost (pfe's catalog: the renderer adds the served
+        // one) the global section stands for it.
+        let targets: Vec<&Section> = if is_global {
+            let mut hosts: Vec<&Section> = self
+                .ev
+                .sections
+                .iter()
+                .filter(|s| s.kind != SectionKind::Global && !s.options.contains_key(name))
+                .collect();
+            if !self.has_virtual_hosts() {
+                hosts.push(section);
+            }
+            hosts
+        } else {
+            vec![section]
+        };
+        let mut global_context_only = false;
+        for t in &targets {
+            let mods = &self.loaded[t.name.as_str()];
+            for (r, spec) in &readers {
+                if let crate::index::Reader::Module(m) = r
+                    && mods.contains(&m.name)
+                {
+                    if is_global || !spec.global_context {
+                        return None;
+                    }
+                    global_context_only = true;
+                }
+            }
+        }
+        if is_global && targets.is_empty() {
+            // Every host sets its own value: the global one is dead.
+            return Some(
+                Finding::warning(
+                    NO_EFFECT,
+                    format!("option '{name}' has no effect: every host sets its own value"),
+                )
+                .hint("remove the global assignment"),
+            );
+        }
+        let where_ = if is_global {
+            "the config".to_string()
+        } else {
+            host_label(section)
+        };
+        if global_context_only {
+            return Some(
+                Finding::warning(
+                    NO_EFFECT,
+                    format!("option '{name}' has no effect under {where_}: its modules read it from the global section only"),
+                )
+                .hint("move it to the global section"),
+            );
+        }
+        let names: Vec<String> = readers
+            .iter()
+            .map(|(r, _)| format!("mod_{}", r.name()))
+            .collect();
+        let mut hint = format!(
+            "enable {} (modules_enabled), or remove the option",
+            names.join(" or ")
+        );
+        // A loaded module that reads a similar option: its successor, or
+        // the option sharing the longest ending (`..._size_limit`).
+        let loaded: BTreeSet<&String> = targets
+            .iter()
+            .flat_map(|t| self.loaded[t.name.as_str()].iter())
+            .collect();
+        let successors: Vec<&str> = readers
+            .iter()
+            .filter_map(|(r, _)| index.obsolete_module(r.name()))
+            .filter_map(|r| r.replacement.as_deref())
+            .filter(|rep| loaded.iter().any(|m| m.as_str() == *rep))
+            .collect();
+        let pick = |mods: &mut dyn Iterator<Item = &str>| -> Option<(String, String)> {
+            let mut best: Option<(usize, String, String)> = None;
+            for m in mods {
+                let Some(module) = index.module(m) else {
+                    continue;
+                };
+                for opt in module.options.keys() {
+                    let score = common_suffix_words(name, opt);
+                    if score >= 2 && best.as_ref().is_none_or(|b| score > b.0) {
+                        best = Some((score, m.to_string(), opt.clone()));
+                    }
+                }
+            }
+            best.map(|(_, m, o)| (m, o))
+        };
+        let similar = pick(&mut successors.iter().copied())
+            .or_else(|| pick(&mut loaded.iter().map(|m| m.as_str())));
+        let mut msg = format!(
+            "option '{name}' has no effect: no module loaded in {where_} reads it (read by {})",
+            names.join(", ")
+        );
+        if let Some((m, opt)) = similar {
+            msg = format!(
+                "option '{name}' has no effect: it is read by {}, not by the enabled mod_{m}, whose option is '{opt}'",
+                names.join(", ")
+            );
+            hint = format!("set '{opt}' instead, or enable {}", names.join(" or "));
+        }
+        Some(Finding::warning(NO_EFFECT, msg).hint(hint))
+    }
+}
+
+/// The hint for an unknown option: the nearest real option, or what to do.
+///
+/// 1. A name starting with a module's name (`sasl2_require_encryption`)
+///    gets that module's option with the same ending
+///    (`c2s_require_encryption`), deprecated spellings skipped;
+/// 2. `<module>_enabled` / `enable_<module>` says modules are switched on
+///    by modules_enabled;
+/// 3. a typo (edit distance) of a known option, keeping the module prefix;
+/// 4. a name that extends a known option (`debug_mode` → `debug`);
+/// 5. otherwise, what the prefix module does read.
+pub fn suggest_unknown_option(index: &Index, name: &str) -> Option<String> {
+    let words: Vec<&str> = name.split('_').collect();
+    let prefix_module = (1..words.len())
+        .rev()
+        .map(|n| words[..n].join("_"))
+        .find(|m| index.module_exists(m));
+    if let Some(m) = &prefix_module {
+        let module = index.module(m)?;
+        let best = module
+            .options
+            .keys()
+            .filter(|o| index.deprecated(o).is_none() && *o != name)
+            .map(|o| (common_suffix_words(name, o), o))
+            .filter(|(n, o)| *n >= 2 || (*n >= 1 && o.split('_').count() == 1))
+            .max_by_key(|(n, o)| (*n, std::cmp::Reverse(o.len())));
+        if let Some((_, o)) = best {
+            return Some(format!("did you mean '{o}'? (mod_{m} reads '{o}')"));
+        }
+    }
+    for (i, w) in words.iter().enumerate() {
+        let rest = words[i + 1..].join("_");
+        let module = if *w == "enable" || *w == "enabled" {
+            if *w == "enabled" {
+                words[..i].join("_")
+            } else {
+                rest.clone()
+            }
+        } else {
+            continue;
+        };
+        if index.module_exists(&module) {
+            return Some(format!(
+                "modules are switched on and off with modules_enabled / modules_disabled, not an option: add \"{module}\" to modules_enabled"
+            ));
+        }
+    }
+    if let Some(s) = index.suggest_option(name) {
+        let keeps_prefix = prefix_module
+            .as_ref()
+            .is_none_or(|m| s.starts_with(&format!("{m}_")));
+        if keeps_prefix {
+            return Some(format!("did you mean '{s}'?"));
+        }
+    }
+    for n in (1..words.len()).rev() {
+        let head = words[..n].join("_");
+        if head.len() >= 5 && index.option_known(&head) && index.deprecated(&head).is_none() {
+            return Some(format!("did you mean '{head}'?"));
+        }
+    }
+    let m = prefix_module?;
+    let module = index.module(&m)?;
+    if module.options.is_empty() {
+        Some(format!("mod_{m} reads no options: remove it"))
+    } else {
+        let list: Vec<&str> = module
+            .options
+            .keys()
+            .filter(|o| index.deprecated(o).is_none())
+            .map(String::as_str)
+            .take(8)
+            .collect();
+        Some(format!("mod_{m} reads: {}", list.join(", ")))
+    }
+}
+
+/// How many `_`-separated words two names share at their end.
+fn common_suffix_words(a: &str, b: &str) -> usize {
+    a.rsplit('_')
+        .zip(b.rsplit('_'))
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+// ---------------------------------------------------------------------------
+// The catalog: feature metadata and resolution.
+
+/// The line of the first line containing `needle` in `text` (1 if none).
+fn line_containing(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map_or(1, |i| i + 1)
+}
+
+/// Checks a successful build: [`check_evaluated`], the features' metadata
+/// and the resolution's warnings.
+pub fn check_build(build: &Build) -> Vec<Finding> {
+    let ctx = Context {
+        domain: build.domain.clone(),
+        profile: build.profile.id.clone(),
+        environment: build.environment.id.clone(),
+    };
+    let ev = &build.evaluated;
+    let mut out = check_evaluated(ev, &ctx);
+    let mut extra = Vec::new();
+    let text_of = |path: &str| -> Option<Arc<str>> {
+        ev.files
+            .iter()
+            .find(|(_, p)| *p == path)
+            .and_then(|(id, _)| ev.texts.get(id))
+            .map(|t| Arc::from(t.as_str()))
+    };
+    let feature_at = |f: Finding, id: &str, field: &str| -> Finding {
+        let Some(info) = build.features.get(id) else {
+            return f;
+        };
+        match text_of(&info.path) {
+            Some(t) => {
+                let line = line_containing(&t, field);
+                f.at(info.path.clone(), line).with_source(t)
+            }
+            None => f.at(info.path.clone(), 1),
+        }
+    };
+
+    // Dependencies and conflicts naming features that do not exist.
+    for (id, info) in &build.features {
+        for (field, list) in [
+            ("dependencies", &info.dependencies),
+            ("conflicts", &info.conflicts),
+        ] {
+            for dep in list {
+                if !build.features.contains_key(dep) {
+                    let mut f = Finding::error(
+                        UNKNOWN_FEATURE,
+                        format!(
+                            "feature {id} lists '{dep}' in its {field}, but no such feature exists"
+                        ),
+                    );
+                    f = match crate::catalog::did_you_mean(
+                        dep,
+                        build.features.keys().map(String::as_str),
+                    ) {
+                        Some(s) => f.hint(format!("did you mean '{s}'?")),
+                        None => f.hint("`pfe features` lists the features of the catalog"),
+                    };
+                    extra.push(feature_at(f, id, field));
+                }
+            }
+        }
+    }
+
+    // XEPs promised by an enabled feature none of whose modules is loaded.
+    let mut loaded: BTreeSet<String> = BTreeSet::new();
+    for s in &ev.sections {
+        loaded.extend(list_of(s, "modules_enabled"));
+        if let SectionKind::Component { module } = &s.kind {
+            loaded.insert(module.clone());
+        }
+    }
+    for id in &build.resolution.order {
+        let info = &build.features[id];
+        if info.xeps.is_empty() || info.modules.iter().any(|m| loaded.contains(m)) {
+            continue;
+        }
+        let f = Finding::warning(
+            XEP_WITHOUT_MODULE,
+            format!(
+                "feature {id} promises {} but the config loads none of its modules ({})",
+                info.xeps.join(", "),
+                if info.modules.is_empty() {
+                    "it lists none".to_string()
+                } else {
+                    info.modules.join(", ")
+                }
+            ),
+        )
+        .hint("enable one of the feature's modules, or drop the XEPs it cannot provide from feature_info.xeps");
+        extra.push(feature_at(f, id, "xeps"));
+    }
+
+    // Resolution warnings: "<feature> is ..." sentences.
+    for w in &build.resolution.warnings {
+        let feature = w.split_whitespace().next().unwrap_or("");
+        let (code, field) = if w.contains(" is off too") {
+            (DEPENDENCY_OFF, "dependencies")
+        } else {
+            (STABILITY, "stability")
+        };
+        let f = Finding::warning(code, w.clone());
+        extra.push(if build.features.contains_key(feature) {
+            feature_at(f, feature, field)
+        } else {
+            f.at(build.profile.path.clone(), 1)
+        });
+    }
+    out.extend(finish(ev, extra));
+    out
+}
+
+/// A build that failed, as a finding with the code of what went wrong.
+pub fn check_build_error(err: &crate::engine::Error) -> Finding {
+    use crate::engine::Error as E;
+    use crate::resolve::ResolveError as R;
+    let (code, file, line) = match err {
+        E::Resolve(R::Conflict { .. }) => (FEATURE_CONFLICT, None, None),
+        E::Resolve(R::Stability { .. }) => (STABILITY, None, None),
+        E::Resolve(R::UnknownFeature { by, .. }) if by.contains("dependencies of") => {
+            (UNKNOWN_FEATURE, None, None)
+        }
+        E::Lua(e) => (CONFIG_ERROR, Some(e.path.clone()), Some(e.line)),
+        _ => (CONFIG_ERROR, None, None),
+    };
+    let message = match err {
+        // The sandbox's text starts with file:line, which the finding has.
+        E::Lua(e) => e.message.clone(),
+        other => other.to_string(),
+    };
+    let mut f = Finding::error(code, message);
+    if let (Some(file), Some(line)) = (file, line) {
+        f = f.at(file, line);
+        if let E::Lua(e) = err
+            && let Some(src) = &e.src
+        {
+            f = f.with_source(Arc::from(src.inner().as_str()));
+        }
+    }
+    if let Some(help) = err.help() {
+        f = f.hint(help.to_string());
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_comments() {
+        assert_eq!(
+            allowed_on_line("x = 1 -- pfe: allow(PFE001)"),
+            vec!["PFE001"]
+        );
+        assert_eq!(
+            allowed_on_line("# pfe: allow(PFE001, no-effect)"),
+            vec!["PFE001", "PFE003"]
+        );
+        assert_eq!(allowed_on_line("--pfe:allow(pfe002)"), vec!["PFE002"]);
+        assert!(allowed_on_line("x = \"pfe: allow(PFE001)\"").is_empty());
+        assert!(allowed_on_line("-- pfe: allow(NOPE)").is_empty());
+    }
+
+    #[test]
+    fn codes_are_unique_and_named() {
+        let mut seen = BTreeSet::new();
+        for c in CODES {
+            assert!(seen.insert(c.code), "{} twice", c.code);
+            assert!(c.code.starts_with("PFE") && c.code.len() == 6);
+            assert_eq!(code_info(c.name).unwrap().code, c.code);
+        }
+    }
+
+    #[test]
+    fn suffix_words() {
+        assert_eq!(
+            common_suffix_words("http_upload_file_size_limit", "http_file_share_size_limit"),
+            2
+        );
+        assert_eq!(common_suffix_words("a_b", "c_d"), 0);
+    }
 }

@@ -1,0 +1,221 @@
+//! `pfe lint FILE`: any hand-written prosody.cfg.lua, evaluated with
+//! Prosody's own config semantics in pfe's sandbox (global, VirtualHost and
+//! Component sections, `Include` with relative paths and globs, `ENV_*`,
+//! `Lua.*`, `FileContents`/`FileLine`/`FileLines`, `Credential`, `:append`),
+//! then checked per host with every check of [`crate::validate`].
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::sandbox::{Context, Evaluated, Sandbox, SandboxError, Source};
+use crate::validate::{self, CONFIG_ERROR, Finding};
+
+/// More Included files than this means a file includes itself.
+pub const MAX_INCLUDES: usize = 1000;
+
+/// The config file itself cannot be read: a usage error, not a finding.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("cannot read {path}: {reason}")]
+#[diagnostic(
+    code(pfe::lint::read),
+    help("give the path of a Prosody config file, e.g. /etc/prosody/prosody.cfg.lua")
+)]
+pub struct ReadError {
+    pub path: String,
+    pub reason: String,
+}
+
+/// What `lint` found, and the config as evaluated (None when it could not
+/// be evaluated; the findings then hold the error).
+pub struct Lint {
+    pub findings: Vec<Finding>,
+    pub evaluated: Option<Evaluated>,
+}
+
+fn read_source(path: &Path) -> Result<Source, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let shown = path.to_string_lossy().to_string();
+    Ok(Source {
+        id: shown.clone(),
+        path: shown,
+        text,
+    })
+}
+
+/// `*` and `?` as Prosody's `glob_to_pattern` reads them.
+fn glob_matches(pattern: &[u8], name: &[u8]) -> bool {
+    match (pattern.first(), name.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => {
+            glob_matches(&pattern[1..], name)
+                || (!name.is_empty() && glob_matches(pattern, &name[1..]))
+        }
+        (Some(b'?'), Some(_)) => glob_matches(&pattern[1..], &name[1..]),
+        (Some(p), Some(n)) if p == n => glob_matches(&pattern[1..], &name[1..]),
+        _ => false,
+    }
+}
+
+/// Resolves `Include "pattern"` written in the file `from` the way Prosody
+/// 13 does: relative to the including file's directory; a `*` or `?` in the
+/// last path component lists that directory (dot files skipped, names in
+/// order so the result is deterministic); a plain path must exist.
+pub fn resolve_include(pattern: &str, from: &str) -> Result<Vec<Source>, String> {
+    let base = Path::new(from).parent().unwrap_or(Path::new(""));
+    let full: PathBuf = if Path::new(pattern).is_absolute() {
+        PathBuf::from(pattern)
+    } else {
+        base.join(pattern)
+    };
+    let file_name = full
+        .file_name()
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_default();
+    if !file_name.contains(['*', '?']) {
+        return read_source(&full)
+            .map(|s| vec![s])
+            .map_err(|e| format!("Error loading included {}: {e}", full.display()));
+    }
+    let dir = full.parent().unwrap_or(Path::new(""));
+    let listed = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let entries = std::fs::read_dir(listed).map_err(|e| {
+        format!(
+            "Error expanding wildcard pattern in Include {pattern:?}: {}: {e}",
+            listed.display()
+        )
+    })?;
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| !n.starts_with('.') && glob_matches(file_name.as_bytes(), n.as_bytes()))
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| {
+            let p = dir.join(&n);
+            read_source(&p).map_err(|e| format!("Error loading included {}: {e}", p.display()))
+        })
+        .collect()
+}
+
+fn error_finding(e: &SandboxError) -> Finding {
+    let mut f = Finding::error(CONFIG_ERROR, e.message.clone());
+    if e.line > 0 || e.path != "<config>" {
+        f = f.at(e.path.clone(), e.line);
+    }
+    if let Some(src) = &e.src {
+        f = f.with_source(Arc::from(src.inner().as_str()));
+    }
+    if let Some(h) = &e.help {
+        f = f.hint(h.clone());
+    }
+    f
+}
+
+/// Evaluates the config at `path` (following its Includes) and checks it.
+/// `env` is what `ENV_*`-free `os.getenv` calls see.
+pub fn lint_file(path: &Path, env: HashMap<String, String>) -> Result<Lint, ReadError> {
+    let main = read_source(path).map_err(|reason| ReadError {
+        path: path.display().to_string(),
+        reason,
+    })?;
+    let ctx = Context {
+        domain: "localhost".into(),
+        profile: String::new(),
+        environment: String::new(),
+    };
+    let fail = |e: SandboxError| Lint {
+        findings: vec![error_finding(&e)],
+        evaluated: None,
+    };
+    let sb = match Sandbox::new(env, &ctx) {
+        Ok(sb) => sb,
+        Err(e) => return Ok(fail(e)),
+    };
+    let count = Cell::new(0usize);
+    let installed = sb.set_include(move |pattern, from| {
+        let files = resolve_include(pattern, from)?;
+        count.set(count.get() + files.len());
+        if count.get() > MAX_INCLUDES {
+            return Err(format!(
+                "more than {MAX_INCLUDES} files Included: does a file include itself?"
+            ));
+        }
+        Ok(files)
+    });
+    if let Err(e) = installed {
+        return Ok(fail(e));
+    }
+    sb.set_layer("config");
+    if let Err(e) = sb.eval(&main) {
+        return Ok(fail(e));
+    }
+    let evaluated = match sb.finish() {
+        Ok(ev) => ev,
+        Err(e) => return Ok(fail(e)),
+    };
+    let findings = validate::check_evaluated(&evaluated, &ctx);
+    Ok(Lint {
+        findings,
+        evaluated: Some(evaluated),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_matches(b"*.cfg.lua", b"a.cfg.lua"));
+        assert!(!glob_matches(b"*.cfg.lua", b"a.cfg.lua.bak"));
+        assert!(glob_matches(b"host?.lua", b"host1.lua"));
+        assert!(!glob_matches(b"host?.lua", b"host.lua"));
+        assert!(glob_matches(b"*", b"x"));
+    }
+
+    #[test]
+    fn includes_resolve_relative_to_the_includer() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("conf.d")).unwrap();
+        std::fs::write(d.join("conf.d/b.cfg.lua"), "b = 1\n").unwrap();
+        std::fs::write(d.join("conf.d/a.cfg.lua"), "a = 1\n").unwrap();
+        std::fs::write(d.join("conf.d/.hidden.cfg.lua"), "h = 1\n").unwrap();
+        std::fs::write(d.join("conf.d/notes.txt"), "").unwrap();
+        let main = d.join("prosody.cfg.lua");
+        let got = resolve_include("conf.d/*.cfg.lua", main.to_str().unwrap()).unwrap();
+        let names: Vec<_> = got.iter().map(|s| s.path.clone()).collect();
+        assert_eq!(
+            names,
+            vec![
+                d.join("conf.d/a.cfg.lua").display().to_string(),
+                d.join("conf.d/b.cfg.lua").display().to_string()
+            ]
+        );
+        assert!(
+            resolve_include("conf.d/none-*.lua", main.to_str().unwrap())
+                .unwrap()
+                .is_empty()
+        );
+        let e = resolve_include("missing.cfg.lua", main.to_str().unwrap()).unwrap_err();
+        assert!(e.contains("Error loading included"), "{e}");
+    }
+
+    #[test]
+    fn self_inclusion_is_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("loop.cfg.lua");
+        std::fs::write(&main, "Include \"loop.cfg.lua\"\n").unwrap();
+        let lint = lint_file(&main, HashMap::new()).unwrap();
+        assert_eq!(lint.findings.len(), 1);
+        assert_eq!(lint.findings[0].code, CONFIG_ERROR);
+    }
+}
