@@ -47,12 +47,13 @@ Component "conference.localhost" "muc"
 Component "upload.localhost" "http_file_share"
 "#;
 
+/// Fields drop in order: Prosody is stopped before its directory goes.
 struct Live {
-    _tmp: tempfile::TempDir,
+    prosody: Prosody,
     state: StateDir,
     ports: Ports,
     cert: CertFiles,
-    prosody: Prosody,
+    _tmp: tempfile::TempDir,
 }
 
 impl Live {
@@ -104,11 +105,11 @@ impl Live {
             t.elapsed().as_millis()
         );
         Ok(Live {
-            _tmp: tmp,
+            prosody,
             state,
             ports,
             cert,
-            prosody,
+            _tmp: tmp,
         })
     }
 

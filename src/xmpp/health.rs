@@ -19,8 +19,13 @@ pub struct HealthReport {
 }
 
 /// TCP connect to `addr` (`host:port`), send a stream header for `domain`,
-/// wait for `<stream:features>`, then close with `</stream:stream>`; all
-/// within `timeout`. Sends no `from` (there is no account).
+/// wait for `<stream:features>`, then close with `</stream:stream>` and wait
+/// (briefly) for the server's close; all within `timeout`. Sends no `from`
+/// (there is no account).
+///
+/// Prosody 13 still logs every c2s connection at level info ("Client
+/// connected" / "Client disconnected: closed"); the polite close keeps it
+/// from logging anything at warn or error.
 pub async fn healthcheck(addr: &str, domain: &str, timeout: Duration) -> Result<HealthReport> {
     run(addr, domain, None, timeout).await
 }
