@@ -657,3 +657,41 @@ async fn silent_server_times_out_within_deadline() {
         "{err}"
     );
 }
+
+#[test]
+fn server_start_fails_fast_with_log_tail_on_bad_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = StateDir::create(tmp.path()).unwrap();
+    let ports = Ports::pick().unwrap();
+    let text = server::apply_overrides(
+        "VirtualHost \"localhost\"\nthis is not lua (\n",
+        &server::loopback_overrides(&state, &ports),
+    );
+    let config = state.write_config(&text).unwrap();
+    let t = Instant::now();
+    let err = server::start(&config, &StartOptions::new(&state, &ports)).unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
+    match &err {
+        ServerError::EarlyExit { log_tail, .. } => {
+            assert!(log_tail.to_lowercase().contains("error"), "{err}")
+        }
+        e => panic!("{e}"),
+    }
+}
+
+#[test]
+fn server_drop_stops_prosody_and_clears_pid() {
+    let live = Live::start();
+    let pid = live.prosody.pid();
+    assert!(pid > 0);
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+    let pidfile = std::fs::read_to_string(live.state.pid_path()).unwrap_or_default();
+    assert_eq!(pidfile.trim(), pid.to_string(), "pidfile");
+    let t = Instant::now();
+    drop(live);
+    assert!(t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "prosody {pid} still running"
+    );
+}
