@@ -73,10 +73,10 @@ fn promises_for(build: &Build, modules: &BTreeSet<String>) -> Vec<Promise> {
     for f in &build.resolution.order {
         let info = &build.features[f];
         for c in &info.checks {
-            if let Some(m) = &c.module {
-                if !modules.contains(m) {
-                    continue;
-                }
+            if let Some(m) = &c.module
+                && !modules.contains(m)
+            {
+                continue;
             }
             // `when = "option"`: promised only if that global option ends up true
             // (e.g. open registration, which production environments close).

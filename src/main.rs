@@ -871,14 +871,16 @@ fn run_cmd(
         ports.http,
         state_dir.display()
     );
-    // Prosody runs in our process group: Ctrl-C reaches it and it shuts down cleanly.
-    let status = std::process::Command::new("prosody").arg("--config").arg(&config).arg("-F").status().map_err(|e| {
-        eprintln!("error: cannot run prosody: {e}\n  hint: install Prosody 13 (scripts/install-deps.sh)");
-        Exit(1)
-    })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(Exit(1))
-    }
+    // Become Prosody: every signal (Ctrl-C, SIGTERM from a supervisor) reaches
+    // it directly, and nothing is left running when it stops.
+    use std::os::unix::process::CommandExt as _;
+    let err = std::process::Command::new("prosody")
+        .arg("--config")
+        .arg(&config)
+        .arg("-F")
+        .exec();
+    eprintln!(
+        "error: cannot run prosody: {err}\n  hint: install Prosody 13 (scripts/install-deps.sh)"
+    );
+    Err(Exit(1))
 }
