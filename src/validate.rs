@@ -182,6 +182,9 @@ pub struct Finding {
     /// The text of `file`, for snippets.
     #[serde(skip)]
     pub source: Option<Arc<str>>,
+    /// What to underline on the line (an option or module name).
+    #[serde(skip)]
+    pub needle: Option<String>,
 }
 
 impl Finding {
@@ -196,6 +199,7 @@ impl Finding {
             line: None,
             hint: None,
             source: None,
+            needle: None,
         }
     }
     pub fn error(code: &str, message: impl Into<String>) -> Finding {
@@ -219,6 +223,10 @@ impl Finding {
     }
     pub fn with_source(mut self, text: Arc<str>) -> Finding {
         self.source = Some(text);
+        self
+    }
+    fn needle(mut self, needle: &str) -> Finding {
+        self.needle = Some(needle.to_string());
         self
     }
 
@@ -250,7 +258,18 @@ impl Finding {
     /// A miette diagnostic with the source snippet, for terminals.
     pub fn to_diagnostic(&self) -> FindingDiagnostic {
         let span = match (&self.source, self.line) {
-            (Some(text), Some(line)) => line_span(text, line),
+            (Some(text), Some(line)) => line_span(text, line).map(|whole| {
+                let start = whole.offset();
+                let on_line = &text[start..start + whole.len()];
+                match self
+                    .needle
+                    .as_deref()
+                    .and_then(|n| on_line.find(n).map(|i| (i, n.len())))
+                {
+                    Some((i, len)) => miette::SourceSpan::new((start + i).into(), len),
+                    None => whole,
+                }
+            }),
             _ => None,
         };
         FindingDiagnostic {
@@ -450,7 +469,7 @@ fn allowed(ev: &Evaluated, f: &Finding) -> bool {
     [line, line.saturating_sub(1)]
         .iter()
         .filter(|l| **l >= 1 && **l <= lines.len())
-        .any(|l| allowed_on_line(lines[l - 1]).iter().any(|c| *c == f.code))
+        .any(|l| allowed_on_line(lines[l - 1]).contains(&f.code))
 }
 
 /// What each host loads, and where things were set.
@@ -632,7 +651,7 @@ impl<'a> Checker<'a> {
             }
             for (name, origin) in named {
                 if let Some(f) = self.module_finding(&name) {
-                    out.push(self.located(f, &origin, section));
+                    out.push(self.located(f.needle(&name), &origin, section));
                 }
             }
         }
@@ -656,8 +675,8 @@ impl<'a> Checker<'a> {
             return Some(f);
         };
         if !module.installed {
-            let mut hint = format!(
-                "install it from prosody-modules into plugin_paths, or use a module the target has"
+            let mut hint = String::from(
+                "install it from prosody-modules into plugin_paths, or use a module the target has",
             );
             if let Some(r) = index.obsolete_module(name) {
                 hint = format!("{}: {}", r.message, hint);
@@ -709,13 +728,13 @@ impl<'a> Checker<'a> {
                         MODULE_CONFLICT,
                         format!(
                             "mod_{a} and mod_{b} conflict but both are loaded on {}",
-                            host_label(section)
+                            self.loaded_on(section)
                         ),
                     )
                     .hint(format!(
                         "remove one of them from modules_enabled (mod_{b} replaces mod_{a})"
                     ));
-                    out.push(self.located(f, &place(b), section));
+                    out.push(self.located(f.needle(b), &place(b), section));
                 }
             }
             for m in mods {
@@ -734,7 +753,7 @@ impl<'a> Checker<'a> {
                     } else if other != m && mods.contains(other) {
                         let f = Finding::error(
                             MODULE_CONFLICT,
-                            format!("mod_{m} declares a conflict with mod_{other}, and both are loaded on {}", host_label(section)),
+                            format!("mod_{m} declares a conflict with mod_{other}, and both are loaded on {}", self.loaded_on(section)),
                         )
                         .hint("remove one of them from modules_enabled");
                         out.push(self.located(f, &place(m), section));
@@ -751,6 +770,15 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
+        }
+    }
+
+    /// "VirtualHost \"x\"", or for the global section standing for the
+    /// served host, "every host".
+    fn loaded_on(&self, section: &Section) -> String {
+        match section.kind {
+            SectionKind::Global => "every host (global modules_enabled)".into(),
+            _ => host_label(section),
         }
     }
 
@@ -788,7 +816,7 @@ impl<'a> Checker<'a> {
         let is_global = section.kind == SectionKind::Global;
         for (name, setting) in &section.options {
             let origin = setting.origin();
-            let at = |f: Finding| self.located(f, origin, section);
+            let at = |f: Finding| self.located(f.needle(name), origin, section);
             let where_ = if is_global {
                 String::new()
             } else {

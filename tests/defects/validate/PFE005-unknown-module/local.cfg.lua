@@ -1,0 +1,1 @@
+modules_enabled:append { "carbon" } -- typo: carbons

@@ -1,0 +1,1 @@
+Component("upload." .. pfe.domain) "http_upload"

@@ -1,0 +1,1 @@
+modules_enabled:append { "pep", "pep_simple" }

@@ -1,0 +1,1 @@
+feature_info = { name = "A", description = "Conflicts with B", stability = "stable", conflicts = { "defect/b" } }

@@ -1,0 +1,1 @@
+feature_info = { name = "B", description = "Conflicts with A", stability = "stable" }

@@ -1,0 +1,1 @@
+feature_info = { name = "Shiny", description = "Not ready", stability = "alpha" }

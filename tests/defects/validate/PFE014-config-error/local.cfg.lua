@@ -1,0 +1,1 @@
+c2s_require_encryption = = true

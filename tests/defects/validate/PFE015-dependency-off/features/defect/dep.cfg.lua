@@ -1,0 +1,1 @@
+feature_info = { name = "Dep", description = "Switched off by the environment", stability = "stable" }

@@ -1,0 +1,232 @@
+//! The defect corpus (tests/defects/): every case triggers its check and
+//! leaves the others silent, for `pfe lint` (one config per check) and for
+//! `pfe validate` (one user catalog tree per check).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn pfe() -> Command {
+    let mut c = Command::cargo_bin("pfe").unwrap();
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PROSODY_") || k.starts_with("PFE_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+fn defects() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/defects")
+}
+
+fn codes(text: &str) -> BTreeSet<String> {
+    text.split_whitespace().map(str::to_string).collect()
+}
+
+fn json_of(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn found(findings: &serde_json::Value) -> BTreeSet<String> {
+    findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `-- expect: PFE001 PFE002` on the first line of a lint case.
+fn expected_of(path: &Path) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let first = text.lines().next().unwrap_or("");
+    let rest = first
+        .strip_prefix("-- expect:")
+        .unwrap_or_else(|| panic!("{} must start with `-- expect: CODES`", path.display()));
+    codes(rest)
+}
+
+fn lint_cases() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(defects().join("lint"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".cfg.lua"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn validate_cases() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(defects().join("validate"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('_'))
+        .collect();
+    v.sort();
+    v
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&e.path(), &target);
+        } else if e.file_name() != "EXPECT" {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn lint_cases_trigger_exactly_their_check() {
+    let cases = lint_cases();
+    assert!(cases.len() >= 12, "only {} lint cases", cases.len());
+    for case in cases {
+        let want = expected_of(&case);
+        let out = pfe()
+            .args(["lint", "--json", case.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let json = json_of(&out);
+        let got = found(&json["findings"]);
+        assert_eq!(got, want, "{}: {json:#}", case.display());
+        let has_error = json["errors"].as_u64().unwrap() > 0;
+        assert_eq!(
+            out.status.code(),
+            Some(if has_error { 1 } else { 0 }),
+            "{}",
+            case.display()
+        );
+        // --deny-warnings: any finding fails.
+        let strict = pfe()
+            .args(["lint", "--deny-warnings", case.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(
+            strict.status.code(),
+            Some(if want.is_empty() { 0 } else { 1 }),
+            "{}",
+            case.display()
+        );
+        // Every finding says where it is.
+        for f in json["findings"].as_array().unwrap() {
+            assert!(
+                f["file"].is_string() && f["line"].as_u64().unwrap() > 0,
+                "{f}"
+            );
+            assert!(f["message"].is_string() && f["name"].is_string(), "{f}");
+        }
+    }
+}
+
+#[test]
+fn validate_cases_trigger_exactly_their_check() {
+    let cases = validate_cases();
+    assert!(cases.len() >= 16, "only {} validate cases", cases.len());
+    for case in cases {
+        let want = codes(&std::fs::read_to_string(case.join("EXPECT")).unwrap());
+        let tree = tempfile::tempdir().unwrap();
+        copy_tree(&defects().join("validate/_base"), tree.path());
+        copy_tree(&case, tree.path());
+        let out = pfe()
+            .args([
+                "--config-dir",
+                tree.path().to_str().unwrap(),
+                "validate",
+                "defect",
+                "defect",
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        let json = json_of(&out);
+        let got = found(&json["results"][0]["findings"]);
+        assert_eq!(got, want, "{}: {json:#}", case.display());
+        let has_error = json["errors"].as_u64().unwrap() > 0;
+        assert_eq!(out.status.code(), Some(if has_error { 1 } else { 0 }));
+    }
+}
+
+/// Each check has a case: lint for what a single config shows, validate for
+/// what only the catalog knows.
+#[test]
+fn every_code_has_a_case() {
+    let mut covered = BTreeSet::new();
+    for case in lint_cases() {
+        covered.extend(expected_of(&case));
+    }
+    for case in validate_cases() {
+        covered.extend(codes(
+            &std::fs::read_to_string(case.join("EXPECT")).unwrap(),
+        ));
+    }
+    for c in pfe::validate::CODES {
+        assert!(covered.contains(c.code), "no defect case for {}", c.code);
+    }
+}
+
+#[test]
+fn findings_name_the_fix() {
+    let lint = |name: &str| {
+        let out = pfe()
+            .args([
+                "lint",
+                "--json",
+                defects().join("lint").join(name).to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        json_of(&out)["findings"].clone()
+    };
+    let f = lint("PFE001-unknown-option.cfg.lua");
+    assert_eq!(f[0]["hint"], "did you mean 'c2s_require_encryption'?");
+    assert_eq!(f[0]["line"], 3);
+    let f = lint("PFE003-no-effect.cfg.lua");
+    let m = f[0]["message"].as_str().unwrap();
+    assert!(
+        m.contains("mod_http_upload")
+            && m.contains("mod_http_file_share")
+            && m.contains("http_file_share_size_limit"),
+        "{m}"
+    );
+    let f = lint("PFE005-unknown-module.cfg.lua");
+    assert_eq!(f[0]["hint"], "did you mean 'carbons'?");
+    assert_eq!(f[0]["line"], 4, "the list item's own line");
+    let f = lint("PFE006-module-not-installed.cfg.lua");
+    assert!(
+        f[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("prosody-modules")
+    );
+    let f = lint("PFE007-deprecated-option.cfg.lua");
+    assert!(
+        f[0]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("c2s_direct_tls_ports")
+    );
+    let f = lint("PFE004-global-only.cfg.lua");
+    assert_eq!(f[0]["host"], "example.org");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    pfe()
+        .args(["lint", "/nonexistent/prosody.cfg.lua"])
+        .assert()
+        .code(2);
+    pfe().args(["validate", "no-such-profile"]).assert().code(2);
+    pfe().args(["lint"]).assert().code(2);
+    pfe().args(["validate", "--no-such-flag"]).assert().code(2);
+}
