@@ -515,7 +515,7 @@ fn validate_cmd(
     }
     let profiles = profile.map_or_else(|| ctx.catalog.profiles(), |p| vec![p]);
     let envs = environment.map_or_else(|| ctx.catalog.environments(), |e| vec![e]);
-    let mut results = Vec::new();
+    let mut jobs = Vec::new();
     for p in &profiles {
         for e in &envs {
             let mut req = ctx.request(&Selection {
@@ -524,13 +524,34 @@ fn validate_cmd(
                 ..Default::default()
             });
             req.allow_unstable = allow_unstable;
-            let findings: Vec<Finding> = match engine::build(&ctx.catalog, &req) {
-                Ok(build) => validate::check_build(&build),
-                Err(err) => vec![validate::check_build_error(&err)],
-            };
-            results.push((p.clone(), e.clone(), findings));
+            jobs.push((p.clone(), e.clone(), req));
         }
     }
+    // Each pair is independent (its own Lua sandboxes): spread them over the cores.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = jobs.len().div_ceil(workers).max(1);
+    let results: Vec<(String, String, Vec<Finding>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(p, e, req)| {
+                            let findings = match engine::build(&ctx.catalog, req) {
+                                Ok(build) => validate::check_build(&build),
+                                Err(err) => vec![validate::check_build_error(&err)],
+                            };
+                            (p.clone(), e.clone(), findings)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a validate worker panicked"))
+            .collect()
+    });
     let all: Vec<Finding> = results.iter().flat_map(|r| r.2.clone()).collect();
     let failed = validate::failed(&all, deny_warnings);
     if json {
