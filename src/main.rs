@@ -340,6 +340,17 @@ fn run(cli: Cli) -> Result<(), Exit> {
         } => create(&ctx, &cli.config_dir, &name, &template, description),
         Command::Generate { sel, output, force } => {
             let build = ctx.build(&ctx.request(&sel))?;
+            // Validate before anything is written: errors stop here.
+            let findings = validate::check_build(&build);
+            if !findings.is_empty() {
+                eprint!("{}", validate::render(&findings, false, ""));
+            }
+            if validate::failed(&findings, false) {
+                eprintln!(
+                    "error: not writing the config: fix the errors above (`pfe validate` shows them with context)"
+                );
+                return Err(Exit(1));
+            }
             write_output(output.as_deref(), build.config.as_bytes(), None, force)
         }
         Command::Env { sel, output, force } => {

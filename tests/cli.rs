@@ -584,3 +584,37 @@ fn readme_tables_match_the_catalog() {
         "README is stale: run scripts/update-readme.sh"
     );
 }
+
+#[test]
+fn generate_validates_before_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("prosody.cfg.lua");
+    pfe()
+        .args([
+            "generate",
+            "--set",
+            "c2s_require_encryption=\"yes\"",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("expected boolean, got string")
+                .and(predicate::str::contains("not writing")),
+        );
+    assert!(!out.exists(), "nothing is written when validation fails");
+    // Warnings are shown but do not stop the write.
+    pfe()
+        .args([
+            "generate",
+            "--set",
+            "c2s_require_encrption=true",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("c2s_require_encryption"));
+    assert!(out.exists());
+}
