@@ -192,10 +192,12 @@ pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
         profile: req.profile.clone(),
         environment: req.environment.clone(),
     };
-    let meta_sb = Sandbox::new(req.env.clone(), &base_ctx)?;
-    let profile = catalog.profile_info(&meta_sb, &req.profile)?;
-    let environment = catalog.environment_info(&meta_sb, &req.environment)?;
-    let variables = catalog.variables(&meta_sb)?;
+    // One sandbox for everything, so each file is compiled once; what
+    // os.getenv and pfe.* answer is updated once the profile is known.
+    let sb = Sandbox::new(req.env.clone(), &base_ctx)?;
+    let profile = catalog.profile_info(&sb, &req.profile)?;
+    let environment = catalog.environment_info(&sb, &req.environment)?;
+    let variables = catalog.variables(&sb)?;
 
     let mut env = effective_env(&variables, &profile, &environment, &req.env);
     let domain = match &req.domain {
@@ -219,7 +221,8 @@ pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
         domain: domain.clone(),
         ..base_ctx
     };
-    let sb = Sandbox::new(env.clone(), &ctx)?;
+    sb.set_env(env.clone());
+    sb.set_context(&ctx)?;
     let features = catalog.feature_infos(&sb)?;
     let resolution = resolve::resolve(
         &profile,
@@ -236,21 +239,21 @@ pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
 
     sb.set_layer("core");
     for src in catalog.core_files() {
-        sb.eval(src)?;
+        sb.eval_layer(src)?;
     }
     for f in &resolution.order {
         sb.set_layer(&format!("feature {f}"));
-        sb.eval(catalog.feature_file(f)?)?;
+        sb.eval_layer(catalog.feature_file(f)?)?;
     }
     sb.set_layer("profile");
-    for name in profile_chain(catalog, &meta_sb, &profile)? {
-        sb.eval(catalog.profile_file(&name)?)?;
+    for name in profile_chain(catalog, &sb, &profile)? {
+        sb.eval_layer(catalog.profile_file(&name)?)?;
     }
     sb.set_layer("environment");
-    sb.eval(catalog.environment_file(&req.environment)?)?;
+    sb.eval_layer(catalog.environment_file(&req.environment)?)?;
     if let Some(local) = catalog.local_file() {
         sb.set_layer("local");
-        sb.eval(local)?;
+        sb.eval_layer(local)?;
     }
     sb.set_layer("--set");
     for (i, (s, raw)) in settings.iter().zip(&req.sets).enumerate() {

@@ -143,6 +143,10 @@ pub struct Sandbox {
     /// The layer each evaluated file belongs to (core, feature, ...).
     layers: Rc<RefCell<HashMap<String, String>>>,
     layer: Rc<RefCell<String>>,
+    /// What `os.getenv` reads; replaceable between files (see `set_env`).
+    env: Rc<RefCell<HashMap<String, String>>>,
+    /// Each file is compiled once and re-run with a fresh environment.
+    compiled: RefCell<HashMap<String, (String, Function)>>,
 }
 
 /// Turns `Include "path"` written in the file at `from` (its
@@ -241,12 +245,13 @@ impl Sandbox {
                 LuaOptions::default(),
             )
         };
+        let env = Rc::new(RefCell::new(env));
         let setup = || -> mlua::Result<(Table, Table, Table)> {
             let host = lua.create_table()?;
-            let env = Rc::new(env);
+            let env = env.clone();
             host.set(
                 "getenv",
-                lua.create_function(move |_, name: String| Ok(env.get(&name).cloned()))?,
+                lua.create_function(move |_, name: String| Ok(env.borrow().get(&name).cloned()))?,
             )?;
             let api: Table = lua
                 .load(PRELUDE)
@@ -286,7 +291,52 @@ impl Sandbox {
             files: Rc::new(RefCell::new(HashMap::new())),
             layers: Rc::new(RefCell::new(HashMap::new())),
             layer: Rc::new(RefCell::new("core".into())),
+            env,
+            compiled: RefCell::new(HashMap::new()),
         })
+    }
+
+    /// Replaces what `os.getenv` reads, for the files evaluated from now on.
+    pub fn set_env(&self, env: HashMap<String, String>) {
+        *self.env.borrow_mut() = env;
+    }
+
+    /// Replaces the values files see as `pfe.domain`, `pfe.profile`, `pfe.environment`.
+    pub fn set_context(&self, ctx: &Context) -> Result<(), SandboxError> {
+        let run = || -> mlua::Result<()> {
+            let pfe = self.lua.create_table()?;
+            pfe.set("domain", ctx.domain.as_str())?;
+            pfe.set("profile", ctx.profile.as_str())?;
+            pfe.set("environment", ctx.environment.as_str())?;
+            self.call("set_pfe", (&self.state, pfe))
+        };
+        run().map_err(|e| SandboxError {
+            path: "<pfe>".into(),
+            line: 0,
+            message: format!("could not set the pfe context: {}", lua_error_text(&e)),
+            src: None,
+            span: None,
+            help: None,
+        })
+    }
+
+    /// The compiled chunk of `src`, compiled on first use.
+    fn chunk(&self, src: &Source, chunk_name: &str) -> mlua::Result<Function> {
+        if let Some((text, f)) = self.compiled.borrow().get(&src.id)
+            && *text == src.text
+        {
+            return Ok(f.clone());
+        }
+        let f = self
+            .lua
+            .load(src.text.as_str())
+            .set_name(chunk_name)
+            .set_mode(ChunkMode::Text)
+            .into_function()?;
+        self.compiled
+            .borrow_mut()
+            .insert(src.id.clone(), (src.text.clone(), f.clone()));
+        Ok(f)
     }
 
     /// Lets config files use `Include`/`include` (hand-written Prosody
@@ -383,7 +433,7 @@ impl Sandbox {
         }
     }
 
-    fn exec_in(&self, state: &Table, src: &Source) -> Result<Meta, SandboxError> {
+    fn exec_in(&self, state: &Table, src: &Source, want_meta: bool) -> Result<Meta, SandboxError> {
         self.files.borrow_mut().insert(src.id.clone(), src.clone());
         self.layers
             .borrow_mut()
@@ -391,14 +441,12 @@ impl Sandbox {
         let chunk_name = format!("@{}", src.id);
         let run = || -> mlua::Result<Table> {
             let (env, _meta): (Table, Table) = self.call("new_env", (state, src.id.as_str()))?;
-            let func = self
-                .lua
-                .load(src.text.as_str())
-                .set_name(chunk_name.as_str())
-                .set_mode(ChunkMode::Text)
-                .set_environment(env)
-                .into_function()?;
-            self.call("exec", (state, func, src.id.as_str(), chunk_name.as_str()))
+            let func = self.chunk(src, &chunk_name)?;
+            func.set_environment(env)?;
+            self.call(
+                "exec",
+                (state, func, src.id.as_str(), chunk_name.as_str(), want_meta),
+            )
         };
         let meta = run().map_err(|e| self.error_for(src, &e))?;
         let mut out = Meta::new();
@@ -419,9 +467,16 @@ impl Sandbox {
         Ok(out)
     }
 
-    /// Evaluates a file into the config being built.
+    /// Evaluates a file into the config being built, returning its metadata
+    /// tables (`feature_info` & co., global or `local`).
     pub fn eval(&self, src: &Source) -> Result<Meta, SandboxError> {
-        self.exec_in(&self.state, src)
+        self.exec_in(&self.state, src, true)
+    }
+
+    /// Evaluates a file into the config being built when its metadata is
+    /// already known: cheaper, `local` tables are not collected.
+    pub fn eval_layer(&self, src: &Source) -> Result<(), SandboxError> {
+        self.exec_in(&self.state, src, false).map(|_| ())
     }
 
     /// Evaluates a file on its own, discarding its options: for reading the
@@ -430,7 +485,7 @@ impl Sandbox {
         let state: Table = self
             .call("new_state", self.state.clone())
             .map_err(|e| self.error_for(src, &e))?;
-        self.exec_in(&state, src)
+        self.exec_in(&state, src, true)
     }
 
     pub fn set_layer(&self, layer: &str) {
@@ -490,9 +545,12 @@ impl Sandbox {
                 Value::Str(s.to_str().map_err(|e| e.to_string())?.to_string())
             }
             mlua::Value::Table(t) => {
-                let expr: Option<String> = self
-                    .call("expr_text", t.clone())
-                    .map_err(|e| e.to_string())?;
+                let expr: Option<String> = match t.metatable() {
+                    Some(mt) if mt.raw_get::<bool>("__pfe_expr").unwrap_or(false) => {
+                        t.raw_get("expr").map_err(|e| e.to_string())?
+                    }
+                    _ => None,
+                };
                 if let Some(expr) = expr {
                     return Ok(Some(Value::Expr(expr)));
                 }

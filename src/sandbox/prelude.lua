@@ -344,7 +344,7 @@ end
 
 -- Run one compiled config chunk with the instruction and time limits on;
 -- returns the file's metadata tables, whether global or `local`.
-function api.exec(state, fn, file_id, source)
+function api.exec(state, fn, file_id, source, want_meta)
     chunk_ids[source] = file_id
     local captured = {}
     local budget = state.budget
@@ -374,7 +374,8 @@ function api.exec(state, fn, file_id, source)
     state.fatal = nil
     -- An Included file runs inside its includer: restore the includer's hook.
     local prev_hook, prev_mask, prev_count = debug_gethook()
-    debug_sethook(hook, "r", 1000)
+    -- The return hook reads `local feature_info` & co.; layers skip it.
+    debug_sethook(hook, want_meta and "r" or "", 1000)
     local ok, err = pcall(fn)
     if prev_hook then debug_sethook(prev_hook, prev_mask, prev_count) else debug_sethook() end
     if not ok then
@@ -389,6 +390,7 @@ function api.exec(state, fn, file_id, source)
 end
 
 function api.set_layer(state, layer) state.layer = layer end
+function api.set_pfe(state, pfe) state.pfe = pfe end
 function api.set_features(state, list)
     local set = {}
     for _, name in ipairs(list) do set[name] = true end
