@@ -75,8 +75,8 @@ prosodyctl_catches() {
   fi
 }
 
-mkdir -p "$work/lint/certs"
-chmod 755 "$work/lint"
+mkdir -p "$work/lint/certs" "$work/rendered/certs"
+chmod 755 "$work/lint" "$work/rendered"
 total=0; pfe_hits=0; pc_exit=0; pc_warn=0; rows=""
 for f in tests/defects/lint/*.cfg.lua; do
   expect=$(head -n1 "$f" | sed 's/^-- expect://')
@@ -105,7 +105,7 @@ for d in tests/defects/validate/*/; do
   cp -r tests/defects/validate/_base/. "$tree/"; cp -r "$d". "$tree/"; rm -f "$tree/EXPECT"
   got=$("$PFE" --config-dir "$tree" validate defect defect --json | python3 -c 'import json,sys; print(" ".join(sorted({x["code"] for r in json.load(sys.stdin)["results"] for x in r["findings"]})))' || true)
   [ -n "$got" ] && vhits=$((vhits + 1))
-  out="$work/lint/$c.cfg.lua"
+  out="$work/rendered/$c.cfg.lua"
   if "$PFE" --config-dir "$tree" generate defect defect --set "data_path=\"$work/data\"" -o "$out" 2>/dev/null; then
     chmod 644 "$out"
     vrendered=$((vrendered + 1))

@@ -660,6 +660,20 @@ impl<'a> Checker<'a> {
     fn module_finding(&self, name: &str) -> Option<Finding> {
         let index = self.index;
         let Some(module) = index.module(name) else {
+            if let Some(r) = index.obsolete_module(name) {
+                // Known, but gone: say what replaced it.
+                let hint = match &r.replacement {
+                    Some(rep) => format!("use mod_{rep} instead ({})", r.message),
+                    None => r.message.clone(),
+                };
+                return Some(
+                    Finding::error(
+                        UNKNOWN_MODULE,
+                        format!("mod_{name} no longer exists in Prosody 13 or prosody-modules"),
+                    )
+                    .hint(hint),
+                );
+            }
             let mut f = Finding::error(
                 UNKNOWN_MODULE,
                 format!(
