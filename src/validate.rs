@@ -1271,6 +1271,65 @@ mod tests {
         }
     }
 
+    fn lint_text(index: &Index, text: &str) -> Vec<Finding> {
+        let ctx = Context::default();
+        let sb = crate::sandbox::Sandbox::new(Default::default(), &ctx).unwrap();
+        sb.eval(&crate::sandbox::Source {
+            id: "t.cfg.lua".into(),
+            path: "t.cfg.lua".into(),
+            text: text.into(),
+        })
+        .unwrap();
+        check_evaluated_with(index, &sb.finish().unwrap(), &ctx)
+    }
+
+    /// `--% conflicts:` / `--% requires:` headers of loaded modules (the
+    /// installed index has none on loadable modules, so a doctored one).
+    #[test]
+    fn module_headers_keep_modules_from_loading() {
+        let mut json: serde_json::Value =
+            serde_json::from_str(include_str!("../data/prosody-index.json")).unwrap();
+        json["modules"]["carbons"]["conflicts"] = serde_json::json!(["mod_flags"]);
+        json["modules"]["ping"]["requires"] = serde_json::json!(["time-travel"]);
+        json["modules"]["csi_simple"]["conflicts"] = serde_json::json!(["mod_csi_battery_saver"]);
+        let index = Index::from_json(&json.to_string()).unwrap();
+        let base = "modules_enabled = { \"disco\", \"roster\", \"saslauth\", \"tls\", ";
+        let f = lint_text(
+            &index,
+            &format!("{base}\"carbons\", \"ping\" }}\nVirtualHost \"x.example\"\n"),
+        );
+        let msgs: Vec<&str> = f.iter().map(|f| f.message.as_str()).collect();
+        assert!(f.iter().all(|f| f.code == MODULE_CONFLICT), "{msgs:?}");
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("mod_carbons will not load") && m.contains("mod_flags")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("mod_ping will not load") && m.contains("time-travel")),
+            "{msgs:?}"
+        );
+        let f = lint_text(
+            &index,
+            &format!(
+                "{base}\"csi_simple\" }}\nVirtualHost \"x.example\"\n    modules_enabled = {{ \"csi_battery_saver\" }}\n"
+            ),
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(
+            f[0].message
+                .contains("mod_csi_simple declares a conflict with mod_csi_battery_saver")
+        );
+        assert_eq!(f[0].host.as_deref(), Some("x.example"));
+        // The real index: no loadable module is kept out by its header.
+        let f = lint_text(
+            Index::builtin(),
+            &format!("{base}\"carbons\", \"ping\" }}\nVirtualHost \"x.example\"\n"),
+        );
+        assert!(f.is_empty(), "{f:?}");
+    }
+
     #[test]
     fn suffix_words() {
         assert_eq!(
