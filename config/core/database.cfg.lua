@@ -11,11 +11,7 @@
 --                          with a Docker/Kubernetes secret named db_password).
 -- Both drivers come from LuaDBI (lua-dbi-sqlite3 / lua-dbi-postgresql).
 
-local function env(name)
-    local v = os.getenv(name)
-    if v == nil or v == "" then return nil end
-    return v
-end
+local env = pfe.env -- nil when unset or empty
 
 local backend = (env("PROSODY_STORAGE") or "sqlite"):lower()
 

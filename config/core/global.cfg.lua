@@ -10,11 +10,7 @@
 --     variable is set, so Prosody's defaults (5222/5269/5280/5281) apply otherwise.
 -- All options here are global-only in Prosody (see prosodyctl check config).
 
-local function env(name)
-    local v = os.getenv(name)
-    if v == nil or v == "" then return nil end
-    return v
-end
+local env = pfe.env -- nil when unset or empty
 
 if env("PROSODY_LEGACY_MODE") == "true" then
     log("warn", "PROSODY_LEGACY_MODE=true is ignored: pfe always renders the Profile-Feature-Environment layout")

@@ -10,11 +10,7 @@
 -- s2s_secure_auth (certificate-verified federation) is switched on by the
 -- production and staging environments; development/testing use self-signed certs.
 
-local function env(name)
-    local v = os.getenv(name)
-    if v == nil or v == "" then return nil end
-    return v
-end
+local env = pfe.env -- nil when unset or empty
 
 authentication = "internal_hashed"
 

@@ -15,20 +15,9 @@ environment_info = {
     },
 }
 
-local function env(name)
-    local v = os.getenv(name)
-    if v == nil or v == "" then return nil end
-    return v
-end
-
 -- Clients still need TLS (the certificate may be self-signed); servers we
 -- federate with are not required to present a valid certificate.
 s2s_secure_auth = false
 
-local level = (env("PROSODY_LOG_LEVEL") or "debug"):lower()
-if not ({ debug = true, info = true, warn = true, error = true })[level] then
-    error(("PROSODY_LOG_LEVEL must be one of debug, info, warn, error; got %q"):format(level))
-end
-log = {
-    { levels = { min = level }, to = "console" },
-}
+-- Logging: core/global.cfg.lua renders PROSODY_LOG_LEVEL (set in
+-- environment_info.variables above) as console logging.

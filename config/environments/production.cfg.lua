@@ -25,11 +25,7 @@ environment_info = {
     },
 }
 
-local function env(name)
-    local v = os.getenv(name)
-    if v == nil or v == "" then return nil end
-    return v
-end
+local env = pfe.env -- nil when unset or empty
 
 -- Enhanced security settings
 c2s_require_encryption = true
@@ -50,13 +46,7 @@ if env("PROSODY_ALLOW_REGISTRATION") == "true" then
     log("warn", "PROSODY_ALLOW_REGISTRATION=true is overridden in production (allow_registration = false); invite users with registration/invites, or override in local.cfg.lua")
 end
 
--- Production logging (console/stdout)
-local level = (env("PROSODY_LOG_LEVEL") or "info"):lower()
-if not ({ debug = true, info = true, warn = true, error = true })[level] then
-    error(("PROSODY_LOG_LEVEL must be one of debug, info, warn, error; got %q"):format(level))
-end
-log = {
-    { levels = { min = level }, to = "console" },
-}
+-- Logging: core/global.cfg.lua renders PROSODY_LOG_LEVEL (set in
+-- environment_info.variables above) as console logging.
 
 log("info", "Production environment configuration loaded")

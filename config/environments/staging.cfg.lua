@@ -12,11 +12,7 @@ environment_info = {
     },
 }
 
-local function env(name)
-    local v = os.getenv(name)
-    if v == nil or v == "" then return nil end
-    return v
-end
+local env = pfe.env -- nil when unset or empty
 
 c2s_require_encryption = true
 s2s_require_encryption = true
@@ -31,10 +27,5 @@ end
 
 allow_registration = false
 
-local level = (env("PROSODY_LOG_LEVEL") or "info"):lower()
-if not ({ debug = true, info = true, warn = true, error = true })[level] then
-    error(("PROSODY_LOG_LEVEL must be one of debug, info, warn, error; got %q"):format(level))
-end
-log = {
-    { levels = { min = level }, to = "console" },
-}
+-- Logging: core/global.cfg.lua renders PROSODY_LOG_LEVEL (set in
+-- environment_info.variables above) as console logging.

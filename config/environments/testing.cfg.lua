@@ -14,18 +14,7 @@ environment_info = {
     },
 }
 
-local function env(name)
-    local v = os.getenv(name)
-    if v == nil or v == "" then return nil end
-    return v
-end
-
 s2s_secure_auth = false
 
-local level = (env("PROSODY_LOG_LEVEL") or "warn"):lower()
-if not ({ debug = true, info = true, warn = true, error = true })[level] then
-    error(("PROSODY_LOG_LEVEL must be one of debug, info, warn, error; got %q"):format(level))
-end
-log = {
-    { levels = { min = level }, to = "console" },
-}
+-- Logging: core/global.cfg.lua renders PROSODY_LOG_LEVEL (set in
+-- environment_info.variables above) as console logging.

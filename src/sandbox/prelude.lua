@@ -17,6 +17,10 @@ getmetatable("").__metatable = false
 
 local api = {}
 
+local s_lower = string.lower
+local FLAGS = { ["true"] = true, ["1"] = true, yes = true, on = true,
+    ["false"] = false, ["0"] = false, no = false, off = false }
+
 -- Names whose assignment is metadata about the file, not a Prosody option.
 local META = { profile_info = true, feature_info = true, environment_info = true, variables = true }
 
@@ -259,6 +263,25 @@ function api.new_env(state, file_id)
             profile = state.pfe.profile,
             environment = state.pfe.environment,
             feature = function(name) return state.features[name] == true end,
+            -- A variable's value, or nil when it is unset or empty.
+            env = function(name)
+                if type(name) ~= "string" then error("pfe.env expects a variable name", 2) end
+                local v = host.getenv(name)
+                if v == nil or v == "" then return nil end
+                return v
+            end,
+            -- A boolean variable: true/false, 1/0, yes/no, on/off; `default`
+            -- when unset; anything else is an error naming the variable.
+            flag = function(name, default)
+                if type(name) ~= "string" then error("pfe.flag expects a variable name", 2) end
+                local v = host.getenv(name)
+                if v == nil or v == "" then return default end
+                local b = FLAGS[s_lower(v)]
+                if b == nil then
+                    error(s_format("%s=%s is not a boolean: use true or false", name, v), 2)
+                end
+                return b
+            end,
         }, "pfe"),
         pcall = function(f, ...)
             local r = t_pack(pcall(f, ...))

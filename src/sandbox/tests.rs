@@ -383,3 +383,33 @@ fn included_files_keep_the_instruction_limit_of_their_includer() {
     assert!(e.message.contains("ran too long"), "{e}");
     assert!(start.elapsed() < Duration::from_secs(10));
 }
+
+#[test]
+fn pfe_env_and_flag_read_variables_strictly() {
+    let sb = sandbox_with(&[("A", "x"), ("EMPTY", ""), ("ON", "yes"), ("BAD", "maybe")]);
+    sb.eval(&src(
+        "a.cfg.lua",
+        "a = pfe.env('A')\nempty = pfe.env('EMPTY') == nil\non = pfe.flag('ON', false)\ndefault = pfe.flag('UNSET', true)\n",
+    ))
+    .unwrap();
+    let ev = sb.finish().unwrap();
+    let g = &ev.global().options;
+    assert_eq!(g["a"].value, Value::Str("x".into()));
+    assert_eq!(g["empty"].value, Value::Bool(true));
+    assert_eq!(g["on"].value, Value::Bool(true));
+    assert_eq!(g["default"].value, Value::Bool(true));
+    let err =
+        eval_one_with(&[("BAD", "maybe")], "x = 1\ny = pfe.flag('BAD', false)\n").unwrap_err();
+    assert_eq!(err.line, 2);
+    assert!(
+        err.message.contains("BAD=maybe is not a boolean"),
+        "{}",
+        err.message
+    );
+}
+
+fn eval_one_with(env: &[(&str, &str)], text: &str) -> Result<Evaluated, SandboxError> {
+    let sb = sandbox_with(env);
+    sb.eval(&src("a.cfg.lua", text))?;
+    sb.finish()
+}

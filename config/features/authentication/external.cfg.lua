@@ -24,11 +24,7 @@ local feature_info = {
     checks = {},
 }
 
-local function env(name)
-    local v = os.getenv(name)
-    if v == nil or v == "" then return nil end
-    return v
-end
+local env = pfe.env -- nil when unset or empty
 
 -- Required settings are only enforced when the feature is enabled (pfe also
 -- reads this file for feature_info while deciding what is enabled).

@@ -57,10 +57,7 @@ profile_info = {
     variables = {},
 }
 
-local function unset(name)
-    local v = os.getenv(name)
-    return v == nil or v == ""
-end
+local function unset(name) return pfe.env(name) == nil end
 
 -- Profile-specific defaults -------------------------------------------------------
 
