@@ -153,6 +153,8 @@ pub struct EnvironmentInfo {
     pub allow_stability: Vec<Stability>,
     pub registration_open: Option<bool>,
     pub variables: BTreeMap<String, String>,
+    /// An environment applied before this one, whose variables it inherits.
+    pub extends: Option<String>,
     pub path: String,
 }
 
@@ -804,6 +806,7 @@ impl EnvironmentInfo {
                 allow_stability: all,
                 registration_open: None,
                 variables: BTreeMap::new(),
+                extends: None,
                 path: src.path.clone(),
             });
         };
@@ -826,6 +829,7 @@ impl EnvironmentInfo {
             allow_stability: allow,
             registration_open: f.opt_bool(t, "registration_open")?,
             variables: f.string_map(t, "variables")?,
+            extends: f.opt_string(t, "extends")?,
             path: src.path.clone(),
         })
     }

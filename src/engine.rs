@@ -152,31 +152,32 @@ fn effective_env(
     env
 }
 
-/// The profiles whose defaults apply, base first: `extends` followed upwards.
-fn profile_chain(
-    catalog: &Catalog,
-    sb: &Sandbox,
-    profile: &ProfileInfo,
+/// A profile or environment and the ones it `extends`, base first.
+fn extends_chain(
+    kind: &str,
+    id: &str,
+    path: &str,
+    first_parent: Option<String>,
+    parent_of: impl Fn(&str) -> Result<Option<String>, Error>,
 ) -> Result<Vec<String>, Error> {
-    let mut chain = vec![profile.id.clone()];
-    let mut current = profile.extends.clone();
+    let mut chain = vec![id.to_string()];
+    let mut current = first_parent;
     while let Some(parent) = current {
         if chain.contains(&parent) {
             chain.push(parent);
             return Err(CatalogError::Metadata {
-                path: profile.path.clone(),
+                path: path.to_string(),
                 line: 1,
                 message: format!(
-                    "profiles extend each other in a circle: {}",
+                    "{kind}s extend each other in a circle: {}",
                     chain.join(" → ")
                 ),
                 help: Some("remove `extends` from one of them".into()),
             }
             .into());
         }
-        let info = catalog.profile_info(sb, &parent)?;
+        current = parent_of(&parent)?;
         chain.push(parent);
-        current = info.extends;
     }
     chain.reverse();
     Ok(chain)
@@ -196,7 +197,21 @@ pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
     // os.getenv and pfe.* answer is updated once the profile is known.
     let sb = Sandbox::new(req.env.clone(), &base_ctx)?;
     let profile = catalog.profile_info(&sb, &req.profile)?;
-    let environment = catalog.environment_info(&sb, &req.environment)?;
+    let mut environment = catalog.environment_info(&sb, &req.environment)?;
+    // An environment that `extends` another runs after it and inherits its
+    // variables (its own win).
+    let environments = extends_chain(
+        "environment",
+        &environment.id,
+        &environment.path,
+        environment.extends.clone(),
+        |e| Ok(catalog.environment_info(&sb, e)?.extends),
+    )?;
+    let mut variables_chain = BTreeMap::new();
+    for name in &environments {
+        variables_chain.extend(catalog.environment_info(&sb, name)?.variables);
+    }
+    environment.variables = variables_chain;
     let variables = catalog.variables(&sb)?;
 
     let mut env = effective_env(&variables, &profile, &environment, &req.env);
@@ -246,11 +261,20 @@ pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
         sb.eval_layer(catalog.feature_file(f)?)?;
     }
     sb.set_layer("profile");
-    for name in profile_chain(catalog, &sb, &profile)? {
+    let profiles = extends_chain(
+        "profile",
+        &profile.id,
+        &profile.path,
+        profile.extends.clone(),
+        |p| Ok(catalog.profile_info(&sb, p)?.extends),
+    )?;
+    for name in profiles {
         sb.eval_layer(catalog.profile_file(&name)?)?;
     }
     sb.set_layer("environment");
-    sb.eval_layer(catalog.environment_file(&req.environment)?)?;
+    for name in &environments {
+        sb.eval_layer(catalog.environment_file(name)?)?;
+    }
     if let Some(local) = catalog.local_file() {
         sb.set_layer("local");
         sb.eval_layer(local)?;

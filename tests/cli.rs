@@ -618,3 +618,36 @@ fn generate_validates_before_writing() {
         .stderr(predicate::str::contains("c2s_require_encryption"));
     assert!(out.exists());
 }
+
+#[test]
+fn environments_extend_others_and_cycles_are_refused() {
+    let t = tree(&[
+        (
+            "environments/preprod.cfg.lua",
+            "environment_info = { extends = 'production', variables = { PROSODY_LOG_LEVEL = 'warn' } }\n",
+        ),
+        (
+            "environments/a.cfg.lua",
+            "environment_info = { extends = 'b' }\n",
+        ),
+        (
+            "environments/b.cfg.lua",
+            "environment_info = { extends = 'a' }\n",
+        ),
+    ]);
+    let d = t.path().to_str().unwrap();
+    let out = stdout_of(&["--config-dir", d, "generate", "standard", "preprod"]);
+    assert!(
+        out.contains("c2s_require_encryption = true"),
+        "production's settings apply"
+    );
+    assert!(
+        out.contains("levels = { min = \"warn\" }"),
+        "the child's variables win:\n{out}"
+    );
+    pfe()
+        .args(["--config-dir", d, "generate", "standard", "a"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("extend each other in a circle"));
+}

@@ -88,6 +88,7 @@ fn env(allow: &[Stability]) -> EnvironmentInfo {
         allow_stability: allow.to_vec(),
         registration_open: None,
         variables: Default::default(),
+        extends: None,
         path: "config/environments/production.cfg.lua".into(),
     }
 }
