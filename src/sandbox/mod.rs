@@ -200,6 +200,22 @@ fn help_for(message: &str) -> Option<String> {
     }
 }
 
+/// Whether `text` declares `local feature_info` (or profile_info,
+/// environment_info, variables).
+fn declares_local_meta(text: &str) -> bool {
+    text.match_indices("local").any(|(i, _)| {
+        let rest = text[i + 5..].trim_start();
+        [
+            "feature_info",
+            "profile_info",
+            "environment_info",
+            "variables",
+        ]
+        .iter()
+        .any(|m| rest.starts_with(m))
+    })
+}
+
 /// Byte span of line `line` (1-based) in `text`.
 pub fn line_span(text: &str, line: usize) -> Option<SourceSpan> {
     if line == 0 {
@@ -443,9 +459,19 @@ impl Sandbox {
             let (env, _meta): (Table, Table) = self.call("new_env", (state, src.id.as_str()))?;
             let func = self.chunk(src, &chunk_name)?;
             func.set_environment(env)?;
+            // Metadata kept in a `local` (the seed's style) is read by a return
+            // hook, which costs a Lua call per function return: only pay for
+            // it when the text has such a local.
+            let want_locals = want_meta && declares_local_meta(&src.text);
             self.call(
                 "exec",
-                (state, func, src.id.as_str(), chunk_name.as_str(), want_meta),
+                (
+                    state,
+                    func,
+                    src.id.as_str(),
+                    chunk_name.as_str(),
+                    want_locals,
+                ),
             )
         };
         let meta = run().map_err(|e| self.error_for(src, &e))?;

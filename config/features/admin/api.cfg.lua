@@ -8,7 +8,7 @@
 -- alpha; it loads cleanly on Prosody 13.0.1 and its HTTP API is stable in
 -- practice, hence beta.
 
-local feature_info = {
+feature_info = {
     name = "REST API",
     description = "HTTP API at /rest to send stanzas and run queries as an authenticated account (mod_rest; Basic or Bearer auth)",
     xeps = {},

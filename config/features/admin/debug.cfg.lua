@@ -6,7 +6,7 @@
 -- stanzas appear only when the log level is debug. Never use in production:
 -- it logs message contents.
 
-local feature_info = {
+feature_info = {
     name = "Stanza Debugging",
     description = "Logs every stanza sent and received at debug level (mod_stanza_debug); development only, it records message contents",
     xeps = {},

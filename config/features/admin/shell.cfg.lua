@@ -10,7 +10,7 @@
 -- exposed, so it stays; to drop it, leave this feature out
 -- (PROSODY_FEATURES_ADMIN_SHELL=false).
 
-local feature_info = {
+feature_info = {
     name = "Administration Shell",
     description = "prosodyctl shell over a local UNIX socket, and admin ad-hoc commands for XMPP clients (XEP-0133 over XEP-0050)",
     xeps = { "XEP-0050", "XEP-0133" },

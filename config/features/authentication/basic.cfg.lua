@@ -19,7 +19,7 @@
 -- tls-server-end-point channel binding derived from the certificate, so
 -- SCRAM-*-PLUS works on TLS 1.3 even where tls-exporter is unavailable.
 
-local feature_info = {
+feature_info = {
     name = "Basic Authentication",
     description = "SASL authentication (SCRAM-SHA-1 with channel binding, PLAIN only over TLS) with advertised channel-binding types (XEP-0440)",
     xeps = { "XEP-0440" },

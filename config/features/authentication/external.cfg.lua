@@ -12,7 +12,7 @@
 -- PROSODY_LDAP_ROOTDN (+ the secret Credential("ldap_password")) for a
 -- non-anonymous search, PROSODY_LDAP_FILTER, PROSODY_LDAP_SCOPE, PROSODY_LDAP_TLS.
 
-local feature_info = {
+feature_info = {
     name = "External Authentication (LDAP)",
     description = "Log in with directory (LDAP) credentials instead of Prosody's own password store (mod_auth_ldap, bind mode)",
     xeps = {},

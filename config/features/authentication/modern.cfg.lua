@@ -26,7 +26,7 @@
 -- mod_sasl_ssdp (XEP-0474) is in this prosody-modules snapshot; it hooks both
 -- legacy SASL and SASL2 challenges.
 
-local feature_info = {
+feature_info = {
     name = "Modern Authentication",
     description = "Next-generation login: SASL2 (XEP-0388) with inline resource binding (Bind2, XEP-0386), "
         .. "FAST token re-authentication (XEP-0484) and SCRAM downgrade protection (XEP-0474)",

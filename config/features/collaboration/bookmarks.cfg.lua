@@ -1,6 +1,6 @@
 -- features/collaboration/bookmarks.cfg.lua — synchronised group chat bookmarks.
 
-local feature_info = {
+feature_info = {
     name = "Bookmarks",
     description = "Group chat bookmarks shared by all of a user's clients (XEP-0402 PEP bookmarks, "
         .. "with conversion from/to the old XEP-0048 private-XML format, XEP-0411)",

@@ -5,7 +5,7 @@
 -- Group chat history (XEP-0313 for rooms, mod_muc_mam) is only loaded when
 -- messaging/archive is enabled too.
 
-local feature_info = {
+feature_info = {
     name = "Group Chat (MUC)",
     description = "Multi-user chat rooms on conference.<domain> (XEP-0045) with occupant IDs (XEP-0421); "
         .. "room history archives (XEP-0313) when messaging/archive is enabled",

@@ -2,7 +2,7 @@
 -- Group chat history (mod_muc_mam) is enabled by collaboration/muc when this
 -- feature is on.
 
-local feature_info = {
+feature_info = {
     name = "Message Archive",
     description = "Server-side message history (XEP-0313 MAM) with stanza IDs, so all of a user's devices can fetch past messages",
     xeps = { "XEP-0313", "XEP-0359" },

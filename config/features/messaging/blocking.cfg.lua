@@ -1,6 +1,6 @@
 -- features/messaging/blocking.cfg.lua — users block unwanted contacts.
 
-local feature_info = {
+feature_info = {
     name = "Blocking",
     description = "Users block communication with chosen JIDs or domains (XEP-0191 blocking command, mod_blocklist)",
     xeps = { "XEP-0191" },

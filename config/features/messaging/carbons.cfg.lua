@@ -1,6 +1,6 @@
 -- features/messaging/carbons.cfg.lua — copies of messages to all online devices.
 
-local feature_info = {
+feature_info = {
     name = "Message Carbons",
     description = "Every online client of an account receives copies of sent and received messages (XEP-0280)",
     xeps = { "XEP-0280" },

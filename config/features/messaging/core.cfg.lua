@@ -4,7 +4,7 @@
 -- (The seed's design forgot these; without them clients and remote servers
 -- cannot interoperate.)
 
-local feature_info = {
+feature_info = {
     name = "Core Messaging",
     description = "Rosters, presence, offline messages, service discovery, PEP, private XML storage, "
         .. "ping/time/version/uptime, account self-management (password change/deletion), "

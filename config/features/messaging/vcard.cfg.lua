@@ -3,7 +3,7 @@
 -- it serves old vcard-temp requests from the PEP-based profile and avatar
 -- data, mod_vcard4 serves XEP-0292 vCard4 over PEP.
 
-local feature_info = {
+feature_info = {
     name = "User Profiles (vCard)",
     description = "User profiles and avatars: legacy vcard-temp served from PEP (mod_vcard_legacy, XEP-0398 conversion) and vCard4 over PEP (mod_vcard4)",
     xeps = { "XEP-0054", "XEP-0292", "XEP-0398" },

@@ -1,7 +1,7 @@
 -- features/mobile/csi.cfg.lua — client state indication: hold back
 -- unimportant traffic (presence, chat states) while the app is in the background.
 
-local feature_info = {
+feature_info = {
     name = "Client State Indication",
     description = "Mobile clients say when they are inactive; Prosody queues unimportant stanzas meanwhile to save battery and data (XEP-0352, mod_csi_simple)",
     xeps = { "XEP-0352" },

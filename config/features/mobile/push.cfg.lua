@@ -3,7 +3,7 @@
 -- Privacy defaults: push payloads carry neither message body nor sender, the
 -- app's push server only learns "something arrived".
 
-local feature_info = {
+feature_info = {
     name = "Push Notifications",
     description = "Wake up mobile clients through their push service when messages arrive while they are disconnected or hibernated (XEP-0357)",
     xeps = { "XEP-0357" },

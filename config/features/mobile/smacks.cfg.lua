@@ -1,7 +1,7 @@
 -- features/mobile/smacks.cfg.lua — stream management: acknowledgements and
 -- session resumption after network changes (mod_smacks, Prosody core).
 
-local feature_info = {
+feature_info = {
     name = "Stream Management",
     description = "Acknowledged delivery and quick resumption of interrupted sessions, essential on mobile networks (XEP-0198)",
     xeps = { "XEP-0198" },

@@ -3,7 +3,7 @@
 -- Only caches of modules that are actually enabled are touched. Budget
 -- roughly 256 MB more memory than the profile's baseline.
 
-local feature_info = {
+feature_info = {
     name = "Caching",
     description = "Bigger in-memory caches (PEP services, blocklists, archive quotas, tombstones, live MUC rooms) to cut storage round-trips",
     xeps = {},

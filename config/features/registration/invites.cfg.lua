@@ -8,7 +8,7 @@
 -- registration_invite_only = true (unless registration/open is on as well)
 -- means registration without a valid invite is refused.
 
-local feature_info = {
+feature_info = {
     name = "Invitations",
     description = "Account creation by invitation only: admins/users create invite links, clients register with the token (XEP-0401), contacts are pre-approved (XEP-0379)",
     xeps = { "XEP-0401", "XEP-0379" },

@@ -7,7 +7,7 @@
 -- The production environment always renders allow_registration = false;
 -- use registration/invites there.
 
-local feature_info = {
+feature_info = {
     name = "Open Registration",
     description = "Anyone may create an account from their client (XEP-0077 in-band registration), one registration per IP per 5 minutes, admins are notified",
     xeps = { "XEP-0077" },

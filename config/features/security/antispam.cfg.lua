@@ -9,7 +9,7 @@
 -- Upstream labels: mod_anti_spam alpha, mod_spam_reporting beta; both load
 -- cleanly on Prosody 13.0.1 and are shipped by Debian, hence beta.
 
-local feature_info = {
+feature_info = {
     name = "Anti-Spam",
     description = "Filters messages and contact requests from strangers using shared real-time block lists (mod_anti_spam) and accepts spam/abuse reports (XEP-0377)",
     xeps = { "XEP-0377" },

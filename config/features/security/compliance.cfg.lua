@@ -10,7 +10,7 @@
 -- Retention of messages (archive_expires_after) and uploads stays with the
 -- features/profile that own them.
 
-local feature_info = {
+feature_info = {
     name = "Compliance",
     description = "Account tombstones against name reuse, last-activity records for account audits, and a published abuse contact (needs PROSODY_CONTACT_EMAIL)",
     xeps = {},

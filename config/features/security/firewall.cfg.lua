@@ -14,7 +14,7 @@
 -- Upstream labels mod_firewall alpha; it has been in wide use for years and
 -- loads cleanly on Prosody 13.0.1, hence beta here.
 
-local feature_info = {
+feature_info = {
     name = "Stanza Firewall",
     description = "Rule-based stanza filtering (mod_firewall); by default upstream's stranger-filtering ruleset spam-blocking.pfw",
     xeps = {},

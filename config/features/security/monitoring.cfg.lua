@@ -6,7 +6,7 @@
 -- * failed logins are logged with the client's IP (community mod_log_auth,
 --   stable upstream) at level info — feed them to fail2ban/CrowdSec.
 
-local feature_info = {
+feature_info = {
     name = "Monitoring",
     description = "Prometheus/OpenMetrics endpoint /metrics (loopback or PROSODY_METRICS_ALLOW_CIDR) and logging of failed logins with client IPs",
     xeps = {},

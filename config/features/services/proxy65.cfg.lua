@@ -6,7 +6,7 @@
 -- proxy65_address (PROSODY_PROXY65_ADDRESS, default proxy.<domain>, which
 -- needs a DNS record). Only users of this server may use it (Prosody default).
 
-local feature_info = {
+feature_info = {
     name = "File Transfer Proxy",
     description = "SOCKS5 bytestreams proxy proxy.<domain> relaying peer-to-peer file transfers (XEP-0065)",
     xeps = { "XEP-0065" },

@@ -7,7 +7,7 @@
 -- reads from its environment at start. If it is missing there, only STUN is
 -- usable (TURN is announced without credentials).
 
-local feature_info = {
+feature_info = {
     name = "STUN/TURN Discovery",
     description = "Tells clients which STUN/TURN server to use for calls and hands out time-limited TURN credentials (XEP-0215)",
     xeps = { "XEP-0215" },

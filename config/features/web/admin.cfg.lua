@@ -9,7 +9,7 @@
 -- is_admin() API" warnings with a traceback at start-up and on use. It pulls
 -- in mod_bosh and mod_admin_adhoc by itself.
 
-local feature_info = {
+feature_info = {
     name = "Web Admin Console",
     description = "Browser console at /admin listing c2s/s2s sessions and running admin ad-hoc commands (mod_admin_web; needs its JS files installed separately)",
     xeps = {},

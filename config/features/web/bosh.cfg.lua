@@ -1,7 +1,7 @@
 -- features/web/bosh.cfg.lua — XMPP over BOSH at /http-bind (fallback for web
 -- clients and networks without WebSocket; needed by web/admin).
 
-local feature_info = {
+feature_info = {
     name = "BOSH",
     description = "XMPP over HTTP long-polling (BOSH, XEP-0124/XEP-0206) at /http-bind",
     xeps = { "XEP-0124", "XEP-0206" },

@@ -2,7 +2,7 @@
 -- PROSODY_HTTP_PORT / PROSODY_HTTPS_PORT say otherwise, see core/global.cfg.lua)
 -- and XEP-0156 connection discovery (/.well-known/host-meta).
 
-local feature_info = {
+feature_info = {
     name = "HTTP Server",
     description = "Prosody's HTTP/HTTPS server for web clients, uploads and APIs, with alternative-connection discovery via /.well-known/host-meta (XEP-0156)",
     xeps = { "XEP-0156" },

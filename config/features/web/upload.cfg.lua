@@ -9,7 +9,7 @@
 -- Files are kept for http_file_share_expires_after (Prosody default 1 week);
 -- uploads go to the data directory.
 
-local feature_info = {
+feature_info = {
     name = "File Upload",
     description = "Share files in chats by uploading them over HTTP (XEP-0363, mod_http_file_share on upload.<domain>)",
     xeps = { "XEP-0363" },

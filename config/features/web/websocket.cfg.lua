@@ -1,7 +1,7 @@
 -- features/web/websocket.cfg.lua — XMPP over WebSocket (RFC 7395) at
 -- /xmpp-websocket, advertised through host-meta (web/http).
 
-local feature_info = {
+feature_info = {
     name = "WebSocket",
     description = "XMPP over WebSocket (RFC 7395) at /xmpp-websocket for browser clients",
     xeps = {},
