@@ -20,6 +20,8 @@ pub const NS_DISCO_ITEMS: &str = "http://jabber.org/protocol/disco#items";
 pub const NS_EXTDISCO: &str = "urn:xmpp:extdisco:2";
 /// `jabber:iq:register` (XEP-0077)
 pub const NS_REGISTER: &str = "jabber:iq:register";
+/// `urn:xmpp:http:upload:0` (XEP-0363)
+pub const NS_HTTP_UPLOAD: &str = "urn:xmpp:http:upload:0";
 const NS_STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
 const NS_PING: &str = "urn:xmpp:ping";
 const NS_DATA_FORMS: &str = "jabber:x:data";
@@ -326,6 +328,145 @@ fn condition_of(el: &Element, ns: &str) -> (String, Option<String>) {
     (condition, text)
 }
 
+/// The [`Error::IqError`] for an iq of type `error`.
+fn iq_error(resp: &Element, to: Option<&str>, payload: &str) -> Error {
+    let err = resp.child("error", NS_CLIENT);
+    let (condition, text) = err
+        .map(|e| condition_of(e, NS_STANZAS))
+        .unwrap_or_else(|| ("undefined-condition".into(), None));
+    Error::IqError {
+        to: to.unwrap_or("(account)").to_string(),
+        payload: payload.to_string(),
+        error_type: err.and_then(|e| e.attr("type")).unwrap_or("").to_string(),
+        condition,
+        text,
+    }
+}
+
+/// `<query xmlns=ns [node=node]/>`
+fn disco_query(ns: &str, node: Option<&str>) -> Element {
+    let mut q = Element::new("query", ns);
+    if let Some(n) = node {
+        q.set_attr("node", n);
+    }
+    q
+}
+
+impl DiscoInfo {
+    /// The disco#info request for `node` (for [`Client::iq_many`]).
+    pub fn request(node: Option<&str>) -> Element {
+        disco_query(NS_DISCO_INFO, node)
+    }
+
+    /// Parse a disco#info result iq.
+    pub fn from_result(resp: &Element) -> DiscoInfo {
+        let mut info = DiscoInfo::default();
+        if let Some(q) = resp.child("query", NS_DISCO_INFO) {
+            for c in &q.children {
+                if c.is("identity", NS_DISCO_INFO) {
+                    info.identities.push(Identity {
+                        category: c.attr("category").unwrap_or("").to_string(),
+                        kind: c.attr("type").unwrap_or("").to_string(),
+                        name: c.attr("name").map(str::to_string),
+                    });
+                } else if c.is("feature", NS_DISCO_INFO) {
+                    if let Some(v) = c.attr("var") {
+                        info.features.push(v.to_string());
+                    }
+                } else if c.is("x", NS_DATA_FORMS) {
+                    info.extensions.push(c.clone());
+                }
+            }
+        }
+        info
+    }
+}
+
+impl DiscoItem {
+    /// The disco#items request for `node` (for [`Client::iq_many`]).
+    pub fn request(node: Option<&str>) -> Element {
+        disco_query(NS_DISCO_ITEMS, node)
+    }
+
+    /// Parse a disco#items result iq.
+    pub fn list_from_result(resp: &Element) -> Vec<DiscoItem> {
+        resp.child("query", NS_DISCO_ITEMS)
+            .map(|q| {
+                q.children_named("item", NS_DISCO_ITEMS)
+                    .map(|i| DiscoItem {
+                        jid: i.attr("jid").unwrap_or("").to_string(),
+                        node: i.attr("node").map(str::to_string),
+                        name: i.attr("name").map(str::to_string),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl ExternalService {
+    /// Parse an XEP-0215 `<services/>` result iq.
+    pub fn list_from_result(resp: &Element) -> Vec<ExternalService> {
+        resp.child("services", NS_EXTDISCO)
+            .map(|s| {
+                s.children_named("service", NS_EXTDISCO)
+                    .map(|e| {
+                        let a = |k: &str| e.attr(k).map(str::to_string);
+                        ExternalService {
+                            kind: a("type").unwrap_or_default(),
+                            host: a("host").unwrap_or_default(),
+                            port: e.attr("port").and_then(|p| p.parse().ok()),
+                            transport: a("transport"),
+                            username: a("username"),
+                            password: a("password"),
+                            expires: a("expires"),
+                            restricted: matches!(e.attr("restricted"), Some("true" | "1")),
+                            name: a("name"),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// An XEP-0363 upload slot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadSlot {
+    /// Where to PUT the file.
+    pub put_url: String,
+    /// Headers to send with the PUT (only `Authorization`, `Cookie` and
+    /// `Expires`, as XEP-0363 allows).
+    pub put_headers: Vec<(String, String)>,
+    /// Where the file can be fetched afterwards.
+    pub get_url: String,
+}
+
+impl UploadSlot {
+    /// Parse a slot result iq.
+    pub fn from_result(resp: &Element) -> Option<UploadSlot> {
+        let slot = resp.child("slot", NS_HTTP_UPLOAD)?;
+        let put = slot.child("put", NS_HTTP_UPLOAD)?;
+        let get = slot.child("get", NS_HTTP_UPLOAD)?;
+        let put_headers = put
+            .children_named("header", NS_HTTP_UPLOAD)
+            .filter_map(|h| {
+                let name = h.attr("name")?;
+                let allowed = ["Authorization", "Cookie", "Expires"]
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(name));
+                let value = h.text.replace(['\r', '\n'], "");
+                allowed.then(|| (name.to_string(), value))
+            })
+            .collect();
+        Some(UploadSlot {
+            put_url: put.attr("url")?.to_string(),
+            put_headers,
+            get_url: get.attr("url")?.to_string(),
+        })
+    }
+}
+
 impl Client {
     /// TCP connect, direct TLS if configured, open the stream and read the
     /// first features (before TLS for STARTTLS, after TLS for direct TLS).
@@ -379,8 +520,10 @@ impl Client {
     }
 
     async fn restart_stream(&mut self, stage: Stage) -> Result<&Features> {
+        // RFC 6120 §4.7.1: the account name goes into `from` only once TLS
+        // protects the stream (an eavesdropper would read it otherwise).
         let from = self.cfg.jid.clone();
-        let from = self.localpart.as_ref().map(|_| from.as_str());
+        let from = (self.localpart.is_some() && self.conn.is_tls()).then_some(from.as_str());
         let h = self.conn.open_stream(&self.domain, from).await?;
         self.header = Some(h);
         let f = self.conn.read_features(stage).await?;
@@ -405,6 +548,12 @@ impl Client {
     /// Whether the transport is TLS.
     pub fn is_encrypted(&self) -> bool {
         self.conn.is_tls()
+    }
+
+    /// The negotiated TLS version and cipher suite, e.g. `TLSv1_3
+    /// TLS13_AES_256_GCM_SHA384` (`None` on a cleartext stream).
+    pub fn tls_info(&self) -> Option<String> {
+        self.conn.tls_info()
     }
 
     /// The server's latest stream header.
@@ -811,17 +960,7 @@ impl Client {
             let rtype = resp.attr("type").unwrap_or("");
             if resp.attr("id") == Some(id.as_str()) && (rtype == "result" || rtype == "error") {
                 if rtype == "error" {
-                    let err = resp.child("error", NS_CLIENT);
-                    let (condition, text) = err
-                        .map(|e| condition_of(e, NS_STANZAS))
-                        .unwrap_or_else(|| ("undefined-condition".into(), None));
-                    return Err(Error::IqError {
-                        to: to.unwrap_or("(account)").to_string(),
-                        payload: payload_desc,
-                        error_type: err.and_then(|e| e.attr("type")).unwrap_or("").to_string(),
-                        condition,
-                        text,
-                    });
+                    return Err(iq_error(&resp, to, &payload_desc));
                 }
                 return Ok(resp);
             }
@@ -856,51 +995,18 @@ impl Client {
 
     /// XEP-0030 disco#info of `to` (optionally a `node`).
     pub async fn disco_info(&mut self, to: &str, node: Option<&str>) -> Result<DiscoInfo> {
-        let mut q = Element::new("query", NS_DISCO_INFO);
-        if let Some(n) = node {
-            q.set_attr("node", n);
-        }
-        let resp = self.iq(IqType::Get, Some(to), q).await?;
-        let mut info = DiscoInfo::default();
-        if let Some(q) = resp.child("query", NS_DISCO_INFO) {
-            for c in &q.children {
-                if c.is("identity", NS_DISCO_INFO) {
-                    info.identities.push(Identity {
-                        category: c.attr("category").unwrap_or("").to_string(),
-                        kind: c.attr("type").unwrap_or("").to_string(),
-                        name: c.attr("name").map(str::to_string),
-                    });
-                } else if c.is("feature", NS_DISCO_INFO) {
-                    if let Some(v) = c.attr("var") {
-                        info.features.push(v.to_string());
-                    }
-                } else if c.is("x", NS_DATA_FORMS) {
-                    info.extensions.push(c.clone());
-                }
-            }
-        }
-        Ok(info)
+        let resp = self
+            .iq(IqType::Get, Some(to), disco_query(NS_DISCO_INFO, node))
+            .await?;
+        Ok(DiscoInfo::from_result(&resp))
     }
 
     /// XEP-0030 disco#items of `to` (optionally a `node`).
     pub async fn disco_items(&mut self, to: &str, node: Option<&str>) -> Result<Vec<DiscoItem>> {
-        let mut q = Element::new("query", NS_DISCO_ITEMS);
-        if let Some(n) = node {
-            q.set_attr("node", n);
-        }
-        let resp = self.iq(IqType::Get, Some(to), q).await?;
-        Ok(resp
-            .child("query", NS_DISCO_ITEMS)
-            .map(|q| {
-                q.children_named("item", NS_DISCO_ITEMS)
-                    .map(|i| DiscoItem {
-                        jid: i.attr("jid").unwrap_or("").to_string(),
-                        node: i.attr("node").map(str::to_string),
-                        name: i.attr("name").map(str::to_string),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default())
+        let resp = self
+            .iq(IqType::Get, Some(to), disco_query(NS_DISCO_ITEMS, node))
+            .await?;
+        Ok(DiscoItem::list_from_result(&resp))
     }
 
     /// XEP-0215 external services (STUN/TURN...) announced by `to`.
@@ -908,27 +1014,94 @@ impl Client {
         let resp = self
             .iq(IqType::Get, Some(to), Element::new("services", NS_EXTDISCO))
             .await?;
-        Ok(resp
-            .child("services", NS_EXTDISCO)
-            .map(|s| {
-                s.children_named("service", NS_EXTDISCO)
-                    .map(|e| {
-                        let a = |k: &str| e.attr(k).map(str::to_string);
-                        ExternalService {
-                            kind: a("type").unwrap_or_default(),
-                            host: a("host").unwrap_or_default(),
-                            port: e.attr("port").and_then(|p| p.parse().ok()),
-                            transport: a("transport"),
-                            username: a("username"),
-                            password: a("password"),
-                            expires: a("expires"),
-                            restricted: matches!(e.attr("restricted"), Some("true" | "1")),
-                            name: a("name"),
-                        }
-                    })
-                    .collect()
-            })
-            .unwrap_or_default())
+        Ok(ExternalService::list_from_result(&resp))
+    }
+
+    /// Send several iq requests at once (pipelined) and wait for every
+    /// answer, in any order; one round trip instead of `requests.len()`.
+    /// The outer error is a transport failure; each inner result is the
+    /// response iq or its [`Error::IqError`].
+    pub async fn iq_many(
+        &mut self,
+        requests: Vec<(IqType, Option<String>, Element)>,
+    ) -> Result<Vec<Result<Element>>> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut batch = String::new();
+        let mut pending: Vec<(String, Option<String>, String)> = Vec::new();
+        for (kind, to, payload) in requests {
+            let id = self.new_id();
+            let desc = format!("<{} xmlns='{}'>", payload.name, payload.ns);
+            let mut el = Element::new("iq", NS_CLIENT)
+                .with_attr("type", kind.as_str())
+                .with_attr("id", id.clone());
+            if let Some(to) = &to {
+                el.set_attr("to", to.clone());
+            }
+            batch.push_str(&el.with_child(payload).to_xml_in(NS_CLIENT));
+            pending.push((id, to, desc));
+        }
+        self.conn.send(Stage::Iq, &batch).await?;
+        let mut results: Vec<Option<Result<Element>>> = (0..pending.len()).map(|_| None).collect();
+        let mut left = pending.len();
+        while left > 0 {
+            let expected = format!(
+                "{left} more iq result(s) of {} pipelined request(s)",
+                pending.len()
+            );
+            let (resp, _) = self.conn.next_element(Stage::Iq, &expected).await?;
+            if !resp.is("iq", NS_CLIENT) {
+                continue;
+            }
+            let rtype = resp.attr("type").unwrap_or("");
+            if rtype == "result" || rtype == "error" {
+                let Some(i) = pending
+                    .iter()
+                    .position(|(id, ..)| resp.attr("id") == Some(id.as_str()))
+                else {
+                    continue;
+                };
+                if results[i].is_some() {
+                    continue;
+                }
+                let (_, to, desc) = &pending[i];
+                results[i] = Some(if rtype == "error" {
+                    Err(iq_error(&resp, to.as_deref(), desc))
+                } else {
+                    Ok(resp)
+                });
+                left -= 1;
+            } else if rtype == "get" || rtype == "set" {
+                self.answer_incoming_iq(&resp).await?;
+            }
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.expect("every slot answered"))
+            .collect())
+    }
+
+    /// XEP-0363: ask the upload service `service` for a slot for a file of
+    /// `size` bytes.
+    pub async fn upload_slot(
+        &mut self,
+        service: &str,
+        filename: &str,
+        size: u64,
+        content_type: &str,
+    ) -> Result<UploadSlot> {
+        let req = Element::new("request", NS_HTTP_UPLOAD)
+            .with_attr("filename", filename)
+            .with_attr("size", size.to_string())
+            .with_attr("content-type", content_type);
+        let resp = self.iq(IqType::Get, Some(service), req).await?;
+        UploadSlot::from_result(&resp).ok_or_else(|| Error::Protocol {
+            stage: Stage::Iq,
+            expected: "<slot xmlns='urn:xmpp:http:upload:0'> with <put url=...> and <get url=...>"
+                .into(),
+            got: describe(&resp),
+        })
     }
 
     /// XEP-0077: ask for the registration form. Meaningful on an encrypted,

@@ -31,16 +31,17 @@ pub mod xml;
 pub use client::{
     CleartextAuthProbe, CleartextAuthResponse, Client, ClientConfig, DiscoInfo, DiscoItem,
     ExternalService, Identity, IqType, Mechanism, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_EXTDISCO,
-    NS_REGISTER, Registration, RegistrationOutcome,
+    NS_HTTP_UPLOAD, NS_REGISTER, Registration, RegistrationOutcome, UploadSlot,
 };
 pub use error::{Error, Result, Stage};
 pub use features::{
     Features, NS_BIND, NS_BIND2, NS_CSI, NS_FAST, NS_REGISTER_FEATURE, NS_SASL, NS_SASL2, NS_SM,
     NS_TLS,
 };
-pub use health::{HealthReport, healthcheck, healthcheck_tls};
+pub use health::{HealthReport, healthcheck, healthcheck_starttls, healthcheck_tls};
 pub use http::{
-    HttpResponse, MAX_HEAD, WebSocketProbe, http_get, websocket_accept, websocket_probe,
+    HttpExchange, HttpRequest, HttpResponse, MAX_HEAD, WebSocketProbe, http_get, http_request,
+    websocket_accept, websocket_probe,
 };
 pub use stream::{Limits, Timeouts};
 pub use tls::{TlsMode, TlsVerify};

@@ -256,6 +256,21 @@ impl Conn {
         matches!(self.transport, Transport::Tls(_))
     }
 
+    pub(crate) fn tls_info(&self) -> Option<String> {
+        let Transport::Tls(t) = &self.transport else {
+            return None;
+        };
+        let c = t.get_ref().1;
+        let version = c.protocol_version().map(|v| format!("{v:?}"));
+        let suite = c
+            .negotiated_cipher_suite()
+            .map(|s| format!("{:?}", s.suite()));
+        Some(match (version, suite) {
+            (Some(v), Some(s)) => format!("{v} {s}"),
+            (v, s) => v.or(s).unwrap_or_else(|| "TLS".into()),
+        })
+    }
+
     pub(crate) fn extend_deadline(&mut self, d: Duration) {
         self.deadline = Instant::now() + d;
     }

@@ -318,7 +318,9 @@ async fn plain_is_never_sent_in_cleartext() {
     assert!(matches!(err, Error::NoMechanism { .. }), "{err}");
     drop(c);
     let seen = rx.await.unwrap();
-    assert!(seen.contains("from='user@localhost'"), "{seen}");
+    // RFC 6120 §4.7.1: no account name in a cleartext stream header.
+    assert!(seen.contains("to='localhost'"), "{seen}");
+    assert!(!seen.contains("from="), "JID leaked before TLS: {seen}");
     assert!(!seen.contains("<auth"), "credentials leaked: {seen}");
 }
 
@@ -586,4 +588,254 @@ async fn iq_error_is_reported_with_condition() {
         }
         e => panic!("{e}"),
     }
+}
+
+/// Pipelined iqs: one write, answers in any order, a per-request error
+/// that does not spoil the others, and a server ping in between.
+#[tokio::test]
+async fn iq_many_matches_out_of_order_answers() {
+    let addr = fake(|mut s| async move {
+        let _ = read_until(&mut s, "xml:lang='en'>").await;
+        let _ = s
+            .write_all(format!("{HEADER}<stream:features/>").as_bytes())
+            .await;
+        let mut req = String::new();
+        while req.matches("</iq>").count() < 3 {
+            let more = read_until(&mut s, "</iq>").await;
+            if more.is_empty() {
+                return;
+            }
+            req += &more;
+        }
+        let ids: Vec<String> = req
+            .split("id='")
+            .skip(1)
+            .filter_map(|r| r.split('\'').next().map(str::to_string))
+            .collect();
+        let reply = format!(
+            "<iq type='get' id='ping9' from='localhost'><ping xmlns='urn:xmpp:ping'/></iq>\
+             <iq type='error' id='{}'><error type='cancel'>\
+             <service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>\
+             <iq type='result' id='{}'><query xmlns='http://jabber.org/protocol/disco#items'>\
+             <item jid='conference.localhost'/></query></iq>\
+             <iq type='result' id='{}'><query xmlns='http://jabber.org/protocol/disco#info'>\
+             <feature var='urn:xmpp:ping'/></query></iq>",
+            ids[2], ids[1], ids[0]
+        );
+        let _ = s.write_all(reply.as_bytes()).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    })
+    .await;
+    let mut c = Client::connect(cfg(&addr, Duration::from_secs(3), Duration::from_secs(5)))
+        .await
+        .unwrap();
+    let t = Instant::now();
+    let out = c
+        .iq_many(vec![
+            (
+                IqType::Get,
+                Some("localhost".into()),
+                DiscoInfo::request(None),
+            ),
+            (
+                IqType::Get,
+                Some("localhost".into()),
+                DiscoItem::request(None),
+            ),
+            (
+                IqType::Get,
+                Some("localhost".into()),
+                Element::new("services", NS_EXTDISCO),
+            ),
+        ])
+        .await
+        .unwrap();
+    assert!(t.elapsed() < Duration::from_secs(2));
+    assert!(DiscoInfo::from_result(out[0].as_ref().unwrap()).has_feature("urn:xmpp:ping"));
+    assert_eq!(
+        DiscoItem::list_from_result(out[1].as_ref().unwrap())[0].jid,
+        "conference.localhost"
+    );
+    match &out[2] {
+        Err(Error::IqError { condition, .. }) => assert_eq!(condition, "service-unavailable"),
+        other => panic!("{other:?}"),
+    }
+    assert!(c.iq_many(Vec::new()).await.unwrap().is_empty());
+}
+
+/// A server that never answers one of the pipelined iqs: bounded.
+#[tokio::test]
+async fn iq_many_times_out_on_a_missing_answer() {
+    let addr = fake(|mut s| async move {
+        let _ = read_until(&mut s, "xml:lang='en'>").await;
+        let _ = s
+            .write_all(format!("{HEADER}<stream:features/>").as_bytes())
+            .await;
+        let req = read_until(&mut s, "</iq>").await;
+        let id = req
+            .split("id='")
+            .nth(1)
+            .and_then(|r| r.split('\'').next())
+            .unwrap_or("")
+            .to_string();
+        let _ = s
+            .write_all(format!("<iq type='result' id='{id}'/>").as_bytes())
+            .await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    })
+    .await;
+    let mut c = Client::connect(cfg(
+        &addr,
+        Duration::from_millis(400),
+        Duration::from_secs(3),
+    ))
+    .await
+    .unwrap();
+    let t = Instant::now();
+    let err = c
+        .iq_many(vec![
+            (IqType::Get, None, Element::new("query", "jabber:iq:roster")),
+            (IqType::Get, None, Element::new("query", "jabber:iq:roster")),
+        ])
+        .await
+        .unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    assert!(
+        matches!(&err, Error::Timeout { expected, .. } if expected.contains("1 more iq result")),
+        "{err}"
+    );
+}
+
+/// STARTTLS against a fake TLS server: the cleartext header names no
+/// account, the header on the encrypted stream carries `from` (RFC 6120
+/// §4.7.1), and the post-TLS features are read.
+#[tokio::test]
+async fn from_is_sent_only_once_tls_protects_the_stream() {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let certs = vec![CertificateDer::from(ck.cert.der().to_vec())];
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
+    let server_cfg = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(server_cfg));
+    let (tx, rx) = tokio::sync::oneshot::channel::<(String, String)>();
+    let addr = fake(move |mut s| async move {
+        let clear = read_until(&mut s, "xml:lang='en'>").await;
+        let _ = s
+            .write_all(
+                format!(
+                    "{HEADER}<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'>\
+                     <required/></starttls></stream:features>"
+                )
+                .as_bytes(),
+            )
+            .await;
+        let _ = read_until(&mut s, "<starttls").await;
+        let _ = s
+            .write_all(b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+            .await;
+        let Ok(mut tls) = acceptor.accept(s).await else {
+            return;
+        };
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&got).contains("xml:lang='en'>") {
+            match tls.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        let _ = tls
+            .write_all(
+                format!(
+                    "{HEADER}<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+                     <mechanism>SCRAM-SHA-1</mechanism></mechanisms></stream:features>"
+                )
+                .as_bytes(),
+            )
+            .await;
+        let _ = tx.send((clear, String::from_utf8_lossy(&got).into_owned()));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    })
+    .await;
+    let mut c = Client::connect(cfg(&addr, Duration::from_secs(3), Duration::from_secs(5)))
+        .await
+        .unwrap();
+    assert!(c.features().starttls_required);
+    let post = c.starttls().await.unwrap().clone();
+    assert_eq!(post.sasl_mechanisms, ["SCRAM-SHA-1"]);
+    assert!(
+        c.tls_info().is_some_and(|t| t.contains("TLS")),
+        "{:?}",
+        c.tls_info()
+    );
+    let (clear, encrypted) = rx.await.unwrap();
+    assert!(!clear.contains("from="), "{clear}");
+    assert!(encrypted.contains("from='user@localhost'"), "{encrypted}");
+}
+
+/// Bodies: sent with Content-Length; read by Content-Length, chunked or up
+/// to the close; bounded.
+#[tokio::test]
+async fn http_request_sends_and_reads_bodies() {
+    async fn serve(answer: &'static [u8]) -> (String, tokio::sync::oneshot::Receiver<String>) {
+        let (tx, rx) = tokio::sync::oneshot::channel::<String>();
+        let addr = fake(move |mut s| async move {
+            let req = read_until(&mut s, "hello").await;
+            let _ = s.write_all(answer).await;
+            let _ = tx.send(req);
+        })
+        .await;
+        (addr, rx)
+    }
+    let t = Duration::from_secs(3);
+    let put = HttpRequest {
+        method: "PUT",
+        path: "/up/a.txt",
+        host: "upload.example:5281",
+        headers: &[("Authorization", "Bearer x")],
+        body: Some(b"hello"),
+    };
+    let (addr, rx) = serve(b"HTTP/1.1 201 Created\r\nContent-Length: 3\r\n\r\nok!trailing").await;
+    let x = http_request(&addr, &put, None, t, Some(100)).await.unwrap();
+    assert_eq!((x.response.status, x.body.as_slice()), (201, &b"ok!"[..]));
+    let req = rx.await.unwrap();
+    assert!(
+        req.starts_with("PUT /up/a.txt HTTP/1.1\r\nHost: upload.example:5281\r\n"),
+        "{req}"
+    );
+    assert!(req.contains("Content-Length: 5\r\n\r\nhello"), "{req}");
+    assert!(req.contains("Authorization: Bearer x\r\n"), "{req}");
+
+    let (addr, _rx) = serve(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n6;x=y\r\npedia!\r\n0\r\n\r\n",
+    )
+    .await;
+    let x = http_request(&addr, &put, None, t, Some(100)).await.unwrap();
+    assert_eq!(x.body, b"Wikipedia!");
+
+    let (addr, _rx) = serve(b"HTTP/1.0 200 OK\r\n\r\nuntil the close").await;
+    let x = http_request(&addr, &put, None, t, Some(100)).await.unwrap();
+    assert_eq!(x.body, b"until the close");
+
+    let (addr, _rx) = serve(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n").await;
+    let err = http_request(&addr, &put, None, t, Some(100))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::TooLarge { limit: 100, .. }), "{err}");
+
+    let bad = HttpRequest {
+        method: "get /x",
+        ..put
+    };
+    assert!(matches!(
+        http_request("127.0.0.1:1", &bad, None, t, None).await,
+        Err(Error::Config(_))
+    ));
 }
