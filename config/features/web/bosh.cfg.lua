@@ -10,9 +10,11 @@ feature_info = {
     conflicts = {},
     modules = { "bosh" },
     toggles = { "PROSODY_FEATURES_WEB_ENABLED" },
+    -- The probe opens a BOSH session (XEP-0124) carrying an XMPP stream
+    -- (XEP-0206: xmpp:version and stream features), then terminates it.
     checks = {
-        { xep = "XEP-0124", where = "http", path = "/http-bind", status = 200, module = "bosh" },
-        { xep = "XEP-0206", where = "http", path = "/http-bind", status = 200, module = "bosh" },
+        { xep = "XEP-0124", where = "http", probe = "bosh", path = "/http-bind", status = 200, module = "bosh" },
+        { xep = "XEP-0206", where = "http", probe = "bosh", path = "/http-bind", status = 200, module = "bosh" },
     },
 }
 

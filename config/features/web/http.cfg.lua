@@ -12,7 +12,8 @@ feature_info = {
     modules = { "http", "http_altconnect" },
     toggles = { "PROSODY_FEATURES_WEB_ENABLED" },
     checks = {
-        { xep = "XEP-0156", where = "http", path = "/.well-known/host-meta", status = 200, module = "http_altconnect" },
+        -- The XRD must list urn:xmpp:alt-connections:* links.
+        { xep = "XEP-0156", where = "http", probe = "host-meta", path = "/.well-known/host-meta", status = 200, module = "http_altconnect" },
     },
 }
 

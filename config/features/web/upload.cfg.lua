@@ -21,6 +21,8 @@ feature_info = {
     checks = {
         { xep = "XEP-0363", where = "component_disco", category = "store", type = "file",
           var = "urn:xmpp:http:upload:0", module = "http_file_share" },
+        -- A slot is requested, a small file PUT to it (201) and fetched back.
+        { xep = "XEP-0363", where = "http", probe = "upload", status = 201, module = "http_file_share" },
     },
 }
 

@@ -11,8 +11,9 @@ feature_info = {
     modules = { "websocket" },
     toggles = { "PROSODY_FEATURES_WEB_ENABLED" },
     checks = {
-        -- Not a XEP: RFC 7395. A plain GET answers with an informational page.
-        { xep = "RFC 7395", where = "http", path = "/xmpp-websocket", status = 200, module = "websocket" },
+        -- Not a XEP: RFC 7395. The probe asks for an upgrade with subprotocol
+        -- "xmpp" and checks the 101 answer (a plain GET only gets a page).
+        { xep = "RFC 7395", where = "http", probe = "websocket", path = "/xmpp-websocket", status = 101, module = "websocket" },
     },
 }
 
