@@ -20,6 +20,8 @@ variables = {
       description = "The XMPP domain served (the VirtualHost); components become conference.<domain>, upload.<domain> and proxy.<domain>." },
     { name = "PROSODY_ADMINS", default = nil, group = "basic",
       description = "Comma-separated bare JIDs of server administrators (user@domain), rendered as the 'admins' list." },
+    { name = "PROSODY_ADMIN_PASSWORD", default = nil, group = "basic", secret = true,
+      description = "(pfe) Password of the first PROSODY_ADMINS account: `pfe entrypoint` creates that account (or resets its password to this one) before Prosody starts. A secret: the file $CREDENTIALS_DIRECTORY/admin_password or the file named by PROSODY_ADMIN_PASSWORD_FILE." },
     { name = "PROSODY_CONTACT_EMAIL", default = nil, group = "basic",
       description = "(pfe) Abuse/security/support contact address (mailto: is added) published with XEP-0157 server contact info (contact_info)." },
 
@@ -27,7 +29,7 @@ variables = {
     { name = "PROSODY_VERSION", default = "latest", group = "deployment",
       description = "Container image tag used by generated compose/Kubernetes files (prosody:<version>); not a Prosody option." },
     { name = "PROSODY_LEGACY_MODE", default = "false", group = "deployment",
-      description = "Seed migration switch for the pre-PFE modules.d layout. pfe always renders the PFE layout; 'true' only logs a warning." },
+      description = "Seed migration phase 1: 'true' makes `pfe entrypoint` start Prosody with the hand-written config mounted at PFE_CONFIG_OUTPUT (default /etc/prosody/prosody.cfg.lua) unchanged instead of rendering one. `pfe generate` ignores it with a warning." },
 
     -- feature toggles (seed) ------------------------------------------------
     { name = "PROSODY_FEATURES_AUTH_MODERN", default = nil, group = "features",

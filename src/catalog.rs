@@ -339,6 +339,13 @@ impl Catalog {
         )
     }
 
+    /// Reads one feature's `feature_info`.
+    pub fn feature_info(&self, sb: &Sandbox, name: &str) -> Result<FeatureInfo, CatalogError> {
+        let src = self.feature_file(name)?;
+        let meta = sb.eval_isolated(src)?;
+        FeatureInfo::from_meta(name, src, &meta)
+    }
+
     /// Reads every feature's `feature_info`.
     pub fn feature_infos(
         &self,
@@ -622,6 +629,12 @@ fn meta_table<'a>(
     }
 }
 
+/// The variable that switches feature `id` without being listed:
+/// PROSODY_FEATURES_<CATEGORY>_<NAME>.
+pub fn implicit_toggle(id: &str) -> String {
+    format!("PROSODY_FEATURES_{}", id.replace(['/', '-'], "_").to_uppercase())
+}
+
 impl FeatureInfo {
     pub fn from_meta(id: &str, src: &Source, meta: &Meta) -> Result<FeatureInfo, CatalogError> {
         let t = meta_table(meta, src, "feature_info")?;
@@ -672,10 +685,7 @@ impl FeatureInfo {
     /// The variable that switches this feature without being listed:
     /// PROSODY_FEATURES_<CATEGORY>_<NAME>.
     pub fn implicit_toggle(&self) -> String {
-        format!(
-            "PROSODY_FEATURES_{}",
-            self.id.replace(['/', '-'], "_").to_uppercase()
-        )
+        implicit_toggle(&self.id)
     }
 
     pub fn all_toggles(&self) -> Vec<String> {

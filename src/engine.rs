@@ -1,11 +1,11 @@
 //! The pipeline every command shares: read the catalog's metadata, resolve
 //! features, evaluate the layers in order, render.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use miette::Diagnostic;
 
-use crate::catalog::{Catalog, CatalogError, EnvironmentInfo, FeatureInfo, ProfileInfo, Variable};
+use crate::catalog::{implicit_toggle, Catalog, CatalogError, EnvironmentInfo, FeatureInfo, ProfileInfo, Variable};
 use crate::render::{self, Header, RenderError};
 use crate::resolve::{self, Resolution, ResolveError};
 use crate::sandbox::{Context, Evaluated, Sandbox, SandboxError, Source};
@@ -54,6 +54,9 @@ pub struct Request {
     /// Process environment merged with `--env-file` (process wins).
     pub env: HashMap<String, String>,
     pub allow_unstable: bool,
+    /// Read every feature's metadata, not only what this build can need
+    /// (`pfe env`, `explain` and `validate` want them all).
+    pub all_features: bool,
     /// How to regenerate, for the file header.
     pub command: String,
 }
@@ -183,6 +186,45 @@ fn extends_chain(
     Ok(chain)
 }
 
+/// The metadata resolution needs, and every feature name. Evaluating a
+/// feature file is the costliest step of a build, so unless the request asks
+/// for all, only the features that can be enabled are read: the profile's,
+/// `--with`, those switched on by their implicit variable, and their
+/// dependencies. A PROSODY_FEATURES_* variable that is not an implicit
+/// toggle may be any feature's `toggles` entry, so then all are read.
+fn feature_metadata(
+    catalog: &Catalog,
+    sb: &Sandbox,
+    profile: &ProfileInfo,
+    req: &Request,
+    env: &HashMap<String, String>,
+) -> Result<(BTreeMap<String, FeatureInfo>, BTreeSet<String>), Error> {
+    let names: BTreeSet<String> = catalog.features().into_iter().collect();
+    let implicit: BTreeMap<String, &String> = names.iter().map(|n| (implicit_toggle(n), n)).collect();
+    let other_toggle_set = env
+        .iter()
+        .any(|(k, v)| k.starts_with("PROSODY_FEATURES_") && !v.trim().is_empty() && !implicit.contains_key(k));
+    if req.all_features || other_toggle_set {
+        return Ok((catalog.feature_infos(sb)?, names));
+    }
+    let mut pending: Vec<String> = profile.features.iter().chain(&req.with).cloned().collect();
+    for (var, name) in &implicit {
+        if env.get(var).and_then(|v| resolve::parse_bool(v)) == Some(true) {
+            pending.push((*name).clone());
+        }
+    }
+    let mut features = BTreeMap::new();
+    while let Some(f) = pending.pop() {
+        if features.contains_key(&f) || !names.contains(&f) {
+            continue; // done, or unknown: resolution reports it
+        }
+        let info = catalog.feature_info(sb, &f)?;
+        pending.extend(info.dependencies.iter().cloned());
+        features.insert(f, info);
+    }
+    Ok((features, names))
+}
+
 pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
     let base_ctx = Context {
         domain: req
@@ -238,7 +280,7 @@ pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
     };
     sb.set_env(env.clone());
     sb.set_context(&ctx)?;
-    let features = catalog.feature_infos(&sb)?;
+    let (features, known) = feature_metadata(catalog, &sb, &profile, req, &env)?;
     let resolution = resolve::resolve(
         &profile,
         &environment,
@@ -248,6 +290,7 @@ pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
             without: req.without.clone(),
             env: env.clone(),
             allow_unstable: req.allow_unstable,
+            known: Some(known),
         },
     )?;
     sb.set_features(&resolution.order);

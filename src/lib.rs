@@ -9,6 +9,7 @@
 
 pub mod catalog;
 pub mod check;
+pub mod deploy;
 pub mod docs;
 pub mod engine;
 pub mod envfile;

@@ -276,6 +276,7 @@ impl Ctx {
             sets: sel.sets.clone(),
             env: self.env.clone(),
             allow_unstable: sel.allow_unstable,
+            all_features: false,
             command,
         }
     }
@@ -354,7 +355,8 @@ fn run(cli: Cli) -> Result<(), Exit> {
             write_output(output.as_deref(), build.config.as_bytes(), None, force)
         }
         Command::Env { sel, output, force } => {
-            let req = ctx.request(&sel);
+            // Toggles of every feature go into the file.
+            let req = Request { all_features: true, ..ctx.request(&sel) };
             let build = ctx.build(&req)?;
             let text = envfile::render(&build);
             let default = PathBuf::from(format!(".env.{}.{}", req.profile, req.environment));
@@ -535,6 +537,7 @@ fn validate_cmd(
                 ..Default::default()
             });
             req.allow_unstable = allow_unstable;
+            req.all_features = true; // every feature's metadata is checked
             jobs.push((p.clone(), e.clone(), req));
         }
     }
@@ -677,7 +680,8 @@ fn create(
 }
 
 fn explain_cmd(ctx: &Ctx, subject: &str, sel: &Selection, json: bool) -> Result<(), Exit> {
-    let build = ctx.build(&ctx.request(sel))?;
+    // Any feature can be asked about, enabled or not.
+    let build = ctx.build(&Request { all_features: true, ..ctx.request(sel) })?;
     let Some(exp) = explain::explain(&build, subject) else {
         eprintln!(
             "error: '{subject}' is neither a feature, an option set in this config, nor an enabled module\n  hint: `pfe features` lists features; `pfe generate` shows every option"

@@ -40,6 +40,9 @@ pub struct Request {
     pub env: HashMap<String, String>,
     /// Allow features whose stability the environment does not allow.
     pub allow_unstable: bool,
+    /// Every feature name in the catalog, when `features` holds the metadata
+    /// of only those that can matter (see `engine::build`); None: all given.
+    pub known: Option<BTreeSet<String>>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -163,16 +166,23 @@ pub fn resolve(
     features: &BTreeMap<String, FeatureInfo>,
     request: &Request,
 ) -> Result<Resolution, ResolveError> {
+    let exists = |name: &str| match &request.known {
+        Some(known) => known.contains(name),
+        None => features.contains_key(name),
+    };
     let unknown = |name: &str, by: String| ResolveError::UnknownFeature {
         name: name.to_string(),
-        suggestion: did_you_mean(name, features.keys().map(String::as_str)),
+        suggestion: match &request.known {
+            Some(known) => did_you_mean(name, known.iter().map(String::as_str)),
+            None => did_you_mean(name, features.keys().map(String::as_str)),
+        },
         by,
     };
 
     // 1. What is asked for, and what is switched off.
     let mut wanted: BTreeMap<String, Reason> = BTreeMap::new();
     for f in &profile.features {
-        if !features.contains_key(f) {
+        if !exists(f) {
             return Err(unknown(
                 f,
                 format!("profile '{}' ({})", profile.id, profile.path),
@@ -186,7 +196,7 @@ pub fn resolve(
         );
     }
     for f in &profile.optional_features {
-        if !features.contains_key(f) {
+        if !exists(f) {
             return Err(unknown(
                 f,
                 format!(
@@ -235,14 +245,14 @@ pub fn resolve(
         if request.with.contains(f) {
             return Err(ResolveError::WithAndWithout { feature: f.clone() });
         }
-        if !features.contains_key(f) {
+        if !exists(f) {
             return Err(unknown(f, "--without".into()));
         }
         wanted.remove(f);
         disabled.insert(f.clone(), "--without".into());
     }
     for f in &request.with {
-        if !features.contains_key(f) {
+        if !exists(f) {
             return Err(unknown(f, "--with".into()));
         }
         disabled.remove(f);
@@ -261,7 +271,7 @@ pub fn resolve(
         while let Some(f) = stack.pop() {
             let info = &features[&f];
             for dep in &info.dependencies {
-                if !features.contains_key(dep) {
+                if !exists(dep) {
                     return Err(unknown(
                         dep,
                         format!("the dependencies of {f} ({})", info.path),

@@ -104,6 +104,7 @@ fn req(with: &[&str], without: &[&str], vars: &[(&str, &str)]) -> Request {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         allow_unstable: false,
+        known: None,
     }
 }
 

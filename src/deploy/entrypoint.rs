@@ -1,0 +1,843 @@
+//! `pfe entrypoint`: the container's PID 1. Renders the config from the
+//! container environment (the variables `pfe env` writes), validates it,
+//! refuses to start on bad input naming the variable to fix, writes the
+//! config atomically, creates the admin account from a secret, then
+//! *becomes* Prosody (`exec prosody --config FILE -F`) so signals from
+//! Docker or Kubernetes reach it directly.
+//!
+//! Two modes:
+//!
+//! * render (default): PROSODY_DOMAIN is required; PROSODY_PROFILE,
+//!   PROSODY_ENVIRONMENT, PROSODY_FEATURES_*, every catalog variable, and
+//!   PFE_FEATURES / PFE_SET* / PFE_ALLOW_UNSTABLE decide the config, which
+//!   is written to `--config-output` (PFE_CONFIG_OUTPUT, default
+//!   /etc/prosody/prosody.cfg.lua);
+//! * use a given config unchanged: `--use-config FILE` (PFE_USE_CONFIG; the
+//!   Kubernetes manifests mount the rendered config from a ConfigMap) or
+//!   PROSODY_LEGACY_MODE=true (a hand-written config mounted at the config
+//!   output path: the seed's migration phase 1). It is linted; findings are
+//!   shown but do not stop it.
+//!
+//! Everything is checked before anything is written or started.
+
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::secrets::{self, Found, Origin};
+use super::{DeployError, Problem, env_value, render_problems};
+use crate::catalog::{Catalog, did_you_mean};
+use crate::engine::{self, Build, DEFAULT_ENVIRONMENT, DEFAULT_PROFILE};
+use crate::fsutil;
+use crate::resolve::parse_bool;
+use crate::sandbox::{Context, Sandbox, SectionKind};
+use crate::value::Value;
+
+pub const DEFAULT_CONFIG_OUTPUT: &str = "/etc/prosody/prosody.cfg.lua";
+/// The secret variable of the admin account's password.
+pub const ADMIN_PASSWORD_VAR: &str = "PROSODY_ADMIN_PASSWORD";
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where the rendered config goes (and, in legacy mode, where the
+    /// hand-written one is).
+    pub config_output: PathBuf,
+    /// Run this config unchanged instead of rendering.
+    pub use_config: Option<PathBuf>,
+    /// `--set` arguments, applied after PFE_SET*.
+    pub sets: Vec<String>,
+    /// Check and print, write and start nothing.
+    pub dry_run: bool,
+    /// Where a private credentials directory is made when secrets need
+    /// reshaping (PFE_RUNTIME_DIR, default the temp dir: a tmpfs in the
+    /// generated deployments).
+    pub runtime_dir: PathBuf,
+    pub prosody: PathBuf,
+    pub prosodyctl: PathBuf,
+}
+
+impl Options {
+    /// Defaults, with PFE_RUNTIME_DIR from `env`.
+    pub fn new(config_output: PathBuf, env: &HashMap<String, String>) -> Options {
+        Options {
+            config_output,
+            use_config: None,
+            sets: Vec::new(),
+            dry_run: false,
+            runtime_dir: env_value(env, "PFE_RUNTIME_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(std::env::temp_dir),
+            prosody: "prosody".into(),
+            prosodyctl: "prosodyctl".into(),
+        }
+    }
+}
+
+/// The admin account to create.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    pub user: String,
+    pub host: String,
+    pub password: String,
+}
+
+/// How Prosody gets its `Credential()` files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// The config reads none: the environment is left as it is.
+    Untouched,
+    /// $CREDENTIALS_DIRECTORY already holds them as Prosody needs them.
+    Keep(PathBuf),
+    /// Copied (reshaped) into a private directory made at start.
+    Private(Vec<(String, String)>),
+}
+
+/// Everything decided before anything happens.
+#[derive(Debug)]
+pub struct Plan {
+    /// The config Prosody will run.
+    pub config_path: PathBuf,
+    /// Render mode: the build whose config gets written to `config_path`.
+    pub build: Option<Build>,
+    pub credentials: Credentials,
+    /// Variables set for Prosody (secrets its config reads as ENV_*).
+    pub env_set: Vec<(String, String)>,
+    /// Variables removed from Prosody's environment (plain secrets).
+    pub env_remove: Vec<String>,
+    pub admin: Option<Admin>,
+    /// Warnings (shown, not fatal).
+    pub warnings: Vec<Problem>,
+    /// Validation or lint findings text (warnings).
+    pub findings: String,
+    /// One line about what will run.
+    pub summary: String,
+}
+
+/// Whether `d` looks like a domain Prosody can serve.
+pub fn valid_domain(d: &str) -> bool {
+    !d.is_empty()
+        && d.len() <= 253
+        && !d.starts_with(['.', '-'])
+        && !d.ends_with(['.', '-'])
+        && !d.contains("..")
+        && !d
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "/@:\\\"'<>&,;*?[]{}()".contains(c))
+}
+
+/// What [`check_environment`] insists on.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Checks {
+    /// A config will be rendered: storage variables are checked.
+    pub render: bool,
+    /// PROSODY_DOMAIN must be set (there is no sensible default).
+    pub require_domain: bool,
+    /// PROSODY_STORAGE=postgres needs PROSODY_DB_HOST (compose has its own db).
+    pub require_db_host: bool,
+}
+
+/// Checks on the environment that do not need a build; errors name the
+/// variable to fix, unknown PROSODY_* names are warnings.
+pub fn check_environment(
+    catalog: &Catalog,
+    env: &HashMap<String, String>,
+    checks: Checks,
+) -> Result<Vec<Problem>, DeployError> {
+    let Checks {
+        render,
+        require_domain,
+        require_db_host,
+    } = checks;
+    let mut problems = Vec::new();
+    // Metadata only: an empty environment, so a bad value cannot stop the
+    // evaluation before it is named below.
+    let sb = Sandbox::new(
+        HashMap::new(),
+        &Context {
+            domain: engine::DEFAULT_DOMAIN.into(),
+            profile: DEFAULT_PROFILE.into(),
+            environment: DEFAULT_ENVIRONMENT.into(),
+        },
+    )
+    .map_err(engine::Error::from)?;
+    let variables = catalog.variables(&sb).map_err(engine::Error::from)?;
+    let features = catalog.feature_infos(&sb).map_err(engine::Error::from)?;
+    let mut toggles: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (id, f) in &features {
+        for t in f.all_toggles() {
+            toggles.entry(t).or_default().push(id.clone());
+        }
+    }
+
+    for (var, known) in [
+        ("PROSODY_PROFILE", catalog.profiles()),
+        ("PROSODY_ENVIRONMENT", catalog.environments()),
+    ] {
+        if let Some(v) = env_value(env, var)
+            && !known.iter().any(|k| k == v.trim())
+        {
+            let hint = did_you_mean(v.trim(), known.iter().map(String::as_str))
+                .map(|s| format!("did you mean {s}? "))
+                .unwrap_or_default();
+            problems.push(Problem::error(
+                var,
+                format!("{v:?} is not in the catalog"),
+                format!("{hint}choose one of: {}", known.join(", ")),
+            ));
+        }
+    }
+
+    if let Some(v) = env_value(env, "PROSODY_LEGACY_MODE")
+        && parse_bool(v).is_none()
+    {
+        problems.push(Problem::error(
+            "PROSODY_LEGACY_MODE",
+            format!("{v:?} is not a boolean"),
+            "set it to true (run the mounted hand-written config) or false".into(),
+        ));
+    }
+
+    if render {
+        match env.get("PROSODY_DOMAIN").map(|d| d.trim()) {
+            None | Some("") if !require_domain => {}
+            None | Some("") => problems.push(Problem::error(
+                "PROSODY_DOMAIN",
+                "is not set; the entrypoint needs the XMPP domain to serve",
+                "set PROSODY_DOMAIN=chat.example.org (there is no default in a container)".into(),
+            )),
+            Some(d) if !valid_domain(d) => problems.push(Problem::error(
+                "PROSODY_DOMAIN",
+                format!("{d:?} is not a domain name"),
+                "give the bare domain, e.g. chat.example.org (no scheme, port, path or user)"
+                    .into(),
+            )),
+            Some(_) => {}
+        }
+        let storage = env_value(env, "PROSODY_STORAGE").map(|s| s.trim().to_ascii_lowercase());
+        match storage.as_deref() {
+            None | Some("sqlite" | "sqlite3") => {}
+            Some("postgres" | "postgresql") => {
+                if require_db_host && env_value(env, "PROSODY_DB_HOST").is_none() {
+                    problems.push(Problem::error(
+                        "PROSODY_DB_HOST",
+                        "is not set, but PROSODY_STORAGE=postgres needs the PostgreSQL host",
+                        "set PROSODY_DB_HOST (and PROSODY_DB_NAME, PROSODY_DB_USER, the db_password secret), or use PROSODY_STORAGE=sqlite".into(),
+                    ));
+                }
+            }
+            Some(other) => problems.push(Problem::error(
+                "PROSODY_STORAGE",
+                format!("{other:?} is not a storage backend pfe supports"),
+                "use sqlite (the default) or postgres".into(),
+            )),
+        }
+    }
+
+    let mut names: Vec<&String> = env
+        .keys()
+        .filter(|k| k.starts_with("PROSODY_FEATURES_"))
+        .collect();
+    names.sort();
+    for name in names {
+        let v = env[name].trim();
+        if v.is_empty() {
+            continue;
+        }
+        let is_toggle = toggles.contains_key(name.as_str());
+        let ok = if is_toggle {
+            parse_bool(v).is_some()
+        } else {
+            // Switches inside a feature file are compared with "true"/"false".
+            v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false")
+        };
+        if !ok {
+            problems.push(Problem::error(
+                name.clone(),
+                format!("{v:?} is not a boolean"),
+                if is_toggle {
+                    "set it to true or false (also accepted: 1/0, yes/no, on/off)".into()
+                } else {
+                    "set it to true or false".into()
+                },
+            ));
+        }
+    }
+
+    let mut known: Vec<String> = variables.iter().map(|v| v.name.clone()).collect();
+    known.extend(
+        variables
+            .iter()
+            .filter(|v| v.secret)
+            .map(|v| format!("{}_FILE", v.name)),
+    );
+    known.extend(toggles.keys().cloned());
+    if !known.iter().any(|k| k == ADMIN_PASSWORD_VAR) {
+        known.push(ADMIN_PASSWORD_VAR.into());
+        known.push(format!("{ADMIN_PASSWORD_VAR}_FILE"));
+    }
+    problems.extend(super::unknown_variables(&known, env));
+    Ok(problems)
+}
+
+fn admin_jid(env: &HashMap<String, String>) -> Option<String> {
+    env_value(env, "PROSODY_ADMINS")?
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .find(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// Decides everything; writes and starts nothing.
+pub fn plan(
+    catalog: &Catalog,
+    env: &HashMap<String, String>,
+    opts: &Options,
+) -> Result<Plan, DeployError> {
+    let legacy = env_value(env, "PROSODY_LEGACY_MODE").and_then(parse_bool) == Some(true);
+    let (use_config, use_config_subject) = match (&opts.use_config, legacy) {
+        (Some(p), _) => (Some(p.clone()), "PFE_USE_CONFIG"),
+        (None, true) => (Some(opts.config_output.clone()), "PROSODY_LEGACY_MODE"),
+        (None, false) => (None, ""),
+    };
+    let render = use_config.is_none();
+    let mut problems = check_environment(
+        catalog,
+        env,
+        Checks {
+            render,
+            require_domain: render,
+            require_db_host: true,
+        },
+    )?;
+    let errors = |p: &[Problem]| p.iter().any(Problem::is_error);
+    let environment = env_value(env, "PROSODY_ENVIRONMENT")
+        .unwrap_or(DEFAULT_ENVIRONMENT)
+        .trim()
+        .to_string();
+
+    let findings;
+    let (build, config_path, text) = if let Some(path) = use_config {
+        if errors(&problems) {
+            return Err(DeployError::input(problems));
+        }
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                let help = if legacy {
+                    "mount your hand-written prosody.cfg.lua there, set PFE_CONFIG_OUTPUT to its path, or set PROSODY_LEGACY_MODE=false to render one".to_string()
+                } else {
+                    "mount the rendered config there (pfe k8s puts it in a ConfigMap)".to_string()
+                };
+                problems.push(Problem::error(
+                    use_config_subject,
+                    format!("cannot read the config {}: {e}", path.display()),
+                    help,
+                ));
+                return Err(DeployError::input(problems));
+            }
+        };
+        match crate::lint::lint_file(&path, env.clone()) {
+            Ok(lint) => findings = crate::validate::render(&lint.findings, false, ""),
+            Err(e) => findings = format!("warning: cannot lint {}: {e}\n", path.display()),
+        }
+        (None, path, text)
+    } else {
+        if errors(&problems) {
+            return Err(DeployError::input(problems));
+        }
+        let req = super::request_from_env(env, &opts.sets, super::compose::ENTRYPOINT_COMMAND)
+            .map_err(DeployError::input)?;
+        let (build, warnings) = super::build_checked(catalog, &req)?;
+        findings = warnings;
+        let text = build.config.clone();
+        (Some(build), opts.config_output.clone(), text)
+    };
+
+    // Secrets: every secret variable is looked up (so a plain variable is
+    // judged even when this config does not need it).
+    let sb = Sandbox::new(env.clone(), &Context::default()).map_err(engine::Error::from)?;
+    let variables = match &build {
+        Some(b) => b.variables.clone(),
+        None => catalog.variables(&sb).map_err(engine::Error::from)?,
+    };
+    let mut specs = secrets::specs(&variables);
+    if !specs.iter().any(|s| s.var == ADMIN_PASSWORD_VAR) {
+        specs.push(secrets::Spec {
+            var: ADMIN_PASSWORD_VAR.into(),
+            credential: secrets::credential_name(ADMIN_PASSWORD_VAR),
+        });
+    }
+    let refs = secrets::scan(&text);
+    let mut found: BTreeMap<String, Found> = BTreeMap::new();
+    for s in &specs {
+        if let Some(f) = secrets::lookup(
+            &s.credential,
+            Some(&s.var),
+            env,
+            &environment,
+            &mut problems,
+        ) {
+            found.insert(s.credential.clone(), f);
+        }
+    }
+    for c in &refs.credentials {
+        if !found.contains_key(c) && !specs.iter().any(|s| &s.credential == c) {
+            // A credential no catalog variable describes (a hand-written config).
+            if let Some(f) = secrets::lookup(c, None, env, &environment, &mut problems) {
+                found.insert(c.clone(), f);
+            }
+        }
+    }
+    let mut creds: Vec<&Found> = Vec::new();
+    let mut missing_cred = Vec::new();
+    for c in &refs.credentials {
+        match found.get(c) {
+            Some(f) => creds.push(f),
+            None => missing_cred.push(c.clone()),
+        }
+    }
+    for c in missing_cred {
+        let var = specs
+            .iter()
+            .find(|s| s.credential == c)
+            .map(|s| s.var.clone());
+        let already = var.as_ref().is_some_and(|v| {
+            problems
+                .iter()
+                .any(|p| p.is_error() && p.subject.starts_with(v.as_str()))
+        });
+        if already {
+            continue;
+        }
+        let subject = var
+            .clone()
+            .unwrap_or_else(|| "CREDENTIALS_DIRECTORY".into());
+        let file_hint = var
+            .map(|v| format!(" or name a file with {v}_FILE"))
+            .unwrap_or_default();
+        problems.push(Problem::error(
+            subject,
+            format!("the config reads Credential(\"{c}\") but no such secret was given"),
+            format!("put it in $CREDENTIALS_DIRECTORY/{c} (a compose/Kubernetes secret at /run/secrets){file_hint}"),
+        ));
+    }
+    let mut env_set = Vec::new();
+    for s in &specs {
+        if refs.env.contains(&s.var) {
+            match found.get(&s.credential) {
+                Some(f) => env_set.push((s.var.clone(), f.value.clone())),
+                None => problems.push(Problem::warning(
+                    s.var.clone(),
+                    format!("the config reads ENV_{} but the secret is not given", s.var),
+                    format!(
+                        "put it in $CREDENTIALS_DIRECTORY/{} or name a file with {}_FILE",
+                        s.credential, s.var
+                    ),
+                )),
+            }
+        }
+    }
+    let env_remove: Vec<String> = specs
+        .iter()
+        .map(|s| s.var.clone())
+        .filter(|v| env.contains_key(v) && !env_set.iter().any(|(k, _)| k == v))
+        .collect();
+
+    // Credentials Prosody reads with Credential().
+    let credentials = if creds.is_empty() {
+        Credentials::Untouched
+    } else {
+        let dir = env_value(env, "CREDENTIALS_DIRECTORY").map(|d| PathBuf::from(d.trim()));
+        let as_is = dir.as_ref().is_some_and(|d| {
+            creds.iter().all(|f| {
+                !f.trimmed
+                    && matches!(&f.origin, Origin::Directory(p) if p.parent() == Some(d.as_path()))
+            })
+        });
+        match dir {
+            Some(d) if as_is => Credentials::Keep(d),
+            _ => Credentials::Private(
+                creds
+                    .iter()
+                    .map(|f| (f.credential.clone(), f.value.clone()))
+                    .collect(),
+            ),
+        }
+    };
+
+    // The admin account.
+    let mut admin = None;
+    if let Some(pw) = found.get("admin_password") {
+        match admin_jid(env) {
+            None => problems.push(Problem::error(
+                "PROSODY_ADMINS",
+                "is not set, but an admin password was given",
+                "set PROSODY_ADMINS=admin@<domain>; the first JID gets the password".into(),
+            )),
+            Some(jid) => match jid.split_once('@') {
+                Some((user, host))
+                    if !user.is_empty() && !host.is_empty() && !host.contains('/') =>
+                {
+                    if let Some(b) = &build {
+                        // The rendered config always has the domain's VirtualHost.
+                        let mut hosts: Vec<&str> = vec![b.domain.as_str()];
+                        hosts.extend(
+                            b.evaluated
+                                .sections
+                                .iter()
+                                .filter(|s| s.kind == SectionKind::VirtualHost)
+                                .map(|s| s.name.as_str())
+                                .filter(|n| *n != b.domain),
+                        );
+                        if !hosts.contains(&host) {
+                            problems.push(Problem::error(
+                                "PROSODY_ADMINS",
+                                format!("the first admin {jid} is not on a served domain ({})", hosts.join(", ")),
+                                "accounts can only be created on the VirtualHost: use admin@<PROSODY_DOMAIN>".into(),
+                            ));
+                        }
+                        let auth = b
+                            .evaluated
+                            .global()
+                            .options
+                            .get("authentication")
+                            .and_then(|o| match &o.value {
+                                Value::Str(s) => Some(s.clone()),
+                                _ => None,
+                            })
+                            .unwrap_or_else(|| "internal_hashed".into());
+                        if !auth.starts_with("internal") {
+                            problems.push(Problem::error(
+                                ADMIN_PASSWORD_VAR,
+                                format!("an admin password was given, but accounts are not Prosody's own (authentication = \"{auth}\")"),
+                                "remove the admin password secret; the admin logs in with the directory password".into(),
+                            ));
+                        }
+                    }
+                    admin = Some(Admin {
+                        user: user.to_string(),
+                        host: host.to_string(),
+                        password: pw.value.clone(),
+                    });
+                }
+                _ => problems.push(Problem::error(
+                    "PROSODY_ADMINS",
+                    format!("{jid:?} is not a bare JID (user@domain)"),
+                    "give admin@chat.example.org".into(),
+                )),
+            },
+        }
+    }
+
+    if errors(&problems) {
+        return Err(DeployError::input(problems));
+    }
+    let summary = match &build {
+        Some(b) => format!(
+            "profile {}, environment {}, domain {}; config {}",
+            b.profile.id,
+            b.environment.id,
+            b.domain,
+            config_path.display()
+        ),
+        None => format!(
+            "{} config {} used as is",
+            if legacy { "legacy mode:" } else { "given" },
+            config_path.display()
+        ),
+    };
+    Ok(Plan {
+        config_path,
+        build,
+        credentials,
+        env_set,
+        env_remove,
+        admin,
+        warnings: problems,
+        findings,
+        summary,
+    })
+}
+
+/// The environment changes Prosody and prosodyctl run with.
+fn apply_env(cmd: &mut Command, plan: &Plan, creds_dir: Option<&Path>) {
+    for v in &plan.env_remove {
+        cmd.env_remove(v);
+    }
+    for (k, v) in &plan.env_set {
+        cmd.env(k, v);
+    }
+    if let Some(d) = creds_dir {
+        cmd.env("CREDENTIALS_DIRECTORY", d);
+    }
+}
+
+/// `prosodyctl --config FILE register USER HOST` with the password on
+/// stdin (never on a command line). Replaces the password of an existing
+/// account, so the secret stays the source of truth.
+pub fn register(
+    prosodyctl: &Path,
+    config: &Path,
+    admin: &Admin,
+    setup: impl FnOnce(&mut Command),
+) -> Result<(), DeployError> {
+    let mut cmd = Command::new(prosodyctl);
+    cmd.arg("--config")
+        .arg(config)
+        .args(["register", &admin.user, &admin.host])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    setup(&mut cmd);
+    let mut child = cmd.spawn().map_err(|e| DeployError::Exec {
+        program: prosodyctl.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let pw = &admin.password;
+        let _ = stdin.write_all(format!("{pw}\n{pw}\n").as_bytes());
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(DeployError::Prosodyctl {
+                    action: format!("register {} {}", admin.user, admin.host),
+                    status: "killed after 120 s".into(),
+                    output: "prosodyctl did not finish (database unreachable?)".into(),
+                });
+            }
+        }
+    }
+    let out = child.wait_with_output().map_err(|e| DeployError::Exec {
+        program: prosodyctl.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    if !out.status.success() {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return Err(DeployError::Prosodyctl {
+            action: format!("register {} {}", admin.user, admin.host),
+            status: out.status.to_string(),
+            output: text.trim().replace(&admin.password, "***"),
+        });
+    }
+    Ok(())
+}
+
+/// Writes the config, prepares credentials, creates the admin account and
+/// execs Prosody. Returns only on failure.
+pub fn execute(plan: &Plan, opts: &Options) -> Result<Infallible, DeployError> {
+    if let Some(b) = &plan.build {
+        fsutil::write_atomic(&plan.config_path, b.config.as_bytes(), Some(0o640), true)?;
+    }
+    let creds_dir = match &plan.credentials {
+        Credentials::Untouched => None,
+        Credentials::Keep(d) => Some(d.clone()),
+        Credentials::Private(files) => {
+            let io = |e: std::io::Error| DeployError::Io {
+                what: "create a credentials directory in",
+                path: opts.runtime_dir.clone(),
+                reason: e.to_string(),
+            };
+            let dir = tempfile::Builder::new()
+                .prefix("pfe-credentials-")
+                .tempdir_in(&opts.runtime_dir)
+                .map_err(io)?
+                .keep();
+            for (name, value) in files {
+                fsutil::write_atomic(&dir.join(name), value.as_bytes(), Some(0o400), false)?;
+            }
+            Some(dir)
+        }
+    };
+    if let Some(admin) = &plan.admin {
+        register(&opts.prosodyctl, &plan.config_path, admin, |cmd| {
+            apply_env(cmd, plan, creds_dir.as_deref())
+        })?;
+        eprintln!(
+            "pfe entrypoint: admin account {}@{} ready",
+            admin.user, admin.host
+        );
+    }
+    eprintln!("pfe entrypoint: {}; starting prosody", plan.summary);
+    use std::os::unix::process::CommandExt as _;
+    let mut cmd = Command::new(&opts.prosody);
+    cmd.arg("--config").arg(&plan.config_path).arg("-F");
+    apply_env(&mut cmd, plan, creds_dir.as_deref());
+    let err = cmd.exec();
+    Err(DeployError::Exec {
+        program: opts.prosody.display().to_string(),
+        reason: err.to_string(),
+    })
+}
+
+/// Plans and prints what it would do (`--dry-run`): the config on stdout.
+pub fn describe(plan: &Plan) -> String {
+    let mut out = format!("pfe entrypoint (dry run): {}\n", plan.summary);
+    match &plan.credentials {
+        Credentials::Untouched => {}
+        Credentials::Keep(d) => out += &format!("  credentials: {} as is\n", d.display()),
+        Credentials::Private(files) => {
+            let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+            out += &format!(
+                "  credentials: {} copied to a private directory\n",
+                names.join(", ")
+            );
+        }
+    }
+    for (k, _) in &plan.env_set {
+        out += &format!("  {k}: from its secret file\n");
+    }
+    if let Some(a) = &plan.admin {
+        out += &format!(
+            "  admin account: {}@{} (password from its secret)\n",
+            a.user, a.host
+        );
+    }
+    out += "  nothing written, nothing started\n";
+    out
+}
+
+/// The warnings of a plan, one per line.
+pub fn warnings_text(plan: &Plan) -> String {
+    let mut out = plan.findings.clone();
+    out += &render_problems(&plan.warnings);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains() {
+        for d in [
+            "chat.example.org",
+            "localhost",
+            "xn--bcher-kva.example",
+            "bücher.example",
+        ] {
+            assert!(valid_domain(d), "{d}");
+        }
+        for d in [
+            "",
+            "https://x.org",
+            "a b",
+            "user@x.org",
+            "x.org:5222",
+            ".x.org",
+            "x..org",
+            "x.org/",
+        ] {
+            assert!(!valid_domain(d), "{d}");
+        }
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn plan_errors(pairs: &[(&str, &str)]) -> Vec<Problem> {
+        let opts = Options::new("/nonexistent/prosody.cfg.lua".into(), &HashMap::new());
+        match plan(&Catalog::builtin(), &env(pairs), &opts) {
+            Err(DeployError::Input { problems }) => {
+                problems.into_iter().filter(Problem::is_error).collect()
+            }
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(p) => panic!("no error; plan {}", p.summary),
+        }
+    }
+
+    #[test]
+    fn bad_inputs_name_the_variable() {
+        let subjects = |p: Vec<Problem>| p.into_iter().map(|p| p.subject).collect::<Vec<_>>();
+        assert_eq!(subjects(plan_errors(&[])), vec!["PROSODY_DOMAIN"]);
+        assert_eq!(
+            subjects(plan_errors(&[
+                ("PROSODY_DOMAIN", "x.org"),
+                ("PROSODY_STORAGE", "postgres")
+            ])),
+            vec!["PROSODY_DB_HOST"]
+        );
+        assert_eq!(
+            subjects(plan_errors(&[
+                ("PROSODY_DOMAIN", "x.org"),
+                ("PROSODY_STORAGE", "mysql")
+            ])),
+            vec!["PROSODY_STORAGE"]
+        );
+        assert_eq!(
+            subjects(plan_errors(&[
+                ("PROSODY_DOMAIN", "x.org"),
+                ("PROSODY_FEATURES_MOBILE_PUSH", "maybe"),
+                ("PROSODY_FEATURES_AUTH_FAST", "yes"),
+            ])),
+            vec!["PROSODY_FEATURES_AUTH_FAST", "PROSODY_FEATURES_MOBILE_PUSH"]
+        );
+        assert_eq!(
+            subjects(plan_errors(&[
+                ("PROSODY_DOMAIN", "x.org"),
+                ("PROSODY_DB_PASSWORD", "pw")
+            ])),
+            vec!["PROSODY_DB_PASSWORD"]
+        );
+        assert_eq!(
+            subjects(plan_errors(&[
+                ("PROSODY_DOMAIN", "x.org"),
+                ("PROSODY_PROFILE", "standrad")
+            ])),
+            vec!["PROSODY_PROFILE"]
+        );
+        assert_eq!(
+            subjects(plan_errors(&[
+                ("PROSODY_DOMAIN", "x.org"),
+                ("PROSODY_ENVIRONMENT", "development"),
+                ("PROSODY_ADMIN_PASSWORD", "pw"),
+            ])),
+            vec!["PROSODY_ADMINS"]
+        );
+    }
+
+    #[test]
+    fn development_accepts_a_plain_password_with_a_warning() {
+        let opts = Options::new("/nonexistent/prosody.cfg.lua".into(), &HashMap::new());
+        let p = plan(
+            &Catalog::builtin(),
+            &env(&[
+                ("PROSODY_DOMAIN", "x.org"),
+                ("PROSODY_ENVIRONMENT", "development"),
+                ("PROSODY_STORAGE", "postgres"),
+                ("PROSODY_DB_HOST", "db"),
+                ("PROSODY_DB_PASSWORD", "pw"),
+                ("PROSODY_ADMINS", "root@x.org"),
+                ("PROSODY_ADMIN_PASSWORD", "adminpw"),
+            ]),
+            &opts,
+        )
+        .unwrap();
+        assert_eq!(
+            p.credentials,
+            Credentials::Private(vec![("db_password".into(), "pw".into())])
+        );
+        assert_eq!(p.admin.as_ref().unwrap().user, "root");
+        assert!(p.env_remove.contains(&"PROSODY_DB_PASSWORD".to_string()));
+        let warned: Vec<&str> = p.warnings.iter().map(|w| w.subject.as_str()).collect();
+        assert_eq!(
+            warned,
+            vec!["PROSODY_ADMIN_PASSWORD", "PROSODY_DB_PASSWORD"]
+        );
+    }
+}
