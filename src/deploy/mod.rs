@@ -262,6 +262,7 @@ pub fn request_from_env(
         sets,
         env: env.clone(),
         allow_unstable,
+        all_features: false,
         command: command.to_string(),
     })
 }
