@@ -336,6 +336,9 @@ pub struct Session {
     pub items: Vec<String>,
     /// Milliseconds for the whole check.
     pub elapsed_ms: u64,
+    /// Milliseconds per part (the main session and each probe; the parts
+    /// run at once).
+    pub timings_ms: BTreeMap<String, u64>,
 }
 
 /// Everything one check found.
@@ -408,6 +411,7 @@ const UPLOAD_BODY_PREFIX: &str = "pfe check: XEP-0363 upload probe ";
 /// What the main session returns besides the facts: an upload slot.
 struct MainOut {
     slot: Option<Result<(String, UploadSlot), String>>,
+    elapsed: Duration,
 }
 
 fn probe_of(p: &Promise) -> Option<&str> {
@@ -424,6 +428,7 @@ async fn main_session(
     want_upload: Option<u64>,
     facts: &mut Facts,
 ) -> xmpp::Result<MainOut> {
+    let started = Instant::now();
     let domain = cfg.split_jid()?.1.to_string();
     let bare = cfg.jid.clone();
     facts.session.addr = cfg.addr.clone();
@@ -520,7 +525,10 @@ async fn main_session(
         });
     }
 
-    let mut out = MainOut { slot: None };
+    let mut out = MainOut {
+        slot: None,
+        elapsed: Duration::ZERO,
+    };
     if let Some(size) = want_upload {
         let service = facts
             .items
@@ -547,6 +555,7 @@ async fn main_session(
         });
     }
     client.close().await;
+    out.elapsed = started.elapsed();
     Ok(out)
 }
 
@@ -694,25 +703,30 @@ async fn inspect_inner(
     let side = async {
         let cleartext = async {
             if need_cleartext {
-                Some(cleartext_probe(cfg.clone(), cleartext_addr.clone()).await)
+                let r = cleartext_probe(cfg.clone(), cleartext_addr.clone()).await;
+                Some((r, started.elapsed()))
             } else {
                 None
             }
         };
         let registration = async {
             if need_registration {
-                Some(registration_probe(cfg.clone(), true).await)
+                let r = registration_probe(cfg.clone(), true).await;
+                Some((r, started.elapsed()))
             } else {
                 None
             }
         };
         let direct = async {
             match &direct_addr {
-                Some(a) => Some(direct_tls_probe(cfg, a).await),
+                Some(a) => Some((direct_tls_probe(cfg, a).await, started.elapsed())),
                 None => None,
             }
         };
-        let web = http::run_all(&http_probes, target.http.as_ref(), cfg.timeouts.overall);
+        let web = async {
+            let r = http::run_all(&http_probes, target.http.as_ref(), cfg.timeouts.overall).await;
+            (r, started.elapsed())
+        };
         tokio::join!(cleartext, registration, direct, web)
     };
     // Both at once; a failed main session ends the check at once.
@@ -733,10 +747,25 @@ async fn inspect_inner(
         };
         (main_out, side_out)
     };
-    facts.cleartext = cleartext;
-    facts.registration = registration;
-    facts.direct_tls = direct;
-    facts.http = web;
+    let ms = |d: Duration| d.as_millis() as u64;
+    let timings = &mut facts.session.timings_ms;
+    timings.insert("session".into(), ms(main_out.elapsed));
+    if let Some((_, t)) = &cleartext {
+        timings.insert("cleartext probe".into(), ms(*t));
+    }
+    if let Some((_, t)) = &registration {
+        timings.insert("registration probe".into(), ms(*t));
+    }
+    if let Some((_, t)) = &direct {
+        timings.insert("direct TLS probe".into(), ms(*t));
+    }
+    if !web.0.is_empty() {
+        timings.insert("HTTP probes".into(), ms(web.1));
+    }
+    facts.cleartext = cleartext.map(|c| c.0);
+    facts.registration = registration.map(|c| c.0);
+    facts.direct_tls = direct.map(|c| c.0);
+    facts.http = web.0;
     if let Some(slot) = main_out.slot {
         let remaining = cfg.timeouts.overall.saturating_sub(started.elapsed());
         facts.upload = Some(match slot {
@@ -747,7 +776,8 @@ async fn inspect_inner(
                 },
                 Some(h) => {
                     let body = format!("{UPLOAD_BODY_PREFIX}{}\n", nonce());
-                    http::upload(
+                    let t = Instant::now();
+                    let o = http::upload(
                         &service,
                         &slot,
                         body.as_bytes(),
@@ -755,7 +785,12 @@ async fn inspect_inner(
                         &cfg.tls_verify,
                         remaining,
                     )
-                    .await
+                    .await;
+                    facts
+                        .session
+                        .timings_ms
+                        .insert("upload PUT+GET".into(), ms(t.elapsed()));
+                    o
                 }
             },
         });
@@ -1044,6 +1079,120 @@ fn judge_security(p: &Promise, facts: &Facts, target: &Target) -> Outcome {
         other => Outcome::NotCheckable {
             why: format!("unknown security probe {other:?}"),
         },
+    }
+}
+
+impl Report {
+    /// Counts of (pass, fail, not checkable).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut c = (0, 0, 0);
+        for r in &self.rows {
+            match r.outcome {
+                Outcome::Pass { .. } => c.0 += 1,
+                Outcome::Fail { .. } => c.1 += 1,
+                Outcome::NotCheckable { .. } => c.2 += 1,
+            }
+        }
+        c
+    }
+
+    /// The human-readable report: session, one line per promise, the
+    /// compliance summary and the totals.
+    pub fn render_text(&self) -> String {
+        let s = &self.session;
+        let mut out = format!(
+            "session  {} {}{}, SASL {}, bound {}
+",
+            s.addr,
+            if s.tls_mode == "direct_tls" {
+                "direct TLS"
+            } else {
+                "STARTTLS"
+            },
+            s.tls
+                .as_deref()
+                .map(|t| format!(" ({t})"))
+                .unwrap_or_default(),
+            s.mechanism,
+            s.jid
+        );
+        if !s.items.is_empty() {
+            out += &format!(
+                "items    {}
+",
+                s.items.join(", ")
+            );
+        }
+        let fw = self
+            .rows
+            .iter()
+            .map(|r| r.promise.feature.len())
+            .max()
+            .unwrap_or(7)
+            .max(7);
+        let xw = self
+            .rows
+            .iter()
+            .map(|r| r.promise.xep.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        out += &format!(
+            "\n{:<6} {:<fw$}  {:<xw$}  EVIDENCE\n",
+            "RESULT", "FEATURE", "SPEC"
+        );
+        for r in &self.rows {
+            let (mark, text) = match &r.outcome {
+                Outcome::Pass { evidence } => ("pass", evidence.clone()),
+                Outcome::Fail { missing } => ("FAIL", missing.clone()),
+                Outcome::NotCheckable { why } => ("n/a", why.clone()),
+            };
+            let text = match r.promise.extra.get("promise") {
+                Some(what) if !matches!(r.outcome, Outcome::Fail { .. }) => {
+                    format!("{what}: {text}")
+                }
+                _ => text,
+            };
+            out += &format!(
+                "{mark:<6} {:<fw$}  {:<xw$}  {text}\n",
+                r.promise.feature, r.promise.xep
+            );
+        }
+        out += "\nXMPP Compliance Suites 2023 (XEP-0479), server side, from what was seen:\n";
+        let cw = self
+            .compliance
+            .iter()
+            .map(|c| c.category.len())
+            .max()
+            .unwrap_or(4);
+        let mut unverifiable = Vec::new();
+        for c in &self.compliance {
+            let level = c.reached.map_or("-", Level::name);
+            let next = match (c.reached, c.missing_for_next.is_empty()) {
+                (_, true) => String::new(),
+                (None, false) => format!("  Core needs {}", c.missing_for_next.join(", ")),
+                (Some(_), false) => format!("  Advanced needs {}", c.missing_for_next.join(", ")),
+            };
+            out += &format!("  {:<cw$}  {level:<8}{next}\n", c.category);
+            for r in &c.requirements {
+                if let Status::Unverifiable { why } = &r.status {
+                    let item = format!("{}: {why}", r.spec);
+                    if !unverifiable.contains(&item) {
+                        unverifiable.push(item);
+                    }
+                }
+            }
+        }
+        if !unverifiable.is_empty() {
+            out += &format!("  not visible to a client: {}\n", unverifiable.join("; "));
+        }
+        let (pass, fail, na) = self.counts();
+        out += &format!(
+            "\n{} promises: {pass} pass, {fail} fail, {na} not checkable ({} ms)\n",
+            self.rows.len(),
+            s.elapsed_ms
+        );
+        out
     }
 }
 

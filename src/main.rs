@@ -96,7 +96,18 @@ struct CheckArgs {
     /// Direct TLS (XEP-0368) instead of STARTTLS
     #[arg(long)]
     direct_tls: bool,
-    /// Overall deadline in milliseconds
+    /// The other c2s port on the same host, probed too: direct TLS for XEP-0368 when the session uses STARTTLS
+    /// [default: the config's c2s_direct_tls_ports], STARTTLS for the cleartext probes with --direct-tls [default: 5222]
+    #[arg(long, value_name = "PORT")]
+    alt_port: Option<u16>,
+    /// host[:port] of the HTTP server for the web promises (WebSocket, BOSH, host-meta, uploads)
+    /// [default: the --server host, port 5280, or 5281 with --https]
+    #[arg(long, value_name = "HOST:PORT")]
+    http: Option<String>,
+    /// Probe the HTTP endpoints over TLS (verified like the XMPP session)
+    #[arg(long)]
+    https: bool,
+    /// Overall deadline in milliseconds (every probe ends within it)
     #[arg(long, default_value_t = 15000)]
     timeout: u64,
     #[arg(long)]
@@ -179,8 +190,8 @@ enum Command {
     Check(CheckArgs),
     /// Exit 0 if the server answers an XMPP stream with its features (for Docker and Kubernetes probes)
     Healthcheck {
-        /// host:port of the c2s listener
-        #[arg(long, default_value = "127.0.0.1:5222")]
+        /// host[:port] of the c2s listener (port default 5222, or 5223 with --direct-tls)
+        #[arg(long, default_value = "127.0.0.1")]
         server: String,
         /// Domain to open the stream to [default: $PROSODY_DOMAIN or localhost]
         #[arg(long)]
@@ -188,6 +199,18 @@ enum Command {
         /// Deadline in milliseconds
         #[arg(long, default_value_t = 2000)]
         timeout: u64,
+        /// Also upgrade with STARTTLS and read the encrypted stream's features (checks the certificate)
+        #[arg(long, conflicts_with = "direct_tls")]
+        tls: bool,
+        /// Direct TLS (XEP-0368) from the first byte
+        #[arg(long)]
+        direct_tls: bool,
+        /// Trust this CA (PEM) for the certificate (implies --tls unless --direct-tls)
+        #[arg(long, value_name = "FILE", conflicts_with = "insecure")]
+        ca_file: Option<PathBuf>,
+        /// Accept any certificate (implies --tls unless --direct-tls)
+        #[arg(long)]
+        insecure: bool,
     },
     /// Generate a config into a state directory and run Prosody in the foreground on loopback (Ctrl-C stops it)
     Run {
@@ -373,11 +396,17 @@ fn run(cli: Cli) -> Result<(), Exit> {
             server,
             domain,
             timeout,
+            tls,
+            direct_tls,
+            ca_file,
+            insecure,
         } => {
             let domain = domain
                 .or_else(|| ctx.env.get("PROSODY_DOMAIN").cloned())
                 .unwrap_or_else(|| "localhost".into());
-            healthcheck_cmd(&server, &domain, timeout)
+            healthcheck_cmd(
+                &server, &domain, timeout, tls, direct_tls, ca_file, insecure,
+            )
         }
         Command::Run {
             profile,
@@ -771,7 +800,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
 }
 
 fn check_cmd(ctx: &Ctx, a: CheckArgs) -> Result<(), Exit> {
-    use pfe::check::{self, Outcome};
+    use pfe::check::{self, HttpTarget, Target};
     use pfe::xmpp::{ClientConfig, TlsMode, TlsVerify};
     let verify = match (&a.ca_file, a.insecure) {
         (Some(f), _) => TlsVerify::CaFile(f.clone()),
@@ -794,58 +823,131 @@ fn check_cmd(ctx: &Ctx, a: CheckArgs) -> Result<(), Exit> {
     req.domain = a.jid.split_once('@').map(|(_, d)| d.to_string());
     let build = ctx.build(&req)?;
     let promises = check::promises(&build);
-    let addr = if a.server.contains(':') {
-        a.server.clone()
-    } else {
-        format!("{}:{}", a.server, if a.direct_tls { 5223 } else { 5222 })
+    let with_port = |addr: &str, port: u16| {
+        if check::host_of(addr) != addr {
+            addr.to_string()
+        } else {
+            format!("{addr}:{port}")
+        }
     };
+    let addr = with_port(&a.server, if a.direct_tls { 5223 } else { 5222 });
+    let host = check::host_of(&addr).to_string();
     let mode = if a.direct_tls {
         TlsMode::DirectTls
     } else {
         TlsMode::StartTls
     };
-    let mut cfg = ClientConfig::new(addr, a.jid.clone(), a.password.clone(), mode, verify);
-    cfg.timeouts.overall = std::time::Duration::from_millis(a.timeout);
-    let rows = runtime()?
-        .block_on(check::verify(cfg, &promises))
+    let mut cfg = ClientConfig::new(
+        addr.clone(),
+        a.jid.clone(),
+        a.password.clone(),
+        mode,
+        verify.clone(),
+    );
+    let overall = std::time::Duration::from_millis(a.timeout);
+    cfg.timeouts.overall = overall;
+    cfg.timeouts.connect = cfg.timeouts.connect.min(overall);
+    cfg.timeouts.read = cfg.timeouts.read.min(overall);
+    let mut target = Target::new(cfg);
+    let http_default = if a.https {
+        check::configured_port(&build, "https_ports").unwrap_or(5281)
+    } else {
+        check::configured_port(&build, "http_ports").unwrap_or(5280)
+    };
+    target.http = Some(HttpTarget {
+        addr: with_port(a.http.as_deref().unwrap_or(&host), http_default),
+        host: build.domain.clone(),
+        tls: a.https.then(|| verify.clone()),
+    });
+    match mode {
+        TlsMode::StartTls => {
+            target.direct_tls_addr = a
+                .alt_port
+                .or_else(|| check::configured_port(&build, "c2s_direct_tls_ports"))
+                .map(|p| format!("{host}:{p}"));
+        }
+        TlsMode::DirectTls => {
+            let p = a
+                .alt_port
+                .or_else(|| check::configured_port(&build, "c2s_ports"))
+                .unwrap_or(5222);
+            target.starttls_addr = Some(format!("{host}:{p}"));
+        }
+    }
+    let report = runtime()?
+        .block_on(check::inspect(&target, &promises))
         .map_err(|e| {
             eprintln!("error: {e}");
             Exit(1)
         })?;
-    let failed = rows
-        .iter()
-        .any(|r| matches!(r.outcome, Outcome::Fail { .. }));
+    let failed = report.failed();
     if a.json {
-        print_json(
-            &serde_json::json!({ "ok": !failed, "profile": req.profile, "environment": req.environment, "results": rows }),
-        )?;
+        let (pass, fail, not_checkable) = report.counts();
+        print_json(&serde_json::json!({
+            "ok": !failed,
+            "profile": req.profile,
+            "environment": req.environment,
+            "server": addr,
+            "http": target.http.as_ref().map(|h| h.addr.clone()),
+            "session": report.session,
+            "results": report.rows,
+            "compliance": report.compliance,
+            "summary": { "pass": pass, "fail": fail, "not_checkable": not_checkable },
+        }))?;
     } else {
-        let mut out = String::new();
-        for r in &rows {
-            let (mark, text) = match &r.outcome {
-                Outcome::Pass { evidence } => ("pass", evidence.as_str()),
-                Outcome::Fail { missing } => ("FAIL", missing.as_str()),
-                Outcome::NotCheckable { why } => ("n/a ", why.as_str()),
-            };
-            out += &format!(
-                "{mark}  {:<24} {:<9} {text}\n",
-                r.promise.feature, r.promise.xep
-            );
-        }
-        let passed = rows
-            .iter()
-            .filter(|r| matches!(r.outcome, Outcome::Pass { .. }))
-            .count();
-        out += &format!("\n{passed} of {} promises seen on the wire\n", rows.len());
+        let out = format!(
+            "pfe check {} at {addr}: profile {}, environment {}\n{}",
+            a.jid,
+            req.profile,
+            req.environment,
+            report.render_text()
+        );
         stdout(out.as_bytes())?;
     }
     if failed { Err(Exit(1)) } else { Ok(()) }
 }
 
-fn healthcheck_cmd(server: &str, domain: &str, timeout: u64) -> Result<(), Exit> {
+fn healthcheck_cmd(
+    server: &str,
+    domain: &str,
+    timeout: u64,
+    starttls: bool,
+    direct_tls: bool,
+    ca_file: Option<PathBuf>,
+    insecure: bool,
+) -> Result<(), Exit> {
+    use pfe::xmpp::{self, TlsVerify};
     let t = std::time::Duration::from_millis(timeout);
-    match runtime()?.block_on(pfe::xmpp::healthcheck(server, domain, t)) {
-        Ok(_) => Ok(()),
+    let addr = if pfe::check::host_of(server) != server {
+        server.to_string()
+    } else {
+        format!("{server}:{}", if direct_tls { 5223 } else { 5222 })
+    };
+    let verify = match (ca_file, insecure) {
+        (Some(f), _) => Some(TlsVerify::CaFile(f)),
+        (None, true) => Some(TlsVerify::InsecureAcceptAny),
+        (None, false) => None,
+    };
+    let rt = runtime()?;
+    let result = match (verify, starttls, direct_tls) {
+        (None, false, false) => rt.block_on(xmpp::healthcheck(&addr, domain, t)),
+        (None, _, _) => {
+            eprintln!(
+                "error: say how to trust the server's certificate\n  hint: --ca-file FILE, or --insecure"
+            );
+            return Err(Exit(2));
+        }
+        (Some(v), _, true) => rt.block_on(xmpp::healthcheck_tls(&addr, domain, &v, t)),
+        (Some(v), _, false) => rt.block_on(xmpp::healthcheck_starttls(&addr, domain, &v, t)),
+    };
+    match result {
+        Ok(r) => {
+            let out = format!(
+                "healthy: {addr} answered {domain} in {} ms\n",
+                r.elapsed.as_millis()
+            );
+            stdout(out.as_bytes())
+        }
         Err(e) => {
             eprintln!("unhealthy: {e}");
             Err(Exit(1))
@@ -879,7 +981,7 @@ fn run_cmd(
         .collect();
     let names: Vec<&str> = components.iter().map(String::as_str).collect();
     server::generate_cert(&state.certs_dir(), domain, &names).map_err(fail)?;
-    let sel = Selection {
+    let mut sel = Selection {
         profile,
         environment: Some(environment.unwrap_or_else(|| "development".into())),
         domain: Some(domain.to_string()),
@@ -890,7 +992,38 @@ fn run_cmd(
             .collect(),
         ..Default::default()
     };
-    let build = ctx.build(&ctx.request(&sel))?;
+    // Prosody's internal_hashed keeps one SCRAM hash per account, made with
+    // password_hash (SHA-1 unless set), and offers only that SCRAM. A fresh
+    // state directory gets SHA-256 so clients can use SCRAM-SHA-256; the
+    // choice is remembered in <state>/password_hash, and a directory that
+    // already holds data from before keeps Prosody's SHA-1 (its accounts
+    // could not log in otherwise). A catalog that sets password_hash wins.
+    let marker = state.root().join("password_hash");
+    let hash = match std::fs::read_to_string(&marker) {
+        Ok(h) if matches!(h.trim(), "SHA-1" | "SHA-256") => h.trim().to_string(),
+        _ => {
+            let fresh = std::fs::read_dir(state.data_dir())
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(true);
+            let h = if fresh { "SHA-256" } else { "SHA-1" };
+            std::fs::write(&marker, format!("{h}\n")).map_err(|e| {
+                eprintln!("error: cannot write {}: {e}", marker.display());
+                Exit(1)
+            })?;
+            h.to_string()
+        }
+    };
+    let mut build = ctx.build(&ctx.request(&sel))?;
+    let from_catalog = build
+        .evaluated
+        .global()
+        .options
+        .contains_key("password_hash");
+    if !from_catalog && hash != "SHA-1" {
+        sel.sets
+            .push(format!("password_hash={}", server::lua_string(&hash)));
+        build = ctx.build(&ctx.request(&sel))?;
+    }
     let config = state.write_config(&build.config).map_err(fail)?;
     if let Some(u) = user {
         let Some((jid, password)) = u.split_once(':') else {
@@ -900,11 +1033,19 @@ fn run_cmd(
         server::create_user(&config, jid, password).map_err(fail)?;
     }
     eprintln!(
-        "pfe run: {} ({}), c2s 127.0.0.1:{}, http 127.0.0.1:{}, state in {}",
+        "pfe run: {} ({}, {}), c2s 127.0.0.1:{}, direct TLS 127.0.0.1:{}, http 127.0.0.1:{}, https 127.0.0.1:{}, password_hash {}, state in {}",
         domain,
         build.profile.id,
+        build.environment.id,
         ports.c2s,
+        ports.c2s_direct_tls,
         ports.http,
+        ports.https,
+        if from_catalog {
+            "from the catalog".to_string()
+        } else {
+            hash
+        },
         state_dir.display()
     );
     // Become Prosody: every signal (Ctrl-C, SIGTERM from a supervisor) reaches

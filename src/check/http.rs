@@ -339,7 +339,7 @@ pub(crate) fn judge(p: &Promise, probe: &Probe) -> Outcome {
                             if f.contains("mechanisms[") || f.contains("sasl2[") {
                                 ""
                             } else {
-                                " (no SASL mechanism on this unencrypted HTTP session: clients need                                  HTTPS, or a TLS-terminating proxy and consider_bosh_secure)"
+                                " (no SASL mechanism on this unencrypted HTTP session: clients need HTTPS, or a TLS-terminating proxy and consider_bosh_secure)"
                             }
                         ),
                     },
