@@ -426,6 +426,29 @@ async fn live_healthcheck_and_http_probes() {
         r.features.summary()
     );
 
+    // STARTTLS healthcheck: the encrypted stream's features come back.
+    let r = xmpp::healthcheck_starttls(&live.c2s(), DOMAIN, &verify, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(!r.features.starttls, "{}", r.features.summary());
+    assert!(
+        r.features.sasl_mechanisms.iter().any(|m| m == "PLAIN"),
+        "{}",
+        r.features.summary()
+    );
+    // A CA that did not sign the server's certificate: refused.
+    let other = tempfile::tempdir().unwrap();
+    let wrong = TlsVerify::CaFile(
+        server::generate_cert(other.path(), DOMAIN, &[])
+            .unwrap()
+            .cert,
+    );
+    assert!(
+        xmpp::healthcheck_starttls(&live.c2s(), DOMAIN, &wrong, Duration::from_secs(5))
+            .await
+            .is_err()
+    );
+
     // A polite close leaves nothing above info in Prosody's log.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let log = live.log();
