@@ -243,6 +243,57 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write compose.yaml and compose.<ENV>.yaml (Compose Specification) for a profile and environment
+    Compose {
+        #[command(flatten)]
+        sel: Selection,
+        /// Directory for the files (created if missing)
+        #[arg(short, long, value_name = "DIR")]
+        output: PathBuf,
+        /// Replace existing files
+        #[arg(long)]
+        force: bool,
+        /// Image name; the tag is ${PROSODY_VERSION:-latest}
+        #[arg(long, default_value = "prosody")]
+        image: String,
+    },
+    /// Write Kubernetes manifests (ConfigMap with the config, Services, StatefulSet) for a profile and environment
+    K8s {
+        #[command(flatten)]
+        sel: Selection,
+        /// Directory for the files (created if missing)
+        #[arg(short, long, value_name = "DIR")]
+        output: PathBuf,
+        /// Replace existing files
+        #[arg(long)]
+        force: bool,
+        /// Image name; the tag is $PROSODY_VERSION or latest
+        #[arg(long, default_value = "prosody")]
+        image: String,
+        /// Name of the StatefulSet, prefix of the other objects
+        #[arg(long, default_value = "prosody")]
+        name: String,
+    },
+    /// Container entrypoint: render the config from the environment, check it, create the admin account, exec Prosody
+    Entrypoint {
+        /// Where the rendered config is written (atomically)
+        #[arg(
+            long,
+            env = "PFE_CONFIG_OUTPUT",
+            default_value = "/etc/prosody/prosody.cfg.lua",
+            value_name = "FILE"
+        )]
+        config_output: PathBuf,
+        /// Run this config unchanged instead of rendering one (the Kubernetes ConfigMap)
+        #[arg(long, env = "PFE_USE_CONFIG", value_name = "FILE")]
+        use_config: Option<PathBuf>,
+        /// Set an option last (after PFE_SET*), as a Lua value: [HOST:]OPTION=VALUE (repeatable)
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Check everything and print the config; write and start nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// A failure already printed, with its exit code.
@@ -426,6 +477,25 @@ fn run(cli: Cli) -> Result<(), Exit> {
             http_port,
             user,
         ),
+        Command::Compose {
+            sel,
+            output,
+            force,
+            image,
+        } => compose_cmd(&ctx, cli.config_dir.as_deref(), &sel, &output, force, image),
+        Command::K8s {
+            sel,
+            output,
+            force,
+            image,
+            name,
+        } => k8s_cmd(&ctx, &sel, &output, force, image, name),
+        Command::Entrypoint {
+            config_output,
+            use_config,
+            sets,
+            dry_run,
+        } => entrypoint_cmd(&ctx, config_output, use_config, sets, dry_run),
         Command::Docs => stdout(
             pfe::docs::catalog_tables(&ctx.catalog)
                 .map_err(report)?
@@ -1060,4 +1130,106 @@ fn run_cmd(
         "error: cannot run prosody: {err}\n  hint: install Prosody 13 (scripts/install-deps.sh)"
     );
     Err(Exit(1))
+}
+
+/// Prints a deploy error. Input problems are plain lines, one per problem
+/// naming what to fix (container logs are read as text), then a summary.
+fn deploy_report(e: pfe::deploy::DeployError) -> Exit {
+    if let pfe::deploy::DeployError::Input { problems } = &e {
+        eprint!("{}", pfe::deploy::render_problems(problems));
+        let summary = e.to_string();
+        eprintln!("error: {}", summary.lines().next().unwrap_or_default());
+        return Exit(1);
+    }
+    report(e)
+}
+
+fn compose_cmd(
+    ctx: &Ctx,
+    config_dir: Option<&Path>,
+    sel: &Selection,
+    output: &Path,
+    force: bool,
+    image: String,
+) -> Result<(), Exit> {
+    use pfe::deploy::{self, compose};
+    let config_dir = match config_dir {
+        Some(d) => Some(std::fs::canonicalize(d).map_err(|e| {
+            eprintln!("error: cannot resolve --config-dir {}: {e}", d.display());
+            Exit(1)
+        })?),
+        None => None,
+    };
+    let opts = compose::Options { image, config_dir };
+    let out = compose::render(&ctx.catalog, &ctx.request(sel), &opts).map_err(deploy_report)?;
+    eprint!("{}", out.warnings);
+    deploy::write_files(output, &out.files, force).map_err(deploy_report)?;
+    for (name, _) in &out.files {
+        eprintln!("wrote {}", output.join(name).display());
+    }
+    if !out.secret_files.is_empty() {
+        eprintln!(
+            "secrets to create beside them (one line each, readable by uid 999, never committed): {}",
+            out.secret_files.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn k8s_cmd(
+    ctx: &Ctx,
+    sel: &Selection,
+    output: &Path,
+    force: bool,
+    image: String,
+    name: String,
+) -> Result<(), Exit> {
+    use pfe::deploy::{self, k8s};
+    let opts = k8s::Options { image, name };
+    let out = k8s::render(&ctx.catalog, &ctx.request(sel), &opts).map_err(deploy_report)?;
+    eprint!("{}", out.warnings);
+    deploy::write_files(output, &out.files, force).map_err(deploy_report)?;
+    for (file, _) in &out.files {
+        eprintln!("wrote {}", output.join(file).display());
+    }
+    if !out.secrets.is_empty() {
+        let keys: Vec<String> = out
+            .secrets
+            .iter()
+            .map(|(k, required)| format!("{k}{}", if *required { "" } else { " (optional)" }))
+            .collect();
+        eprintln!(
+            "the Secret {}-secrets holds: {}",
+            opts.name,
+            keys.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn entrypoint_cmd(
+    ctx: &Ctx,
+    config_output: PathBuf,
+    use_config: Option<PathBuf>,
+    sets: Vec<String>,
+    dry_run: bool,
+) -> Result<(), Exit> {
+    use pfe::deploy::entrypoint;
+    let mut opts = entrypoint::Options::new(config_output, &ctx.env);
+    opts.use_config = use_config;
+    opts.sets = sets;
+    opts.dry_run = dry_run;
+    let plan = entrypoint::plan(&ctx.catalog, &ctx.env, &opts).map_err(deploy_report)?;
+    eprint!("{}", entrypoint::warnings_text(&plan));
+    if dry_run {
+        eprint!("{}", entrypoint::describe(&plan));
+        return match &plan.build {
+            Some(b) => stdout(b.config.as_bytes()),
+            None => Ok(()),
+        };
+    }
+    match entrypoint::execute(&plan, &opts) {
+        Ok(never) => match never {},
+        Err(e) => Err(report(e)),
+    }
 }
