@@ -944,12 +944,14 @@ fn check_cmd(ctx: &Ctx, a: CheckArgs) -> Result<(), Exit> {
             target.starttls_addr = Some(format!("{host}:{p}"));
         }
     }
-    let report = runtime()?
-        .block_on(check::inspect(&target, &promises))
-        .map_err(|e| {
-            eprintln!("error: {e}");
-            Exit(1)
-        })?;
+    let rt = runtime()?;
+    let result = rt.block_on(check::inspect(&target, &promises));
+    // A DNS lookup still blocking a worker thread must not hold up the exit.
+    rt.shutdown_background();
+    let report = result.map_err(|e| {
+        eprintln!("error: {e}");
+        Exit(1)
+    })?;
     let failed = report.failed();
     if a.json {
         let (pass, fail, not_checkable) = report.counts();

@@ -422,8 +422,16 @@ fn split_url(url: &str) -> Option<(bool, String, u16, String, String)> {
 
 /// Where to connect for `host:port`: the name itself when it resolves,
 /// else the HTTP target's host (like `curl --resolve`), with a note.
+/// `localhost` and `*.localhost` (RFC 6761: this machine, i.e. the server's
+/// own) go to the HTTP target's host without asking DNS.
 async fn connect_addr(host: &str, port: u16, t: &HttpTarget) -> (String, Option<String>) {
     let addr = format!("{host}:{port}");
+    let lower = host.to_ascii_lowercase();
+    if lower == "localhost" || lower.ends_with(".localhost") {
+        let via = format!("{}:{port}", host_of(&t.addr));
+        let note = format!("{host} is the server's own name: reached through {via}");
+        return (via, Some(note));
+    }
     let lookup = tokio::time::timeout(
         Duration::from_secs(2),
         tokio::net::lookup_host(addr.clone()),
