@@ -1012,6 +1012,9 @@ fn healthcheck_cmd(
         (Some(v), _, true) => rt.block_on(xmpp::healthcheck_tls(&addr, domain, &v, t)),
         (Some(v), _, false) => rt.block_on(xmpp::healthcheck_starttls(&addr, domain, &v, t)),
     };
+    // A name lookup still blocking a worker thread must not hold up the
+    // exit past the deadline.
+    rt.shutdown_background();
     match result {
         Ok(r) => {
             let out = format!(
