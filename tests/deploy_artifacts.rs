@@ -167,6 +167,12 @@ fn compose_golden_files() {
                     "compose.yaml of {profile} must not depend on the environment ({environment})"
                 ),
             }
+            for (name, text) in &files {
+                assert!(
+                    !text.lines().any(|l| l.starts_with("version:")),
+                    "{name}: the current Compose Specification has no version key"
+                );
+            }
             insta::assert_snapshot!(
                 format!("compose_{profile}_{environment}_overlay"),
                 files[1].1
@@ -694,4 +700,32 @@ fn k8s_prints_the_secret_keys_and_never_values() {
         let text = std::fs::read_to_string(tmp.path().join(f)).unwrap();
         assert!(!text.contains("turn-hunter2"), "{f} contains a secret");
     }
+}
+
+#[test]
+fn compose_mounts_a_config_dir_and_reproduces_its_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("catalog");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("local.cfg.lua"), "c2s_timeout = 90\n").unwrap();
+    let out_dir = tmp.path().join("deploy");
+    let out = pfe()
+        .arg("--config-dir")
+        .arg(&tree)
+        .args(["compose", "minimal", "production", "--domain", DOMAIN, "-o"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let base = std::fs::read_to_string(out_dir.join("compose.yaml")).unwrap();
+    let canonical = std::fs::canonicalize(&tree).unwrap();
+    assert!(
+        base.contains(&format!("{}:/etc/pfe/catalog:ro", canonical.display())),
+        "{base}"
+    );
+    assert!(base.contains("PFE_CONFIG_DIR: /etc/pfe/catalog"), "{base}");
 }
