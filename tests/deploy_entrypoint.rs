@@ -245,6 +245,28 @@ fn plain_passwords_are_a_warning_in_development() {
 }
 
 #[test]
+fn every_problem_is_reported_at_once() {
+    let (code, err, _) = Fake::new().run(
+        &[
+            ("PROSODY_STORAGE", "postgres"),
+            ("PROSODY_DB_PASSWORD", "hunter2"),
+            ("PROSODY_FEATURES_WEB_ENABLED", "maybe"),
+        ],
+        &[],
+    );
+    assert_eq!(code, 1);
+    for v in [
+        "PROSODY_DOMAIN",
+        "PROSODY_DB_HOST",
+        "PROSODY_DB_PASSWORD",
+        "PROSODY_FEATURES_WEB_ENABLED",
+    ] {
+        assert!(err.contains(&format!("error: {v}:")), "{v} missing:\n{err}");
+    }
+    assert!(err.contains("error: 4 problems in the input"), "{err}");
+}
+
+#[test]
 fn postgres_needs_its_password_secret() {
     Fake::new().refused(
         &[

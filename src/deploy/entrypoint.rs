@@ -317,6 +317,31 @@ pub fn plan(
         .trim()
         .to_string();
 
+    // Secrets: every secret variable is looked up first (so a plain
+    // variable is judged even when this config does not need it, and in the
+    // same report as the other problems).
+    let meta = Sandbox::new(HashMap::new(), &Context::default()).map_err(engine::Error::from)?;
+    let variables = catalog.variables(&meta).map_err(engine::Error::from)?;
+    let mut specs = secrets::specs(&variables);
+    if !specs.iter().any(|s| s.var == ADMIN_PASSWORD_VAR) {
+        specs.push(secrets::Spec {
+            var: ADMIN_PASSWORD_VAR.into(),
+            credential: secrets::credential_name(ADMIN_PASSWORD_VAR),
+        });
+    }
+    let mut found: BTreeMap<String, Found> = BTreeMap::new();
+    for s in &specs {
+        if let Some(f) = secrets::lookup(
+            &s.credential,
+            Some(&s.var),
+            env,
+            &environment,
+            &mut problems,
+        ) {
+            found.insert(s.credential.clone(), f);
+        }
+    }
+
     let findings;
     let (build, config_path, text) = if let Some(path) = use_config {
         if errors(&problems) {
@@ -355,33 +380,7 @@ pub fn plan(
         (Some(build), opts.config_output.clone(), text)
     };
 
-    // Secrets: every secret variable is looked up (so a plain variable is
-    // judged even when this config does not need it).
-    let sb = Sandbox::new(env.clone(), &Context::default()).map_err(engine::Error::from)?;
-    let variables = match &build {
-        Some(b) => b.variables.clone(),
-        None => catalog.variables(&sb).map_err(engine::Error::from)?,
-    };
-    let mut specs = secrets::specs(&variables);
-    if !specs.iter().any(|s| s.var == ADMIN_PASSWORD_VAR) {
-        specs.push(secrets::Spec {
-            var: ADMIN_PASSWORD_VAR.into(),
-            credential: secrets::credential_name(ADMIN_PASSWORD_VAR),
-        });
-    }
     let refs = secrets::scan(&text);
-    let mut found: BTreeMap<String, Found> = BTreeMap::new();
-    for s in &specs {
-        if let Some(f) = secrets::lookup(
-            &s.credential,
-            Some(&s.var),
-            env,
-            &environment,
-            &mut problems,
-        ) {
-            found.insert(s.credential.clone(), f);
-        }
-    }
     for c in &refs.credentials {
         if !found.contains_key(c) && !specs.iter().any(|s| &s.credential == c) {
             // A credential no catalog variable describes (a hand-written config).
