@@ -620,3 +620,72 @@ fn compose_environment(path: &Path) -> BTreeMap<String, String> {
     }
     out
 }
+
+/// The Kubernetes StatefulSet's environment and the ConfigMap's config are
+/// all the entrypoint needs (PFE_USE_CONFIG, secrets at CREDENTIALS_DIRECTORY).
+#[test]
+fn kubernetes_environment_runs_the_configmap_config() {
+    use saphyr::LoadableYamlNode;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("k8s");
+    let st = pfe()
+        .args([
+            "k8s",
+            "standard",
+            "production",
+            "--domain",
+            "chat.example.org",
+            "-o",
+        ])
+        .arg(&out)
+        .env("PROSODY_STORAGE", "postgres")
+        .env("PROSODY_DB_HOST", "db.example.internal")
+        .env("PROSODY_ADMINS", "admin@chat.example.org")
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let cm = std::fs::read_to_string(out.join("configmap.yaml")).unwrap();
+    let cm = saphyr::Yaml::load_from_str(&cm).unwrap();
+    let config = cm[0]["data"]["prosody.cfg.lua"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let config_path = dir.path().join("prosody.cfg.lua");
+    std::fs::write(&config_path, &config).unwrap();
+    let creds = dir.path().join("secrets");
+    std::fs::create_dir_all(&creds).unwrap();
+    std::fs::write(creds.join("db_password"), "pw").unwrap();
+    std::fs::write(creds.join("admin_password"), "adminpw").unwrap();
+
+    let sts = std::fs::read_to_string(out.join("statefulset.yaml")).unwrap();
+    let sts = saphyr::Yaml::load_from_str(&sts).unwrap();
+    let container = &sts[0]["spec"]["template"]["spec"]["containers"][0];
+    let mut cmd = pfe();
+    cmd.env_clear().env("PATH", std::env::var("PATH").unwrap());
+    for e in container["env"].as_sequence().unwrap() {
+        let (name, value) = (e["name"].as_str().unwrap(), e["value"].as_str().unwrap());
+        let value = match name {
+            "PFE_USE_CONFIG" => config_path.to_str().unwrap(),
+            "CREDENTIALS_DIRECTORY" => creds.to_str().unwrap(),
+            _ => value,
+        };
+        cmd.env(name, value);
+    }
+    let run = cmd.args(["entrypoint", "--dry-run"]).output().unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    assert!(err.contains("used as is"), "{err}");
+    assert!(
+        err.contains("credentials: ") && err.contains(" as is"),
+        "{err}"
+    );
+    assert!(
+        err.contains("admin account: admin@chat.example.org"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&config_path).unwrap(), config);
+}
