@@ -12,6 +12,11 @@
 //! * docker/Dockerfile passes hadolint with no findings at all.
 //!
 //! The tools are installed by scripts/install-deps.sh; a missing one fails.
+//!
+//! After an intended change to the generated files (a catalog variable's
+//! default, a new feature's port), review and accept the new snapshots with
+//! `INSTA_UPDATE=always cargo test --test deploy_artifacts` and `git diff
+//! tests/snapshots`.
 
 mod deploy_support;
 
