@@ -632,7 +632,10 @@ fn meta_table<'a>(
 /// The variable that switches feature `id` without being listed:
 /// PROSODY_FEATURES_<CATEGORY>_<NAME>.
 pub fn implicit_toggle(id: &str) -> String {
-    format!("PROSODY_FEATURES_{}", id.replace(['/', '-'], "_").to_uppercase())
+    format!(
+        "PROSODY_FEATURES_{}",
+        id.replace(['/', '-'], "_").to_uppercase()
+    )
 }
 
 impl FeatureInfo {

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use miette::Diagnostic;
 
-use crate::catalog::{implicit_toggle, Catalog, CatalogError, EnvironmentInfo, FeatureInfo, ProfileInfo, Variable};
+use crate::catalog::{
+    Catalog, CatalogError, EnvironmentInfo, FeatureInfo, ProfileInfo, Variable, implicit_toggle,
+};
 use crate::render::{self, Header, RenderError};
 use crate::resolve::{self, Resolution, ResolveError};
 use crate::sandbox::{Context, Evaluated, Sandbox, SandboxError, Source};
@@ -62,6 +64,22 @@ pub struct Request {
 }
 
 impl Request {
+    /// The feature and option flags of this request as a command line shows
+    /// them: ` --with F --without G --set 'K=V'` (for "regenerate with" notes).
+    pub fn selection_flags(&self) -> String {
+        let mut out = String::new();
+        for w in &self.with {
+            out += &format!(" --with {w}");
+        }
+        for w in &self.without {
+            out += &format!(" --without {w}");
+        }
+        for s in &self.sets {
+            out += &format!(" --set '{s}'");
+        }
+        out
+    }
+
     pub fn new(profile: &str, environment: &str) -> Request {
         Request {
             profile: profile.into(),
@@ -200,10 +218,11 @@ fn feature_metadata(
     env: &HashMap<String, String>,
 ) -> Result<(BTreeMap<String, FeatureInfo>, BTreeSet<String>), Error> {
     let names: BTreeSet<String> = catalog.features().into_iter().collect();
-    let implicit: BTreeMap<String, &String> = names.iter().map(|n| (implicit_toggle(n), n)).collect();
-    let other_toggle_set = env
-        .iter()
-        .any(|(k, v)| k.starts_with("PROSODY_FEATURES_") && !v.trim().is_empty() && !implicit.contains_key(k));
+    let implicit: BTreeMap<String, &String> =
+        names.iter().map(|n| (implicit_toggle(n), n)).collect();
+    let other_toggle_set = env.iter().any(|(k, v)| {
+        k.starts_with("PROSODY_FEATURES_") && !v.trim().is_empty() && !implicit.contains_key(k)
+    });
     if req.all_features || other_toggle_set {
         return Ok((catalog.feature_infos(sb)?, names));
     }

@@ -334,14 +334,8 @@ impl Ctx {
             .clone()
             .or_else(|| self.env.get("PROSODY_ENVIRONMENT").cloned())
             .unwrap_or_else(|| DEFAULT_ENVIRONMENT.into());
-        let mut command = format!("pfe generate {profile} {environment}");
-        for w in &sel.with {
-            command += &format!(" --with {w}");
-        }
-        for w in &sel.without {
-            command += &format!(" --without {w}");
-        }
-        Request {
+        let command = format!("pfe generate {profile} {environment}");
+        let mut req = Request {
             profile,
             environment,
             domain: sel.domain.clone(),
@@ -352,7 +346,9 @@ impl Ctx {
             allow_unstable: sel.allow_unstable,
             all_features: false,
             command,
-        }
+        };
+        req.command += &req.selection_flags();
+        req
     }
 
     fn build(&self, req: &Request) -> Result<Build, Exit> {
@@ -430,7 +426,10 @@ fn run(cli: Cli) -> Result<(), Exit> {
         }
         Command::Env { sel, output, force } => {
             // Toggles of every feature go into the file.
-            let req = Request { all_features: true, ..ctx.request(&sel) };
+            let req = Request {
+                all_features: true,
+                ..ctx.request(&sel)
+            };
             let build = ctx.build(&req)?;
             let text = envfile::render(&build);
             let default = PathBuf::from(format!(".env.{}.{}", req.profile, req.environment));
@@ -780,7 +779,10 @@ fn create(
 
 fn explain_cmd(ctx: &Ctx, subject: &str, sel: &Selection, json: bool) -> Result<(), Exit> {
     // Any feature can be asked about, enabled or not.
-    let build = ctx.build(&Request { all_features: true, ..ctx.request(sel) })?;
+    let build = ctx.build(&Request {
+        all_features: true,
+        ..ctx.request(sel)
+    })?;
     let Some(exp) = explain::explain(&build, subject) else {
         eprintln!(
             "error: '{subject}' is neither a feature, an option set in this config, nor an enabled module\n  hint: `pfe features` lists features; `pfe generate` shows every option"

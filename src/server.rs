@@ -623,33 +623,57 @@ pub fn create_user(config_path: &Path, jid: &str, password: &str) -> Result<()> 
             detail: "must be non-empty and on one line".into(),
         });
     }
-    let mut child = Command::new("prosodyctl")
-        .arg("--config")
+    register_account(
+        Path::new("prosodyctl"),
+        config_path,
+        user,
+        host,
+        password,
+        Duration::from_secs(30),
+        |_| {},
+    )
+}
+
+/// `prosodyctl --config FILE register USER HOST` (`prosodyctl` may be any
+/// path) with the password on stdin, never on a command line; `setup` can
+/// adjust the command (environment). Replaces an existing account's
+/// password. Killed after `timeout`; the password never appears in errors.
+pub fn register_account(
+    prosodyctl: &Path,
+    config_path: &Path,
+    user: &str,
+    host: &str,
+    password: &str,
+    timeout: Duration,
+    setup: impl FnOnce(&mut Command),
+) -> Result<()> {
+    let mut cmd = Command::new(prosodyctl);
+    cmd.arg("--config")
         .arg(config_path)
         .args(["register", user, host])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| ServerError::Spawn {
-            program: "prosodyctl".into(),
-            source,
-        })?;
+        .stderr(Stdio::piped());
+    setup(&mut cmd);
+    let mut child = cmd.spawn().map_err(|source| ServerError::Spawn {
+        program: prosodyctl.display().to_string(),
+        source,
+    })?;
     if let Some(mut stdin) = child.stdin.take() {
         // Prompted twice: "Enter new password" and "Retype new password".
         let _ = stdin.write_all(format!("{password}\n{password}\n").as_bytes());
     }
-    let out = wait_with_timeout(child, Duration::from_secs(30))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = wait_with_timeout(child, timeout)?;
     if !out.status.success() {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         return Err(ServerError::Prosodyctl {
             action: format!("register {user} {host}"),
             status: out.status.to_string(),
-            output: text.trim().to_string(),
+            output: text.trim().replace(password, "***"),
         });
     }
     Ok(())
@@ -667,7 +691,7 @@ fn wait_with_timeout(mut child: Child, timeout: Duration) -> Result<std::process
                 return Err(ServerError::Prosodyctl {
                     action: "register".into(),
                     status: format!("killed after {timeout:?}"),
-                    output: "prosodyctl did not finish (waiting for input?)".into(),
+                    output: "prosodyctl did not finish (waiting for input, or the database unreachable?)".into(),
                 });
             }
         }

@@ -177,16 +177,7 @@ fn regenerate(req: &Request, domain_given: bool, domain: &str) -> String {
     if domain_given {
         cmd += &format!(" --domain {domain}");
     }
-    for w in &req.with {
-        cmd += &format!(" --with {w}");
-    }
-    for w in &req.without {
-        cmd += &format!(" --without {w}");
-    }
-    for s in &req.sets {
-        cmd += &format!(" --set '{s}'");
-    }
-    cmd + " -o DIR --force"
+    cmd + &req.selection_flags() + " -o DIR --force"
 }
 
 /// Renders compose.yaml and compose.<env>.yaml for `req` (whose `env` is

@@ -22,10 +22,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use super::secrets::{self, Found, Origin};
 use super::{DeployError, Problem, env_value, render_problems};
@@ -582,55 +581,37 @@ pub fn register(
     admin: &Admin,
     setup: impl FnOnce(&mut Command),
 ) -> Result<(), DeployError> {
-    let mut cmd = Command::new(prosodyctl);
-    cmd.arg("--config")
-        .arg(config)
-        .args(["register", &admin.user, &admin.host])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    setup(&mut cmd);
-    let mut child = cmd.spawn().map_err(|e| DeployError::Exec {
-        program: prosodyctl.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let pw = &admin.password;
-        let _ = stdin.write_all(format!("{pw}\n{pw}\n").as_bytes());
-    }
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(DeployError::Prosodyctl {
-                    action: format!("register {} {}", admin.user, admin.host),
-                    status: "killed after 120 s".into(),
-                    output: "prosodyctl did not finish (database unreachable?)".into(),
-                });
-            }
-        }
-    }
-    let out = child.wait_with_output().map_err(|e| DeployError::Exec {
-        program: prosodyctl.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    if !out.status.success() {
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        return Err(DeployError::Prosodyctl {
+    use crate::server::{self, ServerError};
+    let timeout = Duration::from_secs(120);
+    server::register_account(
+        prosodyctl,
+        config,
+        &admin.user,
+        &admin.host,
+        &admin.password,
+        timeout,
+        setup,
+    )
+    .map_err(|e| match e {
+        ServerError::Spawn { program, source } => DeployError::Exec {
+            program,
+            reason: source.to_string(),
+        },
+        ServerError::Prosodyctl {
+            action,
+            status,
+            output,
+        } => DeployError::Prosodyctl {
+            action,
+            status,
+            output,
+        },
+        other => DeployError::Prosodyctl {
             action: format!("register {} {}", admin.user, admin.host),
-            status: out.status.to_string(),
-            output: text.trim().replace(&admin.password, "***"),
-        });
-    }
-    Ok(())
+            status: "failed".into(),
+            output: other.to_string(),
+        },
+    })
 }
 
 /// Writes the config, prepares credentials, creates the admin account and

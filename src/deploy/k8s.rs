@@ -127,16 +127,7 @@ fn regenerate(req: &Request, opts: &Options, domain: &str) -> String {
     if opts.image != "prosody" {
         cmd += &format!(" --image {}", opts.image);
     }
-    for w in &req.with {
-        cmd += &format!(" --with {w}");
-    }
-    for w in &req.without {
-        cmd += &format!(" --without {w}");
-    }
-    for s in &req.sets {
-        cmd += &format!(" --set '{s}'");
-    }
-    cmd + " -o DIR --force"
+    cmd + &req.selection_flags() + " -o DIR --force"
 }
 
 /// Renders the manifests for `req` (whose `env` is the caller's
