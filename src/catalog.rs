@@ -1,8 +1,9 @@
 //! The catalog: profiles, features, environments and variables as Lua files
 //! under `config/`, built into the binary and overlaid by a user's tree.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use miette::Diagnostic;
 
@@ -172,12 +173,31 @@ pub struct Variable {
 pub struct Catalog {
     files: BTreeMap<String, Source>,
     user_dir: Option<PathBuf>,
+    /// Metadata tables that do not depend on variables or `pfe.*`, by file:
+    /// `pfe validate` builds many pairs and reads each file's once.
+    metadata_cache: Arc<Mutex<HashMap<String, Meta>>>,
 }
 
 const PROFILE_FILE: &str = "profile.cfg.lua";
 const SUFFIX: &str = ".cfg.lua";
 
 impl Catalog {
+    /// A file's metadata tables, from the cache when they are the same in
+    /// every build.
+    fn metadata(&self, sb: &Sandbox, src: &Source) -> Result<Meta, CatalogError> {
+        if let Some(meta) = self.metadata_cache.lock().expect("cache lock").get(&src.id) {
+            return Ok(meta.clone());
+        }
+        let (meta, pure) = sb.eval_metadata(src)?;
+        if !meta.is_empty() && meta.keys().all(|k| pure.contains(k)) {
+            self.metadata_cache
+                .lock()
+                .expect("cache lock")
+                .insert(src.id.clone(), meta.clone());
+        }
+        Ok(meta)
+    }
+
     /// The catalog built into pfe.
     pub fn builtin() -> Catalog {
         let files = builtin::BUILTIN_FILES
@@ -196,6 +216,7 @@ impl Catalog {
         Catalog {
             files,
             user_dir: None,
+            metadata_cache: Arc::default(),
         }
     }
 
@@ -342,7 +363,7 @@ impl Catalog {
     /// Reads one feature's `feature_info`.
     pub fn feature_info(&self, sb: &Sandbox, name: &str) -> Result<FeatureInfo, CatalogError> {
         let src = self.feature_file(name)?;
-        let meta = sb.eval_isolated(src)?;
+        let meta = self.metadata(sb, src)?;
         FeatureInfo::from_meta(name, src, &meta)
     }
 
@@ -354,7 +375,7 @@ impl Catalog {
         let mut out = BTreeMap::new();
         for name in self.features() {
             let src = self.feature_file(&name)?;
-            let meta = sb.eval_isolated(src)?;
+            let meta = self.metadata(sb, src)?;
             out.insert(name.clone(), FeatureInfo::from_meta(&name, src, &meta)?);
         }
         Ok(out)
@@ -362,7 +383,7 @@ impl Catalog {
 
     pub fn profile_info(&self, sb: &Sandbox, name: &str) -> Result<ProfileInfo, CatalogError> {
         let src = self.profile_file(name)?;
-        let meta = sb.eval_isolated(src)?;
+        let meta = self.metadata(sb, src)?;
         ProfileInfo::from_meta(name, src, &meta)
     }
 
@@ -372,7 +393,7 @@ impl Catalog {
         name: &str,
     ) -> Result<EnvironmentInfo, CatalogError> {
         let src = self.environment_file(name)?;
-        let meta = sb.eval_isolated(src)?;
+        let meta = self.metadata(sb, src)?;
         EnvironmentInfo::from_meta(name, src, &meta)
     }
 
@@ -381,7 +402,7 @@ impl Catalog {
         let Some(src) = self.files.get("variables.cfg.lua") else {
             return Ok(Vec::new());
         };
-        let meta = sb.eval_isolated(src)?;
+        let meta = self.metadata(sb, src)?;
         let reader = Fields {
             src,
             table: "variables",

@@ -8,7 +8,7 @@
 //! stops runaway files within a second.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
 use miette::{Diagnostic, NamedSource, SourceSpan};
@@ -449,13 +449,21 @@ impl Sandbox {
         }
     }
 
-    fn exec_in(&self, state: &Table, src: &Source, want_meta: bool) -> Result<Meta, SandboxError> {
+    /// Runs `src` in `state`; returns its metadata tables and the names of
+    /// those set before the file read any variable or `pfe.*` (the same in
+    /// every build, so callers may cache them).
+    fn exec_in(
+        &self,
+        state: &Table,
+        src: &Source,
+        want_meta: bool,
+    ) -> Result<(Meta, BTreeSet<String>), SandboxError> {
         self.files.borrow_mut().insert(src.id.clone(), src.clone());
         self.layers
             .borrow_mut()
             .insert(src.id.clone(), self.layer.borrow().clone());
         let chunk_name = format!("@{}", src.id);
-        let run = || -> mlua::Result<Table> {
+        let run = || -> mlua::Result<(Table, Vec<String>)> {
             let (env, _meta): (Table, Table) = self.call("new_env", (state, src.id.as_str()))?;
             let func = self.chunk(src, &chunk_name)?;
             func.set_environment(env)?;
@@ -474,7 +482,7 @@ impl Sandbox {
                 ),
             )
         };
-        let meta = run().map_err(|e| self.error_for(src, &e))?;
+        let (meta, pure) = run().map_err(|e| self.error_for(src, &e))?;
         let mut out = Meta::new();
         for pair in meta.pairs::<String, mlua::Value>() {
             let (k, v) = pair.map_err(|e| self.error_for(src, &e))?;
@@ -490,13 +498,13 @@ impl Sandbox {
                 out.insert(k, value);
             }
         }
-        Ok(out)
+        Ok((out, pure.into_iter().collect()))
     }
 
     /// Evaluates a file into the config being built, returning its metadata
     /// tables (`feature_info` & co., global or `local`).
     pub fn eval(&self, src: &Source) -> Result<Meta, SandboxError> {
-        self.exec_in(&self.state, src, true)
+        self.exec_in(&self.state, src, true).map(|(meta, _)| meta)
     }
 
     /// Evaluates a file into the config being built when its metadata is
@@ -508,6 +516,15 @@ impl Sandbox {
     /// Evaluates a file on its own, discarding its options: for reading the
     /// metadata (`feature_info`, ...) before resolution.
     pub fn eval_isolated(&self, src: &Source) -> Result<Meta, SandboxError> {
+        let state: Table = self
+            .call("new_state", self.state.clone())
+            .map_err(|e| self.error_for(src, &e))?;
+        self.exec_in(&state, src, true).map(|(meta, _)| meta)
+    }
+
+    /// Like [`Sandbox::eval_isolated`], also naming the metadata tables that
+    /// do not depend on variables or `pfe.*` (set before the file read any).
+    pub fn eval_metadata(&self, src: &Source) -> Result<(Meta, BTreeSet<String>), SandboxError> {
         let state: Table = self
             .call("new_state", self.state.clone())
             .map_err(|e| self.error_for(src, &e))?;

@@ -59,6 +59,24 @@ local function readonly(lib, name)
     })
 end
 
+-- Like readonly, and every read marks the file as depending on its context.
+local function readonly_context(state, lib, name)
+    return setmetatable({}, {
+        __index = function(_, k)
+            state.external = true
+            local v = lib[k]
+            if v == nil then
+                error(s_format("%s.%s is not available in pfe's sandbox", name, tostring(k)), 2)
+            end
+            return v
+        end,
+        __newindex = function(_, k)
+            error(s_format("%s is read-only in pfe's sandbox (tried to set %s.%s)", name, name, tostring(k)), 2)
+        end,
+        __metatable = false,
+    })
+end
+
 -- References kept as written: Credential("x"), ENV_X, FileContents("f").
 local expr_mt = { __pfe_expr = true, __metatable = false }
 expr_mt.__tostring = function(self) return rawget(self, "expr") end
@@ -153,6 +171,7 @@ local BUILTINS = {
 local function new_state(opts)
     return {
         options = {}, history = {}, hosts = {}, host_index = {}, meta = {}, logs = {},
+        meta_pure = {}, external = false,
         layer = "core",
         features = opts and opts.features or {},
         pfe = opts and opts.pfe or {},
@@ -256,9 +275,10 @@ function api.new_env(state, file_id)
         end,
         os = readonly({ getenv = function(name)
             if type(name) ~= "string" then error("os.getenv expects a variable name", 2) end
+            state.external = true
             return host.getenv(name)
         end }, "os"),
-        pfe = readonly({
+        pfe = readonly_context(state, {
             domain = state.pfe.domain,
             profile = state.pfe.profile,
             environment = state.pfe.environment,
@@ -353,7 +373,14 @@ function api.new_env(state, file_id)
             return v
         end,
         __newindex = function(_, k, v)
-            if META[k] then meta[k] = v; return end
+            if META[k] then
+                meta[k] = v
+                -- Metadata set before the file read anything outside itself
+                -- (variables, pfe.*) is the same in every build: cacheable.
+                state.meta_pure[file_id] = state.meta_pure[file_id] or {}
+                state.meta_pure[file_id][k] = not state.external
+                return
+            end
             if k ~= "log" and (BUILTINS[k] ~= nil or specials[k] ~= nil) then
                 error(s_format("'%s' is built into pfe's sandbox and cannot be assigned", tostring(k)), 2)
             end
@@ -395,6 +422,7 @@ function api.exec(state, fn, file_id, source, want_meta)
         end
     end
     state.fatal = nil
+    state.external = false
     -- An Included file runs inside its includer: restore the includer's hook.
     local prev_hook, prev_mask, prev_count = debug_gethook()
     -- The return hook reads `local feature_info` & co.; layers skip it.
@@ -409,7 +437,11 @@ function api.exec(state, fn, file_id, source, want_meta)
     for k, v in pairs(captured) do
         if meta[k] == nil then meta[k] = v end
     end
-    return meta
+    local pure = {}
+    for k, p in pairs(state.meta_pure[file_id] or {}) do
+        if p and captured[k] == nil then pure[#pure + 1] = k end
+    end
+    return meta, pure
 end
 
 function api.set_layer(state, layer) state.layer = layer end
