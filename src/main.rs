@@ -114,6 +114,20 @@ struct CheckArgs {
     json: bool,
 }
 
+/// Where `compose` and `k8s` write, and which image they name.
+#[derive(Args)]
+struct DeployOutput {
+    /// Directory for the files (created if missing)
+    #[arg(short, long, value_name = "DIR")]
+    output: PathBuf,
+    /// Replace existing files
+    #[arg(long)]
+    force: bool,
+    /// Image name; the tag is $PROSODY_VERSION, else latest
+    #[arg(long, default_value = "prosody")]
+    image: String,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// List profiles and environments
@@ -247,29 +261,15 @@ enum Command {
     Compose {
         #[command(flatten)]
         sel: Selection,
-        /// Directory for the files (created if missing)
-        #[arg(short, long, value_name = "DIR")]
-        output: PathBuf,
-        /// Replace existing files
-        #[arg(long)]
-        force: bool,
-        /// Image name; the tag is ${PROSODY_VERSION:-latest}
-        #[arg(long, default_value = "prosody")]
-        image: String,
+        #[command(flatten)]
+        out: DeployOutput,
     },
     /// Write Kubernetes manifests (ConfigMap with the config, Services, StatefulSet) for a profile and environment
     K8s {
         #[command(flatten)]
         sel: Selection,
-        /// Directory for the files (created if missing)
-        #[arg(short, long, value_name = "DIR")]
-        output: PathBuf,
-        /// Replace existing files
-        #[arg(long)]
-        force: bool,
-        /// Image name; the tag is $PROSODY_VERSION or latest
-        #[arg(long, default_value = "prosody")]
-        image: String,
+        #[command(flatten)]
+        out: DeployOutput,
         /// Name of the StatefulSet, prefix of the other objects
         #[arg(long, default_value = "prosody")]
         name: String,
@@ -476,19 +476,17 @@ fn run(cli: Cli) -> Result<(), Exit> {
             http_port,
             user,
         ),
-        Command::Compose {
-            sel,
-            output,
-            force,
-            image,
-        } => compose_cmd(&ctx, cli.config_dir.as_deref(), &sel, &output, force, image),
-        Command::K8s {
-            sel,
-            output,
-            force,
-            image,
-            name,
-        } => k8s_cmd(&ctx, &sel, &output, force, image, name),
+        Command::Compose { sel, out } => compose_cmd(
+            &ctx,
+            cli.config_dir.as_deref(),
+            &sel,
+            &out.output,
+            out.force,
+            out.image,
+        ),
+        Command::K8s { sel, out, name } => {
+            k8s_cmd(&ctx, &sel, &out.output, out.force, out.image, name)
+        }
         Command::Entrypoint {
             config_output,
             use_config,

@@ -299,22 +299,7 @@ pub fn generate_cert(certs_dir: &Path, domain: &str, extra_names: &[&str]) -> Re
 }
 
 /// A Lua string literal for `s`.
-pub fn lua_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\{}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+pub use crate::value::lua_string;
 
 /// The option assignments (name, Lua literal) a config needs to run as an
 /// unprivileged, loopback-only server inside `state` on `ports`: process

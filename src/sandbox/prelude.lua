@@ -43,27 +43,11 @@ local FORBIDDEN = {
     _G = "_G is not available in pfe's sandbox: assign options directly",
 }
 
-local function readonly(lib, name)
+-- A read-only view of `lib`; `on_read`, if given, runs at every read.
+local function readonly(lib, name, on_read)
     return setmetatable({}, {
         __index = function(_, k)
-            local v = lib[k]
-            if v == nil then
-                error(s_format("%s.%s is not available in pfe's sandbox", name, tostring(k)), 2)
-            end
-            return v
-        end,
-        __newindex = function(_, k)
-            error(s_format("%s is read-only in pfe's sandbox (tried to set %s.%s)", name, name, tostring(k)), 2)
-        end,
-        __metatable = false,
-    })
-end
-
--- Like readonly, and every read marks the file as depending on its context.
-local function readonly_context(state, lib, name)
-    return setmetatable({}, {
-        __index = function(_, k)
-            state.external = true
+            if on_read then on_read() end
             local v = lib[k]
             if v == nil then
                 error(s_format("%s.%s is not available in pfe's sandbox", name, tostring(k)), 2)
@@ -278,7 +262,7 @@ function api.new_env(state, file_id)
             state.external = true
             return host.getenv(name)
         end }, "os"),
-        pfe = readonly_context(state, {
+        pfe = readonly({
             domain = state.pfe.domain,
             profile = state.pfe.profile,
             environment = state.pfe.environment,
@@ -302,7 +286,7 @@ function api.new_env(state, file_id)
                 end
                 return b
             end,
-        }, "pfe"),
+        }, "pfe", function() state.external = true end), -- reading pfe.* makes a file context-dependent
         pcall = function(f, ...)
             local r = t_pack(pcall(f, ...))
             if state.fatal then error(state.fatal, 0) end
