@@ -24,6 +24,9 @@ pub enum WriteError {
 /// Writes `bytes` to `path` through a temporary file in the same directory
 /// and a rename, so readers see the old file or the new one, never half of
 /// one. Without `overwrite`, an existing file is an error and stays as it was.
+/// `mode` None keeps the permissions of the file being replaced, else 0644
+/// (world-readable, as a config the server's own user must read; secrets
+/// are written with an explicit mode).
 pub fn write_atomic(
     path: &Path,
     bytes: &[u8],
@@ -49,11 +52,20 @@ pub fn write_atomic(
         .map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;
     #[cfg(unix)]
-    if let Some(mode) = mode {
+    {
         use std::os::unix::fs::PermissionsExt;
+        let mode = mode.unwrap_or_else(|| {
+            std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777)
+        });
         tmp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(io)?;
+        // Replacing /etc/prosody/prosody.cfg.lua (root:prosody 0640) keeps
+        // its owner and group where we may set them.
+        if let Ok(old) = std::fs::metadata(path) {
+            use std::os::unix::fs::MetadataExt;
+            let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(old.uid()), Some(old.gid()));
+        }
     }
     #[cfg(not(unix))]
     let _ = mode;
@@ -92,6 +104,25 @@ mod tests {
             std::fs::read_dir(dir.path()).unwrap().count(),
             1,
             "no temp file left behind"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn default_mode_is_readable_and_replacing_keeps_the_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("prosody.cfg.lua");
+        write_atomic(&p, b"a", None, false).unwrap();
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&p, b"b", None, true).unwrap();
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o640
         );
     }
 
