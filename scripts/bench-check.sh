@@ -17,6 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${PFE_BENCH_SKIP_DEPS:-}" != 1 ]; then bash scripts/install-deps.sh >/dev/null; fi
+. scripts/venv.sh
 cargo build --release --locked -q
 PFE=${CARGO_TARGET_DIR:-$PWD/target}/release/pfe
 for t in hyperfine prosody python3 /usr/bin/time; do

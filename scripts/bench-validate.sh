@@ -16,6 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh >/dev/null
+. scripts/venv.sh
 cargo build --release --locked -q
 PFE=${CARGO_TARGET_DIR:-$PWD/target}/release/pfe
 work=$(mktemp -d)

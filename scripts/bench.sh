@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh >/dev/null
+. scripts/venv.sh
 cargo build --release --locked -q
 PFE=$PWD/target/release/pfe
 work=$(mktemp -d)

