@@ -234,13 +234,27 @@ impl Catalog {
                 });
             }
             let mut found = Vec::new();
-            walk(dir, dir, &mut found)?;
+            walk(dir, dir, &mut Vec::new(), &mut found)?;
+            let mut total = 0u64;
             for rel in found {
                 let path = dir.join(&rel);
-                let text = std::fs::read_to_string(&path).map_err(|e| CatalogError::Io {
-                    path: path.display().to_string(),
-                    reason: e.to_string(),
-                })?;
+                let text =
+                    crate::fsutil::read_bounded_text(&path, crate::fsutil::Kind::CatalogFile)
+                        .map_err(|e| CatalogError::Io {
+                            path: path.display().to_string(),
+                            reason: e.reason(),
+                        })?;
+                total += text.len() as u64;
+                if total > MAX_TREE_BYTES {
+                    return Err(CatalogError::Io {
+                        path: dir.display().to_string(),
+                        reason: format!(
+                            "the catalog files add up to more than {} (reached at {})",
+                            crate::fsutil::size_text(MAX_TREE_BYTES),
+                            path.display()
+                        ),
+                    });
+                }
                 catalog.files.insert(
                     rel.clone(),
                     Source {
@@ -437,11 +451,59 @@ impl Catalog {
     }
 }
 
-fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) -> Result<(), CatalogError> {
-    let io = |e: std::io::Error| CatalogError::Io {
-        path: dir.display().to_string(),
-        reason: e.to_string(),
+/// At most this many `.cfg.lua` files in a `--config-dir` tree.
+pub const MAX_TREE_FILES: usize = 10_000;
+/// At most this many bytes in all the files of a `--config-dir` tree (each
+/// file is also held to [`crate::fsutil::Kind::CatalogFile`]'s limit).
+pub const MAX_TREE_BYTES: u64 = 64 * 1024 * 1024;
+/// At most this many directory levels below a `--config-dir`.
+pub const MAX_TREE_DEPTH: usize = 32;
+
+/// Identity of a directory (device, inode), following links.
+fn dir_id(path: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// Lists the `.cfg.lua` files below `dir` (relative to `base`), following
+/// links but refusing a link back to a directory being walked, and bounded
+/// in depth and number of files.
+fn walk(
+    dir: &Path,
+    base: &Path,
+    ancestors: &mut Vec<(PathBuf, Option<(u64, u64)>)>,
+    out: &mut Vec<String>,
+) -> Result<(), CatalogError> {
+    let fail = |path: &Path, reason: String| CatalogError::Io {
+        path: path.display().to_string(),
+        reason,
     };
+    let io = |e: std::io::Error| fail(dir, e.to_string());
+    if ancestors.len() >= MAX_TREE_DEPTH {
+        return Err(fail(
+            dir,
+            format!("the catalog tree is more than {MAX_TREE_DEPTH} directories deep"),
+        ));
+    }
+    let id = dir_id(dir);
+    if let Some((first, _)) = ancestors.iter().find(|(_, a)| id.is_some() && *a == id) {
+        return Err(fail(
+            dir,
+            format!(
+                "a link loops back to {}: the catalog tree contains itself",
+                first.display()
+            ),
+        ));
+    }
+    ancestors.push((dir.to_path_buf(), id));
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io)?
         .map(|e| e.map(|e| e.path()))
@@ -450,8 +512,14 @@ fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) -> Result<(), CatalogErr
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            walk(&path, base, out)?;
+            walk(&path, base, ancestors, out)?;
         } else if path.to_string_lossy().ends_with(SUFFIX) {
+            if out.len() >= MAX_TREE_FILES {
+                return Err(fail(
+                    base,
+                    format!("the catalog tree has more than {MAX_TREE_FILES} {SUFFIX} files"),
+                ));
+            }
             let rel = path
                 .strip_prefix(base)
                 .expect("walked below base")
@@ -460,6 +528,7 @@ fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) -> Result<(), CatalogErr
             out.push(rel);
         }
     }
+    ancestors.pop();
     Ok(())
 }
 

@@ -74,11 +74,16 @@ pub fn parse(path: &str, text: &str) -> Result<Vec<(String, String)>, EnvFileErr
     Ok(out)
 }
 
+/// Reads and parses the env file at `path`: a regular UTF-8 file of at most
+/// [`crate::fsutil::Kind::EnvFile`]'s limit (1 MiB).
 pub fn read(path: &Path) -> Result<Vec<(String, String)>, EnvFileError> {
-    let text = std::fs::read_to_string(path).map_err(|e| EnvFileError::Io {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    })?;
+    let text =
+        crate::fsutil::read_bounded_text(path, crate::fsutil::Kind::EnvFile).map_err(|e| {
+            EnvFileError::Io {
+                path: path.display().to_string(),
+                reason: e.reason(),
+            }
+        })?;
     parse(&path.display().to_string(), &text)
 }
 

@@ -4,16 +4,20 @@
 //! `Lua.*`, `FileContents`/`FileLine`/`FileLines`, `Credential`, `:append`),
 //! then checked per host with every check of [`crate::validate`].
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::fsutil::{FileId, Kind, read_bounded_text_id, size_text};
 use crate::sandbox::{Context, Evaluated, Sandbox, SandboxError, Source};
 use crate::validate::{self, CONFIG_ERROR, Finding};
 
 /// More Included files than this means a file includes itself.
 pub const MAX_INCLUDES: usize = 1000;
+/// The config and every file it Includes add up to at most this many bytes
+/// (each file is also held to [`Kind::Config`]'s limit).
+pub const MAX_TOTAL_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The config file itself cannot be read: a usage error, not a finding.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -34,14 +38,105 @@ pub struct Lint {
     pub evaluated: Option<Evaluated>,
 }
 
-fn read_source(path: &Path) -> Result<Source, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let shown = path.to_string_lossy().to_string();
-    Ok(Source {
-        id: shown.clone(),
-        path: shown,
-        text,
-    })
+/// Reads the files of one lint run through the bounded reader: each file
+/// gets one [`Source::id`] whatever path reaches it (so an Include cycle
+/// through `./`, `..` or a link is seen as one), and together they are
+/// bounded in number ([`MAX_INCLUDES`]) and size ([`MAX_TOTAL_BYTES`]).
+#[derive(Default)]
+pub struct Reader {
+    ids: HashMap<FileId, String>,
+    files: usize,
+    bytes: u64,
+}
+
+impl Reader {
+    pub fn new() -> Reader {
+        Reader::default()
+    }
+
+    fn read(&mut self, path: &Path) -> Result<Source, String> {
+        // The config itself is file 0; Included files count from 1.
+        if self.files > MAX_INCLUDES {
+            return Err(format!(
+                "more than {MAX_INCLUDES} files Included: does a file include itself?"
+            ));
+        }
+        let (text, file) = read_bounded_text_id(path, Kind::Config).map_err(|e| e.reason())?;
+        self.files += 1;
+        self.bytes += text.len() as u64;
+        if self.bytes > MAX_TOTAL_BYTES {
+            return Err(format!(
+                "the config and the files it Includes add up to more than {}",
+                size_text(MAX_TOTAL_BYTES)
+            ));
+        }
+        let shown = path.to_string_lossy().to_string();
+        let id = self
+            .ids
+            .entry(file)
+            .or_insert_with(|| shown.clone())
+            .clone();
+        Ok(Source {
+            id,
+            path: shown,
+            text,
+        })
+    }
+
+    /// Resolves `Include "pattern"` written in the file `from` the way
+    /// Prosody 13 does: relative to the including file's directory; a `*`
+    /// or `?` in the last path component lists that directory (dot files
+    /// skipped, names in order so the result is deterministic); a plain
+    /// path must exist.
+    pub fn resolve_include(&mut self, pattern: &str, from: &str) -> Result<Vec<Source>, String> {
+        let base = Path::new(from).parent().unwrap_or(Path::new(""));
+        let full: PathBuf = if Path::new(pattern).is_absolute() {
+            PathBuf::from(pattern)
+        } else {
+            base.join(pattern)
+        };
+        let file_name = full
+            .file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .unwrap_or_default();
+        if !file_name.contains(['*', '?']) {
+            return self
+                .read(&full)
+                .map(|s| vec![s])
+                .map_err(|e| format!("Error loading included {}: {e}", full.display()));
+        }
+        let dir = full.parent().unwrap_or(Path::new(""));
+        let listed = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let entries = std::fs::read_dir(listed).map_err(|e| {
+            format!(
+                "Error expanding wildcard pattern in Include {pattern:?}: {}: {e}",
+                listed.display()
+            )
+        })?;
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .filter(|n| !n.starts_with('.') && glob_matches(file_name.as_bytes(), n.as_bytes()))
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|n| {
+                let p = dir.join(&n);
+                self.read(&p)
+                    .map_err(|e| format!("Error loading included {}: {e}", p.display()))
+            })
+            .collect()
+    }
+}
+
+/// [`Reader::resolve_include`] with a reader of its own.
+pub fn resolve_include(pattern: &str, from: &str) -> Result<Vec<Source>, String> {
+    Reader::new().resolve_include(pattern, from)
 }
 
 /// `*` and `?` as Prosody's `glob_to_pattern` reads them.
@@ -56,53 +151,6 @@ fn glob_matches(pattern: &[u8], name: &[u8]) -> bool {
         (Some(p), Some(n)) if p == n => glob_matches(&pattern[1..], &name[1..]),
         _ => false,
     }
-}
-
-/// Resolves `Include "pattern"` written in the file `from` the way Prosody
-/// 13 does: relative to the including file's directory; a `*` or `?` in the
-/// last path component lists that directory (dot files skipped, names in
-/// order so the result is deterministic); a plain path must exist.
-pub fn resolve_include(pattern: &str, from: &str) -> Result<Vec<Source>, String> {
-    let base = Path::new(from).parent().unwrap_or(Path::new(""));
-    let full: PathBuf = if Path::new(pattern).is_absolute() {
-        PathBuf::from(pattern)
-    } else {
-        base.join(pattern)
-    };
-    let file_name = full
-        .file_name()
-        .map(|f| f.to_string_lossy().to_string())
-        .unwrap_or_default();
-    if !file_name.contains(['*', '?']) {
-        return read_source(&full)
-            .map(|s| vec![s])
-            .map_err(|e| format!("Error loading included {}: {e}", full.display()));
-    }
-    let dir = full.parent().unwrap_or(Path::new(""));
-    let listed = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let entries = std::fs::read_dir(listed).map_err(|e| {
-        format!(
-            "Error expanding wildcard pattern in Include {pattern:?}: {}: {e}",
-            listed.display()
-        )
-    })?;
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|n| !n.starts_with('.') && glob_matches(file_name.as_bytes(), n.as_bytes()))
-        .collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|n| {
-            let p = dir.join(&n);
-            read_source(&p).map_err(|e| format!("Error loading included {}: {e}", p.display()))
-        })
-        .collect()
 }
 
 fn error_finding(e: &SandboxError) -> Finding {
@@ -122,7 +170,8 @@ fn error_finding(e: &SandboxError) -> Finding {
 /// Evaluates the config at `path` (following its Includes) and checks it.
 /// `env` is what `ENV_*`-free `os.getenv` calls see.
 pub fn lint_file(path: &Path, env: HashMap<String, String>) -> Result<Lint, ReadError> {
-    let main = read_source(path).map_err(|reason| ReadError {
+    let reader = RefCell::new(Reader::new());
+    let main = reader.borrow_mut().read(path).map_err(|reason| ReadError {
         path: path.display().to_string(),
         reason,
     })?;
@@ -139,17 +188,8 @@ pub fn lint_file(path: &Path, env: HashMap<String, String>) -> Result<Lint, Read
         Ok(sb) => sb,
         Err(e) => return Ok(fail(e)),
     };
-    let count = Cell::new(0usize);
-    let installed = sb.set_include(move |pattern, from| {
-        let files = resolve_include(pattern, from)?;
-        count.set(count.get() + files.len());
-        if count.get() > MAX_INCLUDES {
-            return Err(format!(
-                "more than {MAX_INCLUDES} files Included: does a file include itself?"
-            ));
-        }
-        Ok(files)
-    });
+    let installed =
+        sb.set_include(move |pattern, from| reader.borrow_mut().resolve_include(pattern, from));
     if let Err(e) = installed {
         return Ok(fail(e));
     }

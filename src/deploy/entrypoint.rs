@@ -346,7 +346,7 @@ pub fn plan(
         if errors(&problems) {
             return Err(DeployError::input(problems));
         }
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::fsutil::read_bounded_text(&path, crate::fsutil::Kind::Config) {
             Ok(t) => t,
             Err(e) => {
                 let help = if legacy {
@@ -356,7 +356,7 @@ pub fn plan(
                 };
                 problems.push(Problem::error(
                     use_config_subject,
-                    format!("cannot read the config {}: {e}", path.display()),
+                    format!("cannot read the config {}: {}", path.display(), e.reason()),
                     help,
                 ));
                 return Err(DeployError::input(problems));

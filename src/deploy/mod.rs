@@ -476,16 +476,10 @@ pub fn check_reproducible(
 /// Writes `files` (name, text) into `dir` (created if missing). Without
 /// `force`, any existing target is an error before anything is written.
 pub fn write_files(dir: &Path, files: &[(String, String)], force: bool) -> Result<(), DeployError> {
-    if !force {
-        for (name, _) in files {
-            let p = dir.join(name);
-            if p.exists() {
-                return Err(WriteError::Exists {
-                    path: p.display().to_string(),
-                }
-                .into());
-            }
-        }
+    // Every target is checked before anything is written: an existing file
+    // without `force`, or a device, FIFO or directory even with it.
+    for (name, _) in files {
+        fsutil::check_target(&dir.join(name), force)?;
     }
     std::fs::create_dir_all(dir).map_err(|e| DeployError::Io {
         what: "create directory",

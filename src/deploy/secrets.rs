@@ -199,9 +199,8 @@ pub fn lookup(
 ) -> Option<Found> {
     let read =
         |path: PathBuf, subject: String, problems: &mut Vec<Problem>| -> Option<(String, bool)> {
-            match std::fs::read(&path) {
-                Ok(bytes) => {
-                    let text = String::from_utf8_lossy(&bytes).into_owned();
+            match crate::fsutil::read_bounded_text(&path, crate::fsutil::Kind::Secret) {
+                Ok(text) => {
                     let stripped = text
                         .strip_suffix("\r\n")
                         .or_else(|| text.strip_suffix('\n'))
@@ -221,8 +220,10 @@ pub fn lookup(
                 Err(e) => {
                     problems.push(Problem::error(
                         subject,
-                        format!("cannot read {}: {e}", path.display()),
-                        "mount the secret file readable for the Prosody user".into(),
+                        e.to_string(),
+                        e.help.clone().unwrap_or_else(|| {
+                            "mount the secret file readable for the Prosody user".into()
+                        }),
                     ));
                     None
                 }
@@ -437,7 +438,8 @@ w = Credential ( "three" )
             .is_none()
         );
         assert!(
-            p[0].message.contains("cannot read /nonexistent/pw"),
+            p[0].message
+                .contains("cannot read secret file /nonexistent/pw"),
             "{p:?}"
         );
     }

@@ -22,6 +22,9 @@ const PRELUDE: &str = include_str!("prelude.lua");
 pub const MEMORY_LIMIT: usize = 64 * 1024 * 1024;
 /// Lua VM instructions one file may run.
 pub const INSTRUCTION_LIMIT: u64 = 20_000_000;
+/// Includes nest at most this deep (a config that Includes a file that
+/// Includes another is 3 deep); deeper is refused with the chain named.
+pub const MAX_INCLUDE_DEPTH: usize = 16;
 
 /// One file to evaluate: `id` is the name Lua reports in errors (short and
 /// unique, e.g. `features/messaging/core.cfg.lua`), `path` what users see.
@@ -359,6 +362,12 @@ impl Sandbox {
     /// configs; catalogs never do): `resolver` finds and reads the files,
     /// which are then evaluated into the same config, each starting in the
     /// global scope as Prosody does.
+    ///
+    /// A file that Includes itself, directly or through others, is refused
+    /// and the cycle named (`a.cfg.lua:3 → b.cfg.lua:1 → a.cfg.lua`), as is
+    /// nesting deeper than [`MAX_INCLUDE_DEPTH`]. Files are the same when
+    /// their [`Source::id`]s are: the resolver gives one file one id
+    /// whatever path reaches it.
     pub fn set_include(
         &self,
         resolver: impl Fn(&str, &str) -> Result<Vec<Source>, String> + 'static,
@@ -366,19 +375,72 @@ impl Sandbox {
         let files = self.files.clone();
         let layers = self.layers.clone();
         let layer = self.layer.clone();
+        // Each Included file's includer and the line of its Include. The
+        // entry of a file being evaluated is the one that led to it, since a
+        // file is only re-Included once it has finished (or it is a cycle).
+        let parents: RefCell<HashMap<String, (String, usize)>> = RefCell::default();
         let install = || -> mlua::Result<()> {
             let f = self.lua.create_function(
                 move |lua,
-                      (path, from): (String, String)|
+                      (path, from, line): (String, String, Option<usize>)|
                       -> mlua::Result<(Option<Table>, Option<String>)> {
-                    let from_path = files
-                        .borrow()
-                        .get(&from)
-                        .map_or_else(|| from.clone(), |s| s.path.clone());
+                    let shown = |id: &str| {
+                        files
+                            .borrow()
+                            .get(id)
+                            .map_or_else(|| id.to_string(), |s| s.path.clone())
+                    };
+                    // The chain of Includes that led here, innermost first.
+                    let mut chain = vec![(from.clone(), line.unwrap_or(0))];
+                    {
+                        let parents = parents.borrow();
+                        while let Some(p) = parents.get(&chain[chain.len() - 1].0) {
+                            chain.push(p.clone());
+                            if chain.len() > MAX_INCLUDE_DEPTH + 1 {
+                                break;
+                            }
+                        }
+                    }
+                    let chain_text = |end: Option<&str>| {
+                        let mut parts: Vec<String> = chain
+                            .iter()
+                            .rev()
+                            .map(|(id, line)| format!("{}:{line}", shown(id)))
+                            .collect();
+                        parts.extend(end.map(str::to_string));
+                        parts.join(" → ")
+                    };
+                    if chain.len() > MAX_INCLUDE_DEPTH {
+                        return Ok((
+                            None,
+                            Some(format!(
+                                "Includes nested more than {MAX_INCLUDE_DEPTH} deep: {}",
+                                chain_text(None)
+                            )),
+                        ));
+                    }
+                    let from_path = shown(&from);
                     let sources = match resolver(&path, &from_path) {
                         Ok(s) => s,
                         Err(m) => return Ok((None, Some(m))),
                     };
+                    if let Some(src) = sources
+                        .iter()
+                        .find(|s| chain.iter().any(|(id, _)| *id == s.id))
+                    {
+                        return Ok((
+                            None,
+                            Some(format!(
+                                "Include cycle: {} (a file cannot Include itself, directly or through others)",
+                                chain_text(Some(&src.path))
+                            )),
+                        ));
+                    }
+                    for src in &sources {
+                        parents
+                            .borrow_mut()
+                            .insert(src.id.clone(), (from.clone(), line.unwrap_or(0)));
+                    }
                     let out = lua.create_table()?;
                     for src in sources {
                         let t = lua.create_table()?;

@@ -305,8 +305,8 @@ function api.new_env(state, file_id)
                 error("Include is not used in pfe catalogs: profiles list features and pfe composes them", 2)
             end
             if type(path) ~= "string" then error("Include expects a file name or a glob pattern", 2) end
-            local file = where()
-            local list, err = host.include(path, file)
+            local file, line = where()
+            local list, err = host.include(path, file, line)
             if not list then error(err, 2) end
             for _, src in ipairs(list) do
                 local chunk_name = "@" .. src.id

@@ -111,9 +111,8 @@ pub fn client_config(verify: &TlsVerify, alpn: &[&[u8]]) -> Result<Arc<rustls::C
         .map_err(|e| Error::Config(format!("TLS: {e}")))?;
     let mut cfg = match verify {
         TlsVerify::CaFile(path) => {
-            let pem = std::fs::read(path).map_err(|e| {
-                Error::Config(format!("cannot read CA file {}: {e}", path.display()))
-            })?;
+            let pem = crate::fsutil::read_bounded(path, crate::fsutil::Kind::CaFile)
+                .map_err(|e| Error::Config(e.to_string()))?;
             builder
                 .with_root_certificates(load_roots(&pem, &path.display().to_string())?)
                 .with_no_client_auth()
