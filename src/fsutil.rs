@@ -473,4 +473,163 @@ mod tests {
             write_atomic(Path::new("/nonexistent-dir/x/out.lua"), b"x", None, false).unwrap_err();
         assert!(matches!(err, WriteError::Io { .. }), "{err}");
     }
+
+    #[cfg(unix)]
+    fn mkfifo(path: &Path) {
+        use std::os::unix::ffi::OsStrExt as _;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    }
+
+    /// `read_bounded` on another thread, failing the test (not hanging it)
+    /// if it blocks.
+    fn read_soon(path: &Path, kind: Kind) -> Result<Vec<u8>, ReadError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = path.to_path_buf();
+        std::thread::spawn(move || {
+            let _ = tx.send(read_bounded(&p, kind));
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("reading {} blocked", path.display()))
+    }
+
+    #[test]
+    fn reads_regular_files_through_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("pw");
+        std::fs::write(&p, "secret\n").unwrap();
+        assert_eq!(read_bounded_text(&p, Kind::Secret).unwrap(), "secret\n");
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&p, &link).unwrap();
+            let (_, a) = read_bounded_text_id(&p, Kind::Secret).unwrap();
+            let (_, b) = read_bounded_text_id(&link, Kind::Secret).unwrap();
+            assert_eq!(a, b, "one file, one identity");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn refuses_what_is_not_a_regular_file_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        mkfifo(&fifo);
+        let link = dir.path().join("zero");
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        for (path, what) in [
+            (Path::new("/dev/zero"), "a character device"),
+            (Path::new("/dev/urandom"), "a character device"),
+            (fifo.as_path(), "a FIFO (named pipe)"),
+            (link.as_path(), "a character device"),
+            (dir.path(), "a directory"),
+        ] {
+            for kind in [
+                Kind::EnvFile,
+                Kind::Config,
+                Kind::CatalogFile,
+                Kind::CaFile,
+                Kind::Secret,
+            ] {
+                let e = read_soon(path, kind).unwrap_err();
+                assert!(
+                    matches!(e.problem, ReadProblem::NotRegular(w) if w == what),
+                    "{e}"
+                );
+                let msg = e.to_string();
+                assert!(msg.contains(&path.display().to_string()), "{msg}");
+                assert!(msg.contains(kind.noun()), "{msg}");
+            }
+        }
+    }
+
+    #[test]
+    fn caps_the_size_per_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        let f = std::fs::File::create(&p).unwrap();
+        f.set_len(Kind::Secret.limit()).unwrap();
+        assert_eq!(
+            read_bounded(&p, Kind::Secret).unwrap().len() as u64,
+            Kind::Secret.limit()
+        );
+        f.set_len(Kind::Secret.limit() + 1).unwrap();
+        let e = read_bounded(&p, Kind::Secret).unwrap_err();
+        assert!(matches!(e.problem, ReadProblem::TooLarge { .. }), "{e}");
+        assert!(e.to_string().contains("64 KiB"), "{e}");
+        // The same file is fine as an env file (1 MiB).
+        assert!(read_bounded(&p, Kind::EnvFile).is_ok());
+        assert_eq!(Kind::Config.limit(), 16 * 1024 * 1024);
+    }
+
+    #[test]
+    fn reports_the_line_of_invalid_utf8() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(".env");
+        std::fs::write(&p, b"A=1\nB=\xff\n").unwrap();
+        let e = read_bounded_text(&p, Kind::EnvFile).unwrap_err();
+        assert!(matches!(e.problem, ReadProblem::NotUtf8 { line: 2 }), "{e}");
+        // A CA file is bytes.
+        assert!(read_bounded(&p, Kind::CaFile).is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn never_replaces_a_fifo_or_a_directory() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("out.lua");
+        mkfifo(&fifo);
+        for force in [false, true] {
+            let e = write_atomic(&fifo, b"x", None, force).unwrap_err();
+            assert!(matches!(e, WriteError::NotAFile { .. }), "{e}");
+            assert!(e.to_string().contains("FIFO"), "{e}");
+        }
+        assert!(
+            std::fs::symlink_metadata(&fifo)
+                .unwrap()
+                .file_type()
+                .is_fifo()
+        );
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        let e = write_atomic(&sub, b"x", None, true).unwrap_err();
+        assert!(e.to_string().contains("a directory"), "{e}");
+        assert!(check_target(&sub, true).is_err());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "no temp file left behind"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_is_replaced_never_followed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        let target = other.path().join("target");
+        std::fs::write(&target, "keep").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("out.lua");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let e = write_atomic(&link, b"new", None, false).unwrap_err();
+        assert!(matches!(e, WriteError::Exists { .. }), "{e}");
+        write_atomic(&link, b"new", None, true).unwrap();
+        let meta = std::fs::symlink_metadata(&link).unwrap();
+        assert!(meta.file_type().is_file());
+        // Not the mode of the file the link pointed to.
+        assert_eq!(meta.permissions().mode() & 0o777, 0o644);
+        assert_eq!(std::fs::read_to_string(&link).unwrap(), "new");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+        // A dangling link exists too.
+        let dangling = dir.path().join("dangling");
+        std::os::unix::fs::symlink(other.path().join("nowhere"), &dangling).unwrap();
+        assert!(matches!(
+            check_target(&dangling, false),
+            Err(WriteError::Exists { .. })
+        ));
+    }
 }

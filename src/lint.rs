@@ -257,5 +257,61 @@ mod tests {
         let lint = lint_file(&main, HashMap::new()).unwrap();
         assert_eq!(lint.findings.len(), 1);
         assert_eq!(lint.findings[0].code, CONFIG_ERROR);
+        let shown = main.display().to_string();
+        assert_eq!(
+            lint.findings[0].message,
+            format!(
+                "Include cycle: {shown}:1 → {shown} (a file cannot Include itself, directly or through others)"
+            )
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_cycle_through_a_link_is_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join("sub")).unwrap();
+        std::fs::write(d.join("main.cfg.lua"), "Include \"sub/b.cfg.lua\"\n").unwrap();
+        std::os::unix::fs::symlink(d.join("main.cfg.lua"), d.join("sub/again.cfg.lua")).unwrap();
+        std::fs::write(
+            d.join("sub/b.cfg.lua"),
+            "x = 1\nInclude \"again.cfg.lua\"\n",
+        )
+        .unwrap();
+        let lint = lint_file(&d.join("main.cfg.lua"), HashMap::new()).unwrap();
+        let m = &lint.findings[0].message;
+        assert!(m.starts_with("Include cycle: "), "{m}");
+        assert!(m.contains("b.cfg.lua:2 → "), "{m}");
+        assert!(m.contains("sub/again.cfg.lua"), "{m}");
+    }
+
+    #[test]
+    fn including_one_file_again_and_again_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("leaf.cfg.lua"), "x = 1\n").unwrap();
+        // Not a cycle: each Include finishes before the next.
+        std::fs::write(
+            d.join("twice.cfg.lua"),
+            "Include \"leaf.cfg.lua\"\nInclude \"leaf.cfg.lua\"\n",
+        )
+        .unwrap();
+        let lint = lint_file(&d.join("twice.cfg.lua"), HashMap::new()).unwrap();
+        assert!(lint.evaluated.is_some(), "{:?}", lint.findings);
+        std::fs::write(
+            d.join("many.cfg.lua"),
+            "for _ = 1, 5000 do Include \"leaf.cfg.lua\" end\n",
+        )
+        .unwrap();
+        let lint = lint_file(&d.join("many.cfg.lua"), HashMap::new()).unwrap();
+        assert!(lint.evaluated.is_none());
+        assert!(
+            lint.findings[0]
+                .message
+                .contains("more than 1000 files Included"),
+            "{}",
+            lint.findings[0].message
+        );
     }
 }
