@@ -487,7 +487,7 @@ fn walk(
         reason,
     };
     let io = |e: std::io::Error| fail(dir, e.to_string());
-    if ancestors.len() >= MAX_TREE_DEPTH {
+    if ancestors.len() > MAX_TREE_DEPTH {
         return Err(fail(
             dir,
             format!("the catalog tree is more than {MAX_TREE_DEPTH} directories deep"),
@@ -935,5 +935,47 @@ impl EnvironmentInfo {
             extends: f.opt_string(t, "extends")?,
             path: src.path.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tree_too_deep_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut deep = dir.path().to_path_buf();
+        for i in 0..=MAX_TREE_DEPTH {
+            deep = deep.join(format!("d{i}"));
+        }
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(deep.join("x.cfg.lua"), "x = 1\n").unwrap();
+        let Err(e) = Catalog::load(Some(dir.path())) else {
+            panic!("refused")
+        };
+        assert!(e.to_string().contains("directories deep"), "{e}");
+        // One level less is fine.
+        let shallow = deep.parent().unwrap();
+        std::fs::write(shallow.join("x.cfg.lua"), "x = 1\n").unwrap();
+        std::fs::remove_dir_all(&deep).unwrap();
+        assert!(Catalog::load(Some(dir.path())).is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_back_up_the_tree_is_refused_but_a_link_across_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("features/a")).unwrap();
+        std::fs::write(d.join("features/a/x.cfg.lua"), "x = 1\n").unwrap();
+        std::os::unix::fs::symlink(d.join("features/a"), d.join("features/b")).unwrap();
+        let catalog = Catalog::load(Some(d)).unwrap();
+        assert!(catalog.file("features/b/x.cfg.lua").is_some());
+        std::os::unix::fs::symlink(d.join("features"), d.join("features/a/up")).unwrap();
+        let Err(e) = Catalog::load(Some(d)) else {
+            panic!("refused")
+        };
+        assert!(e.to_string().contains("loops back"), "{e}");
     }
 }

@@ -12,7 +12,10 @@ use crate::engine::Build;
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum EnvFileError {
     #[error("cannot read {path}: {reason}")]
-    #[diagnostic(code(pfe::env_file::io))]
+    #[diagnostic(
+        code(pfe::env_file::io),
+        help("--env-file takes a regular file of NAME=value lines (UTF-8, at most 1 MiB)")
+    )]
     Io { path: String, reason: String },
     #[error("{path}:{line}: {message}")]
     #[diagnostic(
