@@ -952,7 +952,7 @@ mod tests {
         std::fs::create_dir_all(&deep).unwrap();
         std::fs::write(deep.join("x.cfg.lua"), "x = 1\n").unwrap();
         let Err(e) = Catalog::load(Some(dir.path())) else {
-            panic!("refused")
+            panic!("expected the tree to be refused")
         };
         assert!(e.to_string().contains("directories deep"), "{e}");
         // One level less is fine.
@@ -974,7 +974,7 @@ mod tests {
         assert!(catalog.file("features/b/x.cfg.lua").is_some());
         std::os::unix::fs::symlink(d.join("features"), d.join("features/a/up")).unwrap();
         let Err(e) = Catalog::load(Some(d)) else {
-            panic!("refused")
+            panic!("expected the tree to be refused")
         };
         assert!(e.to_string().contains("loops back"), "{e}");
     }

@@ -571,15 +571,17 @@ fn output_dash_is_standard_output() {
     assert!(!Path::new("-").exists());
 }
 
-/// Runs pfe with its standard output and error set by `setup`.
+/// Runs pfe `args` with the given standard output and error.
 fn run_with_streams(args: &[&str], stdout: Stdio, stderr: Stdio) -> std::process::ExitStatus {
-    let mut child = pfe()
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr)
-        .spawn()
-        .unwrap();
+    let mut cmd = pfe();
+    cmd.args(args).stdout(stdout).stderr(stderr);
+    status_within_deadline(&mut cmd)
+}
+
+/// Runs `cmd` (stdin from /dev/null) to completion within [`DEADLINE`].
+fn status_within_deadline(cmd: &mut Command) -> std::process::ExitStatus {
+    let args = format!("{cmd:?}");
+    let mut child = cmd.stdin(Stdio::null()).spawn().unwrap();
     let start = Instant::now();
     loop {
         if let Some(st) = child.try_wait().unwrap() {
@@ -588,7 +590,7 @@ fn run_with_streams(args: &[&str], stdout: Stdio, stderr: Stdio) -> std::process
         if start.elapsed() > DEADLINE {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("pfe {args:?} did not finish within {DEADLINE:?}");
+            panic!("{args} did not finish within {DEADLINE:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -647,8 +649,7 @@ fn a_full_or_closed_stream_is_not_a_panic() {
     quiet_failure(st, "generate to closed pipes");
     // Closed descriptors (`>&- 2>&-`).
     let mut cmd = pfe();
-    cmd.args(["lint", "/nonexistent/prosody.cfg.lua"])
-        .stdin(Stdio::null());
+    cmd.args(["lint", "/nonexistent/prosody.cfg.lua"]);
     // SAFETY: close is async-signal-safe.
     unsafe {
         cmd.pre_exec(|| {
@@ -657,6 +658,6 @@ fn a_full_or_closed_stream_is_not_a_panic() {
             Ok(())
         });
     }
-    let st = cmd.status().unwrap();
+    let st = status_within_deadline(&mut cmd);
     quiet_failure(st, "lint with stdout and stderr closed");
 }
