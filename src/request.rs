@@ -65,13 +65,13 @@ impl Origin {
         }
     }
 
-    /// The input with its value, as the user wrote it: `--set 'x=1'`,
+    /// The input with its value, as the user wrote it: `--set x=1`,
     /// `PFE_SET_3=x=1`, `PFE_SET_3=x=1 (in prod.env)`. Invisible characters
     /// are escaped.
     pub fn with_value(&self, value: &str) -> String {
         let v = shown(value);
         match self {
-            Origin::Flag(f) => format!("{f} '{v}'"),
+            Origin::Flag(f) => format!("{f} {v}"),
             Origin::Var(n) => format!("{n}={v}"),
             Origin::EnvFile { name, file } => format!("{name}={v} (in {})", shown(file)),
             Origin::Default => format!("'{v}'"),
