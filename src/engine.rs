@@ -416,12 +416,24 @@ pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
     }
     sb.set_layer("--set");
     for (i, (s, raw)) in settings.iter().zip(&req.sets).enumerate() {
+        // Provenance comments say `--set` whatever the input (so a container
+        // given PFE_SET_* renders the same file); errors name the input.
         let origin = Source {
             id: format!("--set#{}", i + 1),
-            path: req.origins.set(i).with_value(raw),
+            path: format!("--set {}", request::shown(raw)),
             text: raw.clone(),
         };
-        sb.assign(&s.scope, &s.key, &s.expr, &origin)?;
+        sb.assign(&s.scope, &s.key, &s.expr, &origin)
+            .map_err(|mut e| {
+                let named = req.origins.set(i).with_value(raw);
+                if e.path == origin.path && named != e.path {
+                    e.src = e
+                        .src
+                        .map(|_| miette::NamedSource::new(named.clone(), raw.clone()));
+                    e.path = named;
+                }
+                e
+            })?;
     }
     let evaluated = sb.finish()?;
     let header = Header {
