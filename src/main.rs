@@ -1091,6 +1091,8 @@ fn run_cmd(
     user: Option<String>,
 ) -> Result<(), Exit> {
     use pfe::server::{self, Ports, StateDir};
+    let domain =
+        &request::domain_from(&request::Origin::flag("--domain"), domain).map_err(report)?;
     let fail = |e: server::ServerError| {
         sayln!("error: {e}");
         Exit(1)
