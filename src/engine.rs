@@ -36,6 +36,18 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Request(#[from] RequestError),
+    #[error("{origin}: unknown {kind} '{name}'{}", .suggestion.as_ref().map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default())]
+    #[diagnostic(
+        code(pfe::catalog::unknown),
+        help("`pfe {list}` shows the {kind}s the catalog has; unset {origin} for the default")
+    )]
+    UnknownChoice {
+        origin: String,
+        kind: &'static str,
+        name: String,
+        suggestion: Option<String>,
+        list: &'static str,
+    },
     #[error("{arg}: {reason}")]
     #[diagnostic(
         code(pfe::set),
@@ -167,6 +179,44 @@ pub fn parse_set_from(arg: &str, domain: &str, origin: &Origin) -> Result<Settin
         key: key.to_string(),
         expr: expr.to_string(),
     })
+}
+
+/// An unknown profile or environment that came from a variable (or an env
+/// file) says so: the user may not know it is set.
+fn name_choice_origin(e: CatalogError, origin: &Origin) -> Error {
+    match (e, origin.variable()) {
+        (
+            CatalogError::Unknown {
+                kind,
+                name,
+                suggestion,
+                list,
+            },
+            Some(_),
+        ) => Error::UnknownChoice {
+            origin: origin.to_string(),
+            kind,
+            name: request::shown(&name),
+            suggestion,
+            list,
+        },
+        (
+            CatalogError::Unknown {
+                kind,
+                name,
+                suggestion,
+                list,
+            },
+            None,
+        ) => CatalogError::Unknown {
+            kind,
+            name: request::shown(&name),
+            suggestion,
+            list,
+        }
+        .into(),
+        (e, _) => e.into(),
+    }
 }
 
 /// Resolution names `--with`/`--without` for every feature the request
@@ -315,8 +365,12 @@ pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
     // One sandbox for everything, so each file is compiled once; what
     // os.getenv and pfe.* answer is updated once the profile is known.
     let sb = Sandbox::new(req.env.clone(), &base_ctx)?;
-    let profile = catalog.profile_info(&sb, &req.profile)?;
-    let mut environment = catalog.environment_info(&sb, &req.environment)?;
+    let profile = catalog
+        .profile_info(&sb, &req.profile)
+        .map_err(|e| name_choice_origin(e, &req.origins.profile))?;
+    let mut environment = catalog
+        .environment_info(&sb, &req.environment)
+        .map_err(|e| name_choice_origin(e, &req.origins.environment))?;
     // An environment that `extends` another runs after it and inherits its
     // variables (its own win).
     let environments = extends_chain(

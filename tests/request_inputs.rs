@@ -489,3 +489,25 @@ fn a_full_or_closed_stream_is_an_exit_code_not_a_panic() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn an_unknown_profile_or_environment_from_a_variable_names_it() {
+    let r = run(pfe().arg("generate").env("PROSODY_PROFILE", "standrd"));
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("PROSODY_PROFILE: unknown profile 'standrd'"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("did you mean 'standard'"), "{}", r.stderr);
+    let r = run(pfe().arg("generate").env("PROSODY_ENVIRONMENT", "prod\nx"));
+    assert!(
+        r.stderr
+            .contains("PROSODY_ENVIRONMENT: unknown environment 'prod\\nx'"),
+        "{}",
+        r.stderr
+    );
+    let r = run(pfe().args(["generate", "x\ny"]));
+    assert!(r.stderr.contains("unknown profile 'x\\ny'"), "{}", r.stderr);
+}
