@@ -31,6 +31,15 @@ pub enum EnvFileError {
 /// names are ASCII letters, digits and `_`, and a bad one is shown with its
 /// invisible characters escaped.
 pub fn parse(path: &str, text: &str) -> Result<Vec<(String, String)>, EnvFileError> {
+    Ok(parse_located(path, text)?
+        .into_iter()
+        .map(|(name, value, _)| (name, value))
+        .collect())
+}
+
+/// [`parse`], with the line (from 1) each variable is set on, so errors
+/// about a value can name `FILE:LINE`.
+pub fn parse_located(path: &str, text: &str) -> Result<Vec<(String, String, usize)>, EnvFileError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out = Vec::new();
     for (i, raw) in text.lines().enumerate() {
@@ -79,7 +88,7 @@ pub fn parse(path: &str, text: &str) -> Result<Vec<(String, String)>, EnvFileErr
                 .trim_end()
                 .to_string()
         };
-        out.push((name.to_string(), value));
+        out.push((name.to_string(), value, i + 1));
     }
     Ok(out)
 }

@@ -66,7 +66,7 @@ impl Origin {
     }
 
     /// The input with its value, as the user wrote it: `--set x=1`,
-    /// `PFE_SET_3=x=1`, `PFE_SET_3=x=1 (in prod.env)`. Invisible characters
+    /// `PFE_SET_3=x=1`, `PFE_SET_3=x=1 (in prod.env:3)`. Invisible characters
     /// are escaped.
     pub fn with_value(&self, value: &str) -> String {
         let v = shown(value);
@@ -250,12 +250,31 @@ pub enum RequestError {
     BadFeature { origin: Origin, value: String },
 }
 
+/// An env file's variables, in order, and the line each is set on (the
+/// last setting wins).
+#[derive(Debug, Clone, Default)]
+pub struct EnvFile {
+    pub path: String,
+    pub vars: Vec<(String, String)>,
+    pub lines: HashMap<String, usize>,
+}
+
+impl EnvFile {
+    /// `path:line` of `name`, or the path.
+    fn place(&self, name: &str) -> String {
+        match self.lines.get(name) {
+            Some(l) => format!("{}:{l}", self.path),
+            None => self.path.clone(),
+        }
+    }
+}
+
 /// The variables pfe reads: the process environment over an env file, each
 /// with where it came from.
 #[derive(Debug, Clone, Default)]
 pub struct Environment {
     pub vars: HashMap<String, String>,
-    /// Variables that came from an env file: name → file.
+    /// Variables that came from an env file: name → `file:line`.
     from_file: HashMap<String, String>,
 }
 
@@ -271,14 +290,15 @@ impl Environment {
     /// the env file) and is left out otherwise.
     pub fn new(
         process: impl IntoIterator<Item = (OsString, OsString)>,
-        file: Option<(&str, Vec<(String, String)>)>,
+        file: Option<EnvFile>,
     ) -> Result<Environment, RequestError> {
         let mut env = Environment::default();
-        if let Some((path, vars)) = file {
-            for (k, v) in vars {
+        if let Some(f) = file {
+            for (k, v) in &f.vars {
+                let place = f.place(k);
                 let origin = Origin::EnvFile {
                     name: k.clone(),
-                    file: path.to_string(),
+                    file: place.clone(),
                 };
                 if v.len() > MAX_VARIABLE_BYTES {
                     return Err(RequestError::TooLarge {
@@ -286,8 +306,8 @@ impl Environment {
                         bytes: v.len(),
                     });
                 }
-                env.from_file.insert(k.clone(), path.to_string());
-                env.vars.insert(k, v);
+                env.from_file.insert(k.clone(), place);
+                env.vars.insert(k.clone(), v.clone());
             }
         }
         for (k, v) in process {
@@ -677,13 +697,14 @@ mod tests {
         let env =
             Environment::new([(OsString::from("UNRELATED"), OsString::from(&big))], None).unwrap();
         assert!(!env.vars.contains_key("UNRELATED"));
-        let err = Environment::new(
-            [],
-            Some(("prod.env", vec![("OTHER".to_string(), big.clone())])),
-        )
-        .unwrap_err();
+        let file = EnvFile {
+            path: "prod.env".into(),
+            vars: vec![("OTHER".to_string(), big.clone())],
+            lines: [("OTHER".to_string(), 3)].into_iter().collect(),
+        };
+        let err = Environment::new([], Some(file)).unwrap_err();
         assert!(
-            err.to_string().starts_with("OTHER (in prod.env) is"),
+            err.to_string().starts_with("OTHER (in prod.env:3) is"),
             "{err}"
         );
     }

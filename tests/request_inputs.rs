@@ -134,10 +134,14 @@ fn a_bad_domain_from_a_variable_or_env_file_is_named_so() {
         if d.contains('\n') {
             continue; // one line per variable in an env file
         }
-        std::fs::write(&env_file, format!("PROSODY_DOMAIN='{d}'\n")).unwrap();
+        std::fs::write(
+            &env_file,
+            format!("# production\nPROSODY_ADMINS=admin@example.org\nPROSODY_DOMAIN='{d}'\n"),
+        )
+        .unwrap();
         let r = run(pfe().arg("--env-file").arg(&env_file).arg("generate"));
         assert_refused(&r, "generate --env-file", "PROSODY_DOMAIN (in ", shown);
-        assert!(r.stderr.contains("prod.env"), "{}", r.stderr);
+        assert!(r.stderr.contains("prod.env:3)"), "{}", r.stderr);
     }
 }
 
@@ -216,6 +220,16 @@ fn a_bad_pfe_set_is_reported_as_that_variable() {
     // A flag is still called a flag.
     let r = run(pfe().args(["generate", "--set", "garbage"]));
     assert!(r.stderr.contains("--set garbage"), "{}", r.stderr);
+    // From an env file: the file and line too.
+    let f = dir.path().join("sets.env");
+    std::fs::write(&f, "PFE_SET_1=c2s_timeout=60\nPFE_SET_3=garbage\n").unwrap();
+    let r = run(pfe().arg("--env-file").arg(&f).arg("generate"));
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("PFE_SET_3=garbage (in ") && r.stderr.contains("sets.env:2)"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
