@@ -26,7 +26,9 @@ The catalog (config/ in pfe's sources) is built in; --config-dir or PFE_CONFIG_D
 a file at the same path replaces the built-in one, new files add.\n\n\
 Layers, later wins: core → features (dependency order) → profile defaults → environment → local.cfg.lua → --set.",
     after_help = "Environment: PFE_CONFIG_DIR (catalog overlay), PROSODY_PROFILE and PROSODY_ENVIRONMENT (defaults: \
-standard, production), PROSODY_DOMAIN, PROSODY_FEATURES_* toggles and every variable `pfe env` writes."
+standard, production; blank means unset), PROSODY_DOMAIN, PROSODY_FEATURES_* toggles and every variable `pfe env` writes; \
+PFE_FEATURES, PFE_SET/PFE_SET_<N> and PFE_ALLOW_UNSTABLE as --with/--without, --set and --allow-unstable (flags win). \
+A variable may hold at most 1 MiB."
 )]
 struct Cli {
     /// Your catalog tree, laid over the built-in one
