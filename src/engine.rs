@@ -9,6 +9,7 @@ use crate::catalog::{
     Catalog, CatalogError, EnvironmentInfo, FeatureInfo, ProfileInfo, Variable, implicit_toggle,
 };
 use crate::render::{self, Header, RenderError};
+use crate::request::{self, Origin, Origins, RequestError};
 use crate::resolve::{self, Resolution, ResolveError};
 use crate::sandbox::{Context, Evaluated, Sandbox, SandboxError, Source};
 use crate::value::is_identifier;
@@ -32,14 +33,33 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Render(#[from] RenderError),
-    #[error("--set {arg}: {reason}")]
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Request(#[from] RequestError),
+    #[error("{origin}: unknown {kind} '{name}'{}", .suggestion.as_ref().map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default())]
+    #[diagnostic(
+        code(pfe::catalog::unknown),
+        help("`pfe {list}` shows the {kind}s the catalog has; unset {origin} for the default")
+    )]
+    UnknownChoice {
+        origin: String,
+        kind: &'static str,
+        name: String,
+        suggestion: Option<String>,
+        list: &'static str,
+    },
+    #[error("{arg}: {reason}")]
     #[diagnostic(
         code(pfe::set),
         help(
             "write --set [HOST:]OPTION=LUA_VALUE, e.g. --set 'c2s_ports={{15222}}' or --set 'conference:enabled=false'; strings need quotes: --set 'pidfile=\"/tmp/p.pid\"'"
         )
     )]
-    BadSet { arg: String, reason: String },
+    BadSet {
+        /// The input as the user wrote it, e.g. `--set 'x'` or `PFE_SET_3=x`.
+        arg: String,
+        reason: String,
+    },
 }
 
 /// Everything that decides a generated config.
@@ -61,6 +81,8 @@ pub struct Request {
     pub all_features: bool,
     /// How to regenerate, for the file header.
     pub command: String,
+    /// Where each input came from, for error messages.
+    pub origins: Origins,
 }
 
 impl Request {
@@ -115,9 +137,15 @@ pub struct Setting {
 /// Parses `[HOST:]KEY=VALUE`. A HOST without a dot is a sub-domain of
 /// `domain` (`conference` → `conference.<domain>`); `*` is the global section.
 pub fn parse_set(arg: &str, domain: &str) -> Result<Setting, Error> {
+    parse_set_from(arg, domain, &Origin::flag("--set"))
+}
+
+/// [`parse_set`] for an input from `origin` (`--set`, `PFE_SET_3`), which
+/// errors name. A HOST must be a valid host name.
+pub fn parse_set_from(arg: &str, domain: &str, origin: &Origin) -> Result<Setting, Error> {
     let bad = |reason: &str| Error::BadSet {
-        arg: arg.to_string(),
-        reason: reason.to_string(),
+        arg: origin.with_value(arg),
+        reason: request::shown(reason),
     };
     let (lhs, expr) = arg.split_once('=').ok_or_else(|| bad("missing '='"))?;
     let (scope, key) = match lhs.split_once(':') {
@@ -125,10 +153,16 @@ pub fn parse_set(arg: &str, domain: &str) -> Result<Setting, Error> {
             let host = host.trim();
             let scope = if host == "*" || host.is_empty() {
                 "*".to_string()
-            } else if host.contains('.') || host == domain {
-                host.to_string()
             } else {
-                format!("{host}.{domain}")
+                let host = request::check_domain(host)
+                    .map_err(|r| bad(&format!("'{host}' is not a host name: {r}")))?;
+                let full = if host.contains('.') || host == domain {
+                    host
+                } else {
+                    format!("{host}.{domain}")
+                };
+                request::check_domain(&full)
+                    .map_err(|r| bad(&format!("'{full}' is not a host name: {r}")))?
             };
             (scope, key.trim())
         }
@@ -145,6 +179,80 @@ pub fn parse_set(arg: &str, domain: &str) -> Result<Setting, Error> {
         key: key.to_string(),
         expr: expr.to_string(),
     })
+}
+
+/// An unknown profile or environment that came from a variable (or an env
+/// file) says so: the user may not know it is set.
+fn name_choice_origin(e: CatalogError, origin: &Origin) -> Error {
+    match (e, origin.variable()) {
+        (
+            CatalogError::Unknown {
+                kind,
+                name,
+                suggestion,
+                list,
+            },
+            Some(_),
+        ) => Error::UnknownChoice {
+            origin: origin.to_string(),
+            kind,
+            name: request::shown(&name),
+            suggestion,
+            list,
+        },
+        (
+            CatalogError::Unknown {
+                kind,
+                name,
+                suggestion,
+                list,
+            },
+            None,
+        ) => CatalogError::Unknown {
+            kind,
+            name: request::shown(&name),
+            suggestion,
+            list,
+        }
+        .into(),
+        (e, _) => e.into(),
+    }
+}
+
+/// Resolution names `--with`/`--without` for every feature the request
+/// asked about; say where each really came from (`PFE_FEATURES`, a file).
+fn name_feature_origin(e: ResolveError, origins: &Origins) -> Error {
+    let fix = |name: &str, by: String| {
+        if by == "--with" || by == "--without" {
+            origins.feature(name, &by)
+        } else {
+            by
+        }
+    };
+    match e {
+        ResolveError::UnknownFeature {
+            name,
+            by,
+            suggestion,
+        } => ResolveError::UnknownFeature {
+            by: fix(&name, by),
+            name: request::shown(&name),
+            suggestion,
+        },
+        ResolveError::DisabledDependency {
+            feature,
+            by,
+            needs,
+            disabled_by,
+        } => ResolveError::DisabledDependency {
+            by: fix(&feature, by),
+            disabled_by: fix(&needs, disabled_by),
+            feature,
+            needs,
+        },
+        other => other,
+    }
+    .into()
 }
 
 /// Builds the environment the catalog sees: catalog defaults (except feature
@@ -257,8 +365,12 @@ pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
     // One sandbox for everything, so each file is compiled once; what
     // os.getenv and pfe.* answer is updated once the profile is known.
     let sb = Sandbox::new(req.env.clone(), &base_ctx)?;
-    let profile = catalog.profile_info(&sb, &req.profile)?;
-    let mut environment = catalog.environment_info(&sb, &req.environment)?;
+    let profile = catalog
+        .profile_info(&sb, &req.profile)
+        .map_err(|e| name_choice_origin(e, &req.origins.profile))?;
+    let mut environment = catalog
+        .environment_info(&sb, &req.environment)
+        .map_err(|e| name_choice_origin(e, &req.origins.environment))?;
     // An environment that `extends` another runs after it and inherits its
     // variables (its own win).
     let environments = extends_chain(
@@ -277,12 +389,25 @@ pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
 
     let mut env = effective_env(&variables, &profile, &environment, &req.env);
     let domain = match &req.domain {
-        Some(d) => d.clone(),
-        None => env
-            .get("PROSODY_DOMAIN")
-            .filter(|d| !d.is_empty())
-            .cloned()
-            .unwrap_or_else(|| DEFAULT_DOMAIN.into()),
+        Some(d) => {
+            let origin = match &req.origins.domain {
+                Origin::Default => Origin::flag("--domain"),
+                o => o.clone(),
+            };
+            request::domain_from(&origin, d)?
+        }
+        None => match env.get("PROSODY_DOMAIN").filter(|d| !d.trim().is_empty()) {
+            // Given, or a catalog default: checked like --domain.
+            Some(d) => {
+                let origin = if req.env.contains_key("PROSODY_DOMAIN") {
+                    Origin::Var("PROSODY_DOMAIN".into())
+                } else {
+                    Origin::Flag("PROSODY_DOMAIN (set by the catalog)".into())
+                };
+                request::domain_from(&origin, d.trim())?
+            }
+            None => DEFAULT_DOMAIN.into(),
+        },
     };
     env.insert("PROSODY_DOMAIN".into(), domain.clone());
     env.insert("PROSODY_PROFILE".into(), req.profile.clone());
@@ -290,7 +415,8 @@ pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
     let settings = req
         .sets
         .iter()
-        .map(|s| parse_set(s, &domain))
+        .enumerate()
+        .map(|(i, s)| parse_set_from(s, &domain, &req.origins.set(i)))
         .collect::<Result<Vec<_>, _>>()?;
 
     let ctx = Context {
@@ -311,7 +437,8 @@ pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
             allow_unstable: req.allow_unstable,
             known: Some(known),
         },
-    )?;
+    )
+    .map_err(|e| name_feature_origin(e, &req.origins))?;
     sb.set_features(&resolution.order);
 
     sb.set_layer("core");
@@ -343,12 +470,24 @@ pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
     }
     sb.set_layer("--set");
     for (i, (s, raw)) in settings.iter().zip(&req.sets).enumerate() {
+        // Provenance comments say `--set` whatever the input (so a container
+        // given PFE_SET_* renders the same file); errors name the input.
         let origin = Source {
             id: format!("--set#{}", i + 1),
-            path: format!("--set {raw}"),
+            path: format!("--set {}", request::shown(raw)),
             text: raw.clone(),
         };
-        sb.assign(&s.scope, &s.key, &s.expr, &origin)?;
+        sb.assign(&s.scope, &s.key, &s.expr, &origin)
+            .map_err(|mut e| {
+                let named = req.origins.set(i).with_value(raw);
+                if e.path == origin.path && named != e.path {
+                    e.src = e
+                        .src
+                        .map(|_| miette::NamedSource::new(named.clone(), raw.clone()));
+                    e.path = named;
+                }
+                e
+            })?;
     }
     let evaluated = sb.finish()?;
     let header = Header {

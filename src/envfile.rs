@@ -30,7 +30,20 @@ pub enum EnvFileError {
 }
 
 /// Parses an env file: `NAME=value`, `export NAME=value`, quotes, comments.
+/// A UTF-8 byte order mark at the start (some editors write one) is skipped;
+/// names are ASCII letters, digits and `_`, and a bad one is shown with its
+/// invisible characters escaped.
 pub fn parse(path: &str, text: &str) -> Result<Vec<(String, String)>, EnvFileError> {
+    Ok(parse_located(path, text)?
+        .into_iter()
+        .map(|(name, value, _)| (name, value))
+        .collect())
+}
+
+/// [`parse`], with the line (from 1) each variable is set on, so errors
+/// about a value can name `FILE:LINE`.
+pub fn parse_located(path: &str, text: &str) -> Result<Vec<(String, String, usize)>, EnvFileError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
@@ -43,15 +56,21 @@ pub fn parse(path: &str, text: &str) -> Result<Vec<(String, String)>, EnvFileErr
             line: i + 1,
             message,
         };
-        let (name, value) = line
-            .split_once('=')
-            .ok_or_else(|| err(format!("expected NAME=value, found '{line}'")))?;
+        let (name, value) = line.split_once('=').ok_or_else(|| {
+            err(format!(
+                "expected NAME=value, found '{}'",
+                crate::request::shown(line)
+            ))
+        })?;
         let name = name.trim();
         if name.is_empty()
             || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             || name.starts_with(|c: char| c.is_ascii_digit())
         {
-            return Err(err(format!("'{name}' is not a valid variable name")));
+            return Err(err(format!(
+                "'{}' is not a valid variable name",
+                crate::request::shown(name)
+            )));
         }
         let value = value.trim();
         let value = if let Some(rest) = value.strip_prefix('"') {
@@ -72,7 +91,7 @@ pub fn parse(path: &str, text: &str) -> Result<Vec<(String, String)>, EnvFileErr
                 .trim_end()
                 .to_string()
         };
-        out.push((name.to_string(), value));
+        out.push((name.to_string(), value, i + 1));
     }
     Ok(out)
 }

@@ -18,6 +18,7 @@ pub mod fsutil;
 pub mod index;
 pub mod lint;
 pub mod render;
+pub mod request;
 pub mod resolve;
 pub mod sandbox;
 pub mod server;

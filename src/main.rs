@@ -9,8 +9,9 @@ use clap::{Args, Parser, Subcommand};
 use miette::{Diagnostic, Report};
 
 use pfe::catalog::Catalog;
-use pfe::engine::{self, Build, DEFAULT_ENVIRONMENT, DEFAULT_PROFILE, Request};
+use pfe::engine::{self, Build, Request};
 use pfe::explain::{self, Explanation};
+use pfe::request::{self, Environment};
 use pfe::validate::{self, Finding, Severity};
 use pfe::{envfile, fsutil, sandbox};
 
@@ -25,7 +26,9 @@ The catalog (config/ in pfe's sources) is built in; --config-dir or PFE_CONFIG_D
 a file at the same path replaces the built-in one, new files add.\n\n\
 Layers, later wins: core → features (dependency order) → profile defaults → environment → local.cfg.lua → --set.",
     after_help = "Environment: PFE_CONFIG_DIR (catalog overlay), PROSODY_PROFILE and PROSODY_ENVIRONMENT (defaults: \
-standard, production), PROSODY_DOMAIN, PROSODY_FEATURES_* toggles and every variable `pfe env` writes."
+standard, production; blank means unset), PROSODY_DOMAIN, PROSODY_FEATURES_* toggles and every variable `pfe env` writes; \
+PFE_FEATURES, PFE_SET/PFE_SET_<N> and PFE_ALLOW_UNSTABLE as --with/--without, --set and --allow-unstable (flags win). \
+A variable may hold at most 1 MiB."
 )]
 struct Cli {
     /// Your catalog tree, laid over the built-in one
@@ -296,11 +299,25 @@ enum Command {
     },
 }
 
+/// Writes to standard error. A closed or full stream is ignored: the exit
+/// code still tells what happened, and pfe never panics over a message.
+fn say_str(s: &str) {
+    let _ = std::io::stderr().lock().write_all(s.as_bytes());
+}
+
+macro_rules! say {
+    ($($t:tt)*) => { say_str(&format!($($t)*)) };
+}
+
+macro_rules! sayln {
+    ($($t:tt)*) => { say_str(&(format!($($t)*) + "\n")) };
+}
+
 /// A failure already printed, with its exit code.
 struct Exit(u8);
 
 fn report<E: Diagnostic + Send + Sync + 'static>(e: E) -> Exit {
-    eprintln!("{:?}", Report::new(e));
+    sayln!("{:?}", Report::new(e));
     Exit(1)
 }
 
@@ -318,47 +335,65 @@ fn main() -> ExitCode {
 
 struct Ctx {
     catalog: Catalog,
-    env: HashMap<String, String>,
+    env: Environment,
     verbose: bool,
 }
 
+impl Selection {
+    fn to_request(&self) -> request::Selection {
+        request::Selection {
+            profile: self.profile.clone(),
+            environment: self.environment.clone(),
+            domain: self.domain.clone(),
+            domain_flag: None,
+            with: self.with.clone(),
+            without: self.without.clone(),
+            sets: self.sets.clone(),
+            allow_unstable: self.allow_unstable,
+        }
+    }
+}
+
 impl Ctx {
-    fn request(&self, sel: &Selection) -> Request {
-        let profile = sel
-            .profile
-            .clone()
-            .or_else(|| self.env.get("PROSODY_PROFILE").cloned())
-            .unwrap_or_else(|| DEFAULT_PROFILE.into());
-        let environment = sel
-            .environment
-            .clone()
-            .or_else(|| self.env.get("PROSODY_ENVIRONMENT").cloned())
-            .unwrap_or_else(|| DEFAULT_ENVIRONMENT.into());
-        let command = format!("pfe generate {profile} {environment}");
-        let mut req = Request {
-            profile,
-            environment,
-            domain: sel.domain.clone(),
-            with: sel.with.clone(),
-            without: sel.without.clone(),
-            sets: sel.sets.clone(),
-            env: self.env.clone(),
-            allow_unstable: sel.allow_unstable,
-            all_features: false,
-            command,
-        };
-        req.command += &req.selection_flags();
-        req
+    /// The one request resolver, for every command.
+    fn request(&self, sel: &Selection) -> Result<Request, Exit> {
+        self.resolve(&sel.to_request())
+    }
+
+    fn resolve(&self, sel: &request::Selection) -> Result<Request, Exit> {
+        request::resolve(sel, &self.env, "pfe generate").map_err(report)
+    }
+
+    /// Warns about PROSODY_FEATURES_* variables no feature reads (typos).
+    fn warn_unknown_toggles(&self, build: &Build) {
+        let mut known: Vec<String> = self
+            .catalog
+            .features()
+            .iter()
+            .map(|f| pfe::catalog::implicit_toggle(f))
+            .collect();
+        for f in build.features.values() {
+            known.extend(f.all_toggles());
+        }
+        let toggles: HashMap<String, String> = self
+            .env
+            .vars
+            .iter()
+            .filter(|(k, _)| k.starts_with("PROSODY_FEATURES_"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let problems = pfe::deploy::unknown_variables(&known, &toggles);
+        say!("{}", pfe::deploy::render_problems(&problems));
     }
 
     fn build(&self, req: &Request) -> Result<Build, Exit> {
         let build = engine::build(&self.catalog, req).map_err(report)?;
         for w in &build.resolution.warnings {
-            eprintln!("warning: {w}");
+            sayln!("warning: {w}");
         }
         if self.verbose {
             for l in &build.evaluated.logs {
-                eprintln!(
+                sayln!(
                     "[{}] {}: {}",
                     l.level,
                     build.evaluated.display_origin(&l.origin),
@@ -373,10 +408,17 @@ impl Ctx {
 fn run(cli: Cli) -> Result<(), Exit> {
     let catalog = Catalog::load(cli.config_dir.as_deref()).map_err(report)?;
     let file_vars = match &cli.env_file {
-        Some(p) => envfile::read(p).map_err(report)?,
-        None => Vec::new(),
+        Some(p) => {
+            let vars = envfile::read(p).map_err(report)?;
+            Some(request::EnvFile {
+                path: p.display().to_string(),
+                lines: env_file_lines(p),
+                vars,
+            })
+        }
+        None => None,
     };
-    let env = envfile::merge(std::env::vars(), file_vars);
+    let env = Environment::new(std::env::vars_os(), file_vars).map_err(report)?;
     let ctx = Ctx {
         catalog,
         env,
@@ -410,14 +452,15 @@ fn run(cli: Cli) -> Result<(), Exit> {
             description,
         } => create(&ctx, &cli.config_dir, &name, &template, description),
         Command::Generate { sel, output, force } => {
-            let build = ctx.build(&ctx.request(&sel))?;
+            let build = ctx.build(&ctx.request(&sel)?)?;
+            ctx.warn_unknown_toggles(&build);
             // Validate before anything is written: errors stop here.
             let findings = validate::check_build(&build);
             if !findings.is_empty() {
-                eprint!("{}", validate::render(&findings, false, ""));
+                say!("{}", validate::render(&findings, false, ""));
             }
             if validate::failed(&findings, false) {
-                eprintln!(
+                sayln!(
                     "error: not writing the config: fix the errors above (`pfe validate` shows them with context)"
                 );
                 return Err(Exit(1));
@@ -428,15 +471,16 @@ fn run(cli: Cli) -> Result<(), Exit> {
             // Toggles of every feature go into the file.
             let req = Request {
                 all_features: true,
-                ..ctx.request(&sel)
+                ..ctx.request(&sel)?
             };
             let build = ctx.build(&req)?;
+            ctx.warn_unknown_toggles(&build);
             let text = envfile::render(&build);
             let default = PathBuf::from(format!(".env.{}.{}", req.profile, req.environment));
             let path = output.unwrap_or(default);
             write_output(Some(&path), text.as_bytes(), Some(0o600), force)?;
             if path.as_os_str() != "-" {
-                eprintln!("wrote {}", path.display());
+                sayln!("wrote {}", path.display());
             }
             Ok(())
         }
@@ -451,9 +495,14 @@ fn run(cli: Cli) -> Result<(), Exit> {
             ca_file,
             insecure,
         } => {
-            let domain = domain
-                .or_else(|| ctx.env.get("PROSODY_DOMAIN").cloned())
-                .unwrap_or_else(|| "localhost".into());
+            let domain = match domain {
+                Some(d) => request::domain_from(&request::Origin::flag("--domain"), &d),
+                None => match ctx.env.value("PROSODY_DOMAIN") {
+                    Some(d) => request::domain_from(&ctx.env.origin("PROSODY_DOMAIN"), d.trim()),
+                    None => Ok(engine::DEFAULT_DOMAIN.to_string()),
+                },
+            }
+            .map_err(report)?;
             healthcheck_cmd(
                 &server, &domain, timeout, tls, direct_tls, ca_file, insecure,
             )
@@ -501,6 +550,30 @@ fn run(cli: Cli) -> Result<(), Exit> {
     }
 }
 
+/// The line each variable of an env file is set on, for messages: the file
+/// was read and checked already, so this second look is bounded and
+/// best-effort (nothing if it changed meanwhile).
+fn env_file_lines(path: &Path) -> HashMap<String, usize> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut text = String::new();
+    // Non-blocking: a FIFO swapped in since the first read cannot hang us.
+    let read = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .and_then(|f| {
+            if !f.metadata()?.is_file() {
+                return Err(std::io::ErrorKind::InvalidInput.into());
+            }
+            f.take(64 * 1024 * 1024).read_to_string(&mut text)
+        });
+    match read.ok().map(|_| envfile::parse_located("", &text)) {
+        Some(Ok(vars)) => vars.into_iter().map(|(k, _, line)| (k, line)).collect(),
+        _ => HashMap::new(),
+    }
+}
+
 fn write_output(
     path: Option<&Path>,
     bytes: &[u8],
@@ -517,7 +590,10 @@ fn write_output(
 fn stdout(bytes: &[u8]) -> Result<(), Exit> {
     let mut out = std::io::stdout().lock();
     out.write_all(bytes).and_then(|_| out.flush()).map_err(|e| {
-        eprintln!("error: cannot write to standard output: {e}");
+        // A reader that went away (`| head`) is not worth a message.
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            sayln!("error: cannot write to standard output: {e}");
+        }
         Exit(1)
     })
 }
@@ -529,7 +605,7 @@ fn print_json(v: &serde_json::Value) -> Result<(), Exit> {
 
 fn meta_sandbox(ctx: &Ctx) -> Result<sandbox::Sandbox, Exit> {
     sandbox::Sandbox::new(
-        ctx.env.clone(),
+        ctx.env.vars.clone(),
         &sandbox::Context {
             domain: "localhost".into(),
             ..Default::default()
@@ -618,7 +694,7 @@ fn validate_cmd(
             let hint = pfe::catalog::did_you_mean(n, known.iter().map(String::as_str))
                 .map(|s| format!("did you mean '{s}'? "))
                 .unwrap_or_default();
-            eprintln!("error: unknown {kind} '{n}'\n  hint: {hint}`pfe list` shows them");
+            sayln!("error: unknown {kind} '{n}'\n  hint: {hint}`pfe list` shows them");
             return Err(Exit(2));
         }
     }
@@ -631,7 +707,7 @@ fn validate_cmd(
                 profile: Some(p.clone()),
                 environment: Some(e.clone()),
                 ..Default::default()
-            });
+            })?;
             req.allow_unstable = allow_unstable;
             req.all_features = true; // every feature's metadata is checked
             jobs.push((p.clone(), e.clone(), req));
@@ -689,8 +765,8 @@ fn validate_cmd(
 }
 
 fn lint_cmd(ctx: &Ctx, file: &Path, json: bool, deny_warnings: bool) -> Result<(), Exit> {
-    let lint = pfe::lint::lint_file(file, ctx.env.clone()).map_err(|e| {
-        eprintln!("{:?}", Report::new(e));
+    let lint = pfe::lint::lint_file(file, ctx.env.vars.clone()).map_err(|e| {
+        sayln!("{:?}", Report::new(e));
         Exit(2)
     })?;
     let findings = &lint.findings;
@@ -740,13 +816,13 @@ fn create(
     description: Option<String>,
 ) -> Result<(), Exit> {
     if !valid_profile_name(name) {
-        eprintln!(
+        sayln!(
             "error: '{name}' is not a valid profile name\n  hint: use letters, digits, '-' and '_' only (no path separators, no '..')"
         );
         return Err(Exit(2));
     }
     if ctx.catalog.profiles().iter().any(|p| p == name) {
-        eprintln!(
+        sayln!(
             "error: profile '{name}' already exists\n  hint: choose another name, or edit its profile.cfg.lua"
         );
         return Err(Exit(1));
@@ -759,7 +835,7 @@ fn create(
     let text = pfe::catalog::new_profile_text(name, &info, description.as_deref());
     let target = dir.join("profiles").join(name);
     std::fs::create_dir_all(&target).map_err(|e| {
-        eprintln!(
+        sayln!(
             "error: cannot create {}: {e}\n  hint: check that the directory is writable",
             target.display()
         );
@@ -767,7 +843,7 @@ fn create(
     })?;
     let path = target.join("profile.cfg.lua");
     fsutil::write_atomic(&path, text.as_bytes(), None, false).map_err(report)?;
-    eprintln!(
+    sayln!(
         "created {} (from '{template}'); try: pfe --config-dir {} generate {name}",
         path.display(),
         dir.display()
@@ -779,10 +855,11 @@ fn explain_cmd(ctx: &Ctx, subject: &str, sel: &Selection, json: bool) -> Result<
     // Any feature can be asked about, enabled or not.
     let build = ctx.build(&Request {
         all_features: true,
-        ..ctx.request(sel)
+        ..ctx.request(sel)?
     })?;
+    ctx.warn_unknown_toggles(&build);
     let Some(exp) = explain::explain(&build, subject) else {
-        eprintln!(
+        sayln!(
             "error: '{subject}' is neither a feature, an option set in this config, nor an enabled module\n  hint: `pfe features` lists features; `pfe generate` shows every option"
         );
         return Err(Exit(1));
@@ -864,7 +941,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
         .enable_all()
         .build()
         .map_err(|e| {
-            eprintln!("error: cannot start the async runtime: {e}");
+            sayln!("error: cannot start the async runtime: {e}");
             Exit(1)
         })
 }
@@ -876,21 +953,22 @@ fn check_cmd(ctx: &Ctx, a: CheckArgs) -> Result<(), Exit> {
         (Some(f), _) => TlsVerify::CaFile(f.clone()),
         (None, true) => TlsVerify::InsecureAcceptAny,
         (None, false) => {
-            eprintln!(
+            sayln!(
                 "error: say how to trust the server's certificate\n  hint: --ca-file FILE, or --insecure for a self-signed test server"
             );
             return Err(Exit(2));
         }
     };
-    let sel = Selection {
+    let sel = request::Selection {
         profile: a.profile.clone(),
         environment: a.environment.clone(),
+        domain: a.jid.split_once('@').map(|(_, d)| d.to_string()),
+        domain_flag: Some("--jid".into()),
         with: a.with.clone(),
         without: a.without.clone(),
         ..Default::default()
     };
-    let mut req = ctx.request(&sel);
-    req.domain = a.jid.split_once('@').map(|(_, d)| d.to_string());
+    let req = ctx.resolve(&sel)?;
     let build = ctx.build(&req)?;
     let promises = check::promises(&build);
     let with_port = |addr: &str, port: u16| {
@@ -949,7 +1027,7 @@ fn check_cmd(ctx: &Ctx, a: CheckArgs) -> Result<(), Exit> {
     // A DNS lookup still blocking a worker thread must not hold up the exit.
     rt.shutdown_background();
     let report = result.map_err(|e| {
-        eprintln!("error: {e}");
+        sayln!("error: {e}");
         Exit(1)
     })?;
     let failed = report.failed();
@@ -1004,7 +1082,7 @@ fn healthcheck_cmd(
     let result = match (verify, starttls, direct_tls) {
         (None, false, false) => rt.block_on(xmpp::healthcheck(&addr, domain, t)),
         (None, _, _) => {
-            eprintln!(
+            sayln!(
                 "error: say how to trust the server's certificate\n  hint: --ca-file FILE, or --insecure"
             );
             return Err(Exit(2));
@@ -1024,7 +1102,7 @@ fn healthcheck_cmd(
             stdout(out.as_bytes())
         }
         Err(e) => {
-            eprintln!("unhealthy: {e}");
+            sayln!("unhealthy: {e}");
             Err(Exit(1))
         }
     }
@@ -1042,8 +1120,10 @@ fn run_cmd(
     user: Option<String>,
 ) -> Result<(), Exit> {
     use pfe::server::{self, Ports, StateDir};
+    let domain =
+        &request::domain_from(&request::Origin::flag("--domain"), domain).map_err(report)?;
     let fail = |e: server::ServerError| {
-        eprintln!("error: {e}");
+        sayln!("error: {e}");
         Exit(1)
     };
     let state = StateDir::create(state_dir).map_err(fail)?;
@@ -1082,13 +1162,13 @@ fn run_cmd(
                 .unwrap_or(true);
             let h = if fresh { "SHA-256" } else { "SHA-1" };
             std::fs::write(&marker, format!("{h}\n")).map_err(|e| {
-                eprintln!("error: cannot write {}: {e}", marker.display());
+                sayln!("error: cannot write {}: {e}", marker.display());
                 Exit(1)
             })?;
             h.to_string()
         }
     };
-    let mut build = ctx.build(&ctx.request(&sel))?;
+    let mut build = ctx.build(&ctx.request(&sel)?)?;
     let from_catalog = build
         .evaluated
         .global()
@@ -1097,17 +1177,17 @@ fn run_cmd(
     if !from_catalog && hash != "SHA-1" {
         sel.sets
             .push(format!("password_hash={}", server::lua_string(&hash)));
-        build = ctx.build(&ctx.request(&sel))?;
+        build = ctx.build(&ctx.request(&sel)?)?;
     }
     let config = state.write_config(&build.config).map_err(fail)?;
     if let Some(u) = user {
         let Some((jid, password)) = u.split_once(':') else {
-            eprintln!("error: --user takes JID:PASSWORD");
+            sayln!("error: --user takes JID:PASSWORD");
             return Err(Exit(2));
         };
         server::create_user(&config, jid, password).map_err(fail)?;
     }
-    eprintln!(
+    sayln!(
         "pfe run: {} ({}, {}), c2s 127.0.0.1:{}, direct TLS 127.0.0.1:{}, http 127.0.0.1:{}, https 127.0.0.1:{}, password_hash {}, state in {}",
         domain,
         build.profile.id,
@@ -1131,7 +1211,7 @@ fn run_cmd(
         .arg(&config)
         .arg("-F")
         .exec();
-    eprintln!(
+    sayln!(
         "error: cannot run prosody: {err}\n  hint: install Prosody 13 (scripts/install-deps.sh)"
     );
     Err(Exit(1))
@@ -1141,9 +1221,9 @@ fn run_cmd(
 /// naming what to fix (container logs are read as text), then a summary.
 fn deploy_report(e: pfe::deploy::DeployError) -> Exit {
     if let pfe::deploy::DeployError::Input { problems } = &e {
-        eprint!("{}", pfe::deploy::render_problems(problems));
+        say!("{}", pfe::deploy::render_problems(problems));
         let summary = e.to_string();
-        eprintln!("error: {}", summary.lines().next().unwrap_or_default());
+        sayln!("error: {}", summary.lines().next().unwrap_or_default());
         return Exit(1);
     }
     report(e)
@@ -1160,20 +1240,20 @@ fn compose_cmd(
     use pfe::deploy::{self, compose};
     let config_dir = match config_dir {
         Some(d) => Some(std::fs::canonicalize(d).map_err(|e| {
-            eprintln!("error: cannot resolve --config-dir {}: {e}", d.display());
+            sayln!("error: cannot resolve --config-dir {}: {e}", d.display());
             Exit(1)
         })?),
         None => None,
     };
     let opts = compose::Options { image, config_dir };
-    let out = compose::render(&ctx.catalog, &ctx.request(sel), &opts).map_err(deploy_report)?;
-    eprint!("{}", out.warnings);
+    let out = compose::render(&ctx.catalog, &ctx.request(sel)?, &opts).map_err(deploy_report)?;
+    say!("{}", out.warnings);
     deploy::write_files(output, &out.files, force).map_err(deploy_report)?;
     for (name, _) in &out.files {
-        eprintln!("wrote {}", output.join(name).display());
+        sayln!("wrote {}", output.join(name).display());
     }
     if !out.secret_files.is_empty() {
-        eprintln!(
+        sayln!(
             "secrets to create beside them (one line each, readable by uid 999, never committed): {}",
             out.secret_files.join(", ")
         );
@@ -1191,11 +1271,11 @@ fn k8s_cmd(
 ) -> Result<(), Exit> {
     use pfe::deploy::{self, k8s};
     let opts = k8s::Options { image, name };
-    let out = k8s::render(&ctx.catalog, &ctx.request(sel), &opts).map_err(deploy_report)?;
-    eprint!("{}", out.warnings);
+    let out = k8s::render(&ctx.catalog, &ctx.request(sel)?, &opts).map_err(deploy_report)?;
+    say!("{}", out.warnings);
     deploy::write_files(output, &out.files, force).map_err(deploy_report)?;
     for (file, _) in &out.files {
-        eprintln!("wrote {}", output.join(file).display());
+        sayln!("wrote {}", output.join(file).display());
     }
     if !out.secrets.is_empty() {
         let keys: Vec<String> = out
@@ -1203,7 +1283,7 @@ fn k8s_cmd(
             .iter()
             .map(|(k, required)| format!("{k}{}", if *required { "" } else { " (optional)" }))
             .collect();
-        eprintln!(
+        sayln!(
             "the Secret {}-secrets holds: {}",
             opts.name,
             keys.join(", ")
@@ -1220,14 +1300,14 @@ fn entrypoint_cmd(
     dry_run: bool,
 ) -> Result<(), Exit> {
     use pfe::deploy::entrypoint;
-    let mut opts = entrypoint::Options::new(config_output, &ctx.env);
+    let mut opts = entrypoint::Options::new(config_output, &ctx.env.vars);
     opts.use_config = use_config;
     opts.sets = sets;
     opts.dry_run = dry_run;
-    let plan = entrypoint::plan(&ctx.catalog, &ctx.env, &opts).map_err(deploy_report)?;
-    eprint!("{}", entrypoint::warnings_text(&plan));
+    let plan = entrypoint::plan(&ctx.catalog, &ctx.env.vars, &opts).map_err(deploy_report)?;
+    say!("{}", entrypoint::warnings_text(&plan));
     if dry_run {
-        eprint!("{}", entrypoint::describe(&plan));
+        say!("{}", entrypoint::describe(&plan));
         return match &plan.build {
             Some(b) => stdout(b.config.as_bytes()),
             None => Ok(()),

@@ -60,6 +60,7 @@ pub const XEP_WITHOUT_MODULE: &str = "PFE012";
 pub const UNKNOWN_FEATURE: &str = "PFE013";
 pub const CONFIG_ERROR: &str = "PFE014";
 pub const DEPENDENCY_OFF: &str = "PFE015";
+pub const BAD_PORT: &str = "PFE016";
 
 /// Every code pfe reports.  Codes are never reused or renumbered.
 pub const CODES: &[Code] = &[
@@ -153,7 +154,51 @@ pub const CODES: &[Code] = &[
         severity: Severity::Warning,
         summary: "a profile feature was dropped because a feature it needs was switched off",
     },
+    Code {
+        code: BAD_PORT,
+        name: "bad-port",
+        severity: Severity::Error,
+        summary: "a *_ports option holds something Prosody's portmanager cannot listen on (not an integer 1-65535 or a numeric string, or not one value or a list)",
+    },
 ];
+
+/// Why `v` is not a port Prosody's portmanager listens on: it passes each
+/// value through `tonumber`, so an integer or a numeric string, 1–65535.
+fn bad_port(v: &Value) -> Option<String> {
+    let ok = |n: f64| n.fract() == 0.0 && (1.0..=65535.0).contains(&n);
+    match v {
+        Value::Int(n) if (1..=65535).contains(n) => None,
+        Value::Float(f) if ok(*f) => None,
+        Value::Str(s)
+            if !s.trim().is_empty()
+                && s.trim().chars().all(|c| c.is_ascii_digit())
+                && s.trim().parse::<u32>().is_ok_and(|n| ok(f64::from(n))) =>
+        {
+            None
+        }
+        Value::Expr(_) => None,
+        Value::Int(_) | Value::Float(_) => {
+            Some(format!("{} is not a port number (1-65535)", v.to_lua(0)))
+        }
+        Value::Str(s) => Some(format!(
+            "{} is not a port number (1-65535)",
+            crate::request::shown(&format!("{s:?}"))
+        )),
+        Value::Bool(_) | Value::List(_) | Value::Map(_) => {
+            Some(format!("a {} is not a port number", v.kind()))
+        }
+    }
+}
+
+/// PFE016 for a `*_ports` option: one port or a list of them (`{}`
+/// switches the listener off).
+fn check_ports(v: &Value) -> Option<String> {
+    match v {
+        Value::List(items) => items.iter().find_map(bad_port),
+        Value::Map(_) => Some("a table with named keys is not a list of ports".into()),
+        other => bad_port(other),
+    }
+}
 
 /// The entry of [`CODES`] for a code (`PFE001`) or name (`unknown-option`).
 pub fn code_info(code_or_name: &str) -> Option<&'static Code> {
@@ -875,7 +920,17 @@ impl<'a> Checker<'a> {
                     "move it to the global section, above every VirtualHost and Component",
                 )));
             }
-            if let Err(e) = index.check_option(name, &LuaLiteral::from(&setting.value)) {
+            if name.ends_with("_ports")
+                && let Some(e) = check_ports(&setting.value)
+            {
+                out.push(at(Finding::error(
+                    BAD_PORT,
+                    format!("option '{name}'{where_}: {e}"),
+                )
+                .hint(format!(
+                    "give integers 1-65535 (or numeric strings), one or a list: {name} = {{ 5222 }}; an empty list {{}} switches the listener off"
+                ))));
+            } else if let Err(e) = index.check_option(name, &LuaLiteral::from(&setting.value)) {
                 out.push(at(Finding::error(
                     WRONG_TYPE,
                     format!("option '{name}'{where_}: {e}"),

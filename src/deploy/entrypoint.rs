@@ -115,16 +115,16 @@ pub struct Plan {
     pub summary: String,
 }
 
-/// Whether `d` looks like a domain Prosody can serve.
+/// A progress line on standard error; a closed stream is not an error.
+fn note(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Whether `d` is a domain Prosody can serve: the one rule of
+/// [`crate::request::check_domain`], shared by every command.
 pub fn valid_domain(d: &str) -> bool {
-    !d.is_empty()
-        && d.len() <= 253
-        && !d.starts_with(['.', '-'])
-        && !d.ends_with(['.', '-'])
-        && !d.contains("..")
-        && !d
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "/@:\\\"'<>&,;*?[]{}()".contains(c))
+    crate::request::check_domain(d).is_ok()
 }
 
 /// What [`check_environment`] insists on.
@@ -207,13 +207,19 @@ pub fn check_environment(
                 "is not set; the entrypoint needs the XMPP domain to serve",
                 "set PROSODY_DOMAIN=chat.example.org (there is no default in a container)".into(),
             )),
-            Some(d) if !valid_domain(d) => problems.push(Problem::error(
-                "PROSODY_DOMAIN",
-                format!("{d:?} is not a domain name"),
-                "give the bare domain, e.g. chat.example.org (no scheme, port, path or user)"
-                    .into(),
-            )),
-            Some(_) => {}
+            Some(d) => {
+                if let Err(reason) = crate::request::check_domain(d) {
+                    problems.push(Problem::error(
+                        "PROSODY_DOMAIN",
+                        format!(
+                            "'{}' is not a domain name: {reason}",
+                            crate::request::shown(d)
+                        ),
+                        "give the bare domain, e.g. chat.example.org (no scheme, port, path or user)"
+                            .into(),
+                    ))
+                }
+            }
         }
         let storage = env_value(env, "PROSODY_STORAGE").map(|s| s.trim().to_ascii_lowercase());
         match storage.as_deref() {
@@ -644,12 +650,15 @@ pub fn execute(plan: &Plan, opts: &Options) -> Result<Infallible, DeployError> {
         register(&opts.prosodyctl, &plan.config_path, admin, |cmd| {
             apply_env(cmd, plan, creds_dir.as_deref())
         })?;
-        eprintln!(
+        note(&format!(
             "pfe entrypoint: admin account {}@{} ready",
             admin.user, admin.host
-        );
+        ));
     }
-    eprintln!("pfe entrypoint: {}; starting prosody", plan.summary);
+    note(&format!(
+        "pfe entrypoint: {}; starting prosody",
+        plan.summary
+    ));
     use std::os::unix::process::CommandExt as _;
     let mut cmd = Command::new(&opts.prosody);
     cmd.arg("--config").arg(&plan.config_path).arg("-F");

@@ -29,9 +29,8 @@ use std::path::{Path, PathBuf};
 use miette::Diagnostic;
 
 use crate::catalog::Catalog;
-use crate::engine::{self, Build, DEFAULT_ENVIRONMENT, DEFAULT_PROFILE, Request};
+use crate::engine::{self, Build, Request};
 use crate::fsutil::{self, WriteError};
-use crate::resolve::parse_bool;
 use crate::sandbox::{Context, Sandbox};
 use crate::validate;
 
@@ -179,92 +178,48 @@ pub fn env_value<'a>(env: &'a HashMap<String, String>, name: &str) -> Option<&'a
         .filter(|v| !v.trim().is_empty())
 }
 
-/// Splits `PFE_FEATURES` ("web/admin, -mobile/push !admin/debug +x") into
-/// (with, without).
-pub fn parse_features(value: &str) -> (Vec<String>, Vec<String>) {
-    let mut with = Vec::new();
-    let mut without = Vec::new();
-    for item in value.split(|c: char| c == ',' || c.is_whitespace()) {
-        let item = item.trim();
-        if item.is_empty() {
-            continue;
-        }
-        if let Some(f) = item.strip_prefix('-').or_else(|| item.strip_prefix('!')) {
-            without.push(f.to_string());
-        } else {
-            with.push(item.strip_prefix('+').unwrap_or(item).to_string());
-        }
-    }
-    (with, without)
-}
+pub use crate::request::{env_sets, parse_features};
 
-/// `PFE_SET`, `PFE_SET_1`, `PFE_SET_2`, …, `PFE_SET_10`, `PFE_SET_X`: in
-/// name order with numbers compared as numbers.
-pub fn env_sets(env: &HashMap<String, String>) -> Vec<(String, String)> {
-    let mut sets: Vec<(String, String)> = env
-        .iter()
-        .filter(|(k, v)| {
-            (k.as_str() == "PFE_SET" || k.starts_with("PFE_SET_")) && !v.trim().is_empty()
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let key = |name: &str| {
-        let suffix = name.strip_prefix("PFE_SET").unwrap_or("");
-        let suffix = suffix.strip_prefix('_').unwrap_or(suffix);
-        (
-            !suffix.is_empty(),
-            suffix.parse::<u64>().unwrap_or(u64::MAX),
-            name.to_string(),
-        )
+/// A request error as a [`Problem`] naming the input to fix.
+pub fn request_problem(e: &crate::request::RequestError) -> Problem {
+    use crate::request::RequestError as E;
+    let subject = match e {
+        E::Domain { origin, .. }
+        | E::TooLarge { origin, .. }
+        | E::NotBoolean { origin, .. }
+        | E::BadFeature { origin, .. } => origin.to_string(),
+        E::NotUnicode { name } => name.clone(),
     };
-    sets.sort_by_key(|(k, _)| key(k));
-    sets
+    let text = e.to_string();
+    let message = text
+        .strip_prefix(&format!("{subject}: "))
+        .or_else(|| text.strip_prefix(&format!("{subject} ")))
+        .unwrap_or(&text)
+        .to_string();
+    let help = Diagnostic::help(e)
+        .map(|h| h.to_string())
+        .unwrap_or_default();
+    Problem::error(subject, message, help)
 }
 
-/// The request the entrypoint builds from a container environment:
-/// PROSODY_PROFILE / PROSODY_ENVIRONMENT (or the defaults), PFE_FEATURES,
+/// The request the entrypoint builds from a container environment, through
+/// the one request resolver ([`crate::request::resolve`]): PROSODY_PROFILE /
+/// PROSODY_ENVIRONMENT (or the defaults), PROSODY_DOMAIN, PFE_FEATURES,
 /// PFE_SET*, `extra_sets` (the entrypoint's --set), PFE_ALLOW_UNSTABLE.
 pub fn request_from_env(
     env: &HashMap<String, String>,
     extra_sets: &[String],
     command: &str,
 ) -> Result<Request, Vec<Problem>> {
-    let mut problems = Vec::new();
-    let (with, without) = parse_features(env_value(env, "PFE_FEATURES").unwrap_or(""));
-    let allow_unstable = match env_value(env, "PFE_ALLOW_UNSTABLE") {
-        None => false,
-        Some(v) => parse_bool(v).unwrap_or_else(|| {
-            problems.push(Problem::error(
-                "PFE_ALLOW_UNSTABLE",
-                format!("{v:?} is not a boolean"),
-                "set it to true or false".into(),
-            ));
-            false
-        }),
+    use crate::request::{self, Environment, Selection};
+    let env = Environment::from_map(env).map_err(|e| vec![request_problem(&e)])?;
+    let sel = Selection {
+        sets: extra_sets.to_vec(),
+        ..Selection::default()
     };
-    let mut sets: Vec<String> = env_sets(env).into_iter().map(|(_, v)| v).collect();
-    sets.extend(extra_sets.iter().cloned());
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    Ok(Request {
-        profile: env_value(env, "PROSODY_PROFILE")
-            .unwrap_or(DEFAULT_PROFILE)
-            .trim()
-            .to_string(),
-        environment: env_value(env, "PROSODY_ENVIRONMENT")
-            .unwrap_or(DEFAULT_ENVIRONMENT)
-            .trim()
-            .to_string(),
-        domain: None,
-        with,
-        without,
-        sets,
-        env: env.clone(),
-        allow_unstable,
-        all_features: false,
-        command: command.to_string(),
-    })
+    let mut req = request::resolve(&sel, &env, command).map_err(|e| vec![request_problem(&e)])?;
+    req.command = command.to_string();
+    Ok(req)
 }
 
 /// Builds and validates: engine errors and validation errors stop here,

@@ -628,7 +628,27 @@ impl Sandbox {
                 .set_mode(ChunkMode::Text)
                 .set_environment(env)
                 .into_function()?;
-            let value: mlua::Value = func.call(())?;
+            // Run it as a file is run, under the instruction and time limits
+            // (the memory limit covers the whole sandbox): the value is kept
+            // by a trusted wrapper the config chunk cannot see.
+            let boxed = self.lua.create_table()?;
+            let wrapper: Function = self
+                .lua
+                .load("local f, box = ...\nreturn function() box[1] = f() end")
+                .set_name("@pfe-assign")
+                .set_mode(ChunkMode::Text)
+                .call((func, boxed.clone()))?;
+            let _: (Table, Table) = self.call(
+                "exec",
+                (
+                    &self.state,
+                    wrapper,
+                    origin.id.as_str(),
+                    chunk_name.as_str(),
+                    false,
+                ),
+            )?;
+            let value: mlua::Value = boxed.raw_get(1)?;
             self.call(
                 "assign",
                 (&self.state, scope, key, value, origin.id.as_str(), 1),
