@@ -322,6 +322,8 @@ fn report<E: Diagnostic + Send + Sync + 'static>(e: E) -> Exit {
 }
 
 fn main() -> ExitCode {
+    // A library print to a closed or full stream ends quietly, never a panic.
+    fsutil::quiet_broken_stdio();
     // Messages are matched by scripts and tests: keep each on one line.
     let _ = miette::set_hook(Box::new(|_| {
         Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())

@@ -615,7 +615,6 @@ fn broken_pipe() -> Stdio {
 /// Output to a full or closed stream ends pfe quietly with 1 or 2, never
 /// the panic's 101 ("failed printing to stderr").
 #[test]
-#[ignore = "passes once main() calls pfe::fsutil::quiet_broken_stdio()"]
 fn a_full_or_closed_stream_is_not_a_panic() {
     let quiet_failure = |st: std::process::ExitStatus, what: &str| {
         assert!(
