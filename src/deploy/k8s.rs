@@ -20,7 +20,8 @@ use std::collections::HashMap;
 use sha2::{Digest as _, Sha256};
 
 use super::compose::{
-    CERTS_DIR, CONFIG_PATH, DATA_DIR, SECRETS_DIR, listening_ports, needed_secrets, port,
+    CERTS_DIR, CONFIG_PATH, DATA_DIR, SECRETS_DIR, image_reference, listening_ports,
+    needed_secrets, port,
 };
 use super::resources::{self, k8s_bytes, k8s_cpu};
 use super::yaml::{self, Map, Yaml, strings};
@@ -39,7 +40,8 @@ pub const UID: i64 = 999;
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Image name without tag; the tag is PROSODY_VERSION (default latest).
+    /// Image reference; without a tag or digest, the tag is PROSODY_VERSION
+    /// (default latest); a given tag or digest is kept as is.
     pub image: String,
     /// Name of the StatefulSet and prefix of the other objects.
     pub name: String,
@@ -142,6 +144,8 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
         )]));
     }
     let mut req = req.clone();
+    // Checked before anything else; the default tag comes from the build.
+    image_reference(&opts.image, "latest")?;
     if let Some(d) = req.domain.take() {
         req.env.insert("PROSODY_DOMAIN".into(), d);
     }
@@ -178,6 +182,19 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
         resources::container_resources(&build.profile, &res_env).map_err(DeployError::input)?;
     let storage = resources::storage(&build.profile).map_err(|p| DeployError::input(vec![p]))?;
     let secrets = needed_secrets(&build);
+    let image = image_reference(
+        &opts.image,
+        env_value(&build.env, "PROSODY_VERSION")
+            .unwrap_or("latest")
+            .trim(),
+    )?;
+    if let Err(e) = super::compose::ImageRef::parse(&image) {
+        return Err(DeployError::input(vec![Problem::error(
+            "PROSODY_VERSION",
+            format!("makes the image reference {e}"),
+            "set it to an image tag such as 13 or 13.0.2".into(),
+        )]));
+    }
     let name = &opts.name;
     let header = |what: &str| {
         vec![
@@ -298,14 +315,7 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
     mounts.push(Map::new().with("name", "tmp").with("mountPath", "/tmp"));
     let mut container = Map::new()
         .with("name", "prosody")
-        .with(
-            "image",
-            format!(
-                "{}:{}",
-                opts.image,
-                env_value(&build.env, "PROSODY_VERSION").unwrap_or("latest")
-            ),
-        )
+        .with("image", image)
         .with("imagePullPolicy", "IfNotPresent")
         .with("env", Yaml::Seq(env))
         .with(
