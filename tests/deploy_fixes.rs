@@ -245,3 +245,164 @@ fn compose_without_a_domain_passes_the_shells_domain() {
         );
     }
 }
+
+// ---- 3 and 7: the healthcheck follows the served config; HTTP answers
+// off loopback in containers --------------------------------------------
+
+/// Listening TCP sockets on `port`: their local addresses as written in
+/// /proc/net/tcp{,6} (hex).
+fn listeners(port: u16) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        for line in read(f).lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            // local_address rem_address st; 0A = LISTEN
+            if cols.len() > 3 && cols[3] == "0A" {
+                let (addr, p) = cols[1].rsplit_once(':').unwrap();
+                if u16::from_str_radix(p, 16) == Ok(port) {
+                    out.push(addr.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A container-like Prosody (production, a certificate, the compose
+/// file's PROSODY_HTTP_INTERFACES) on picked ports: `pfe healthcheck` with
+/// neither --server nor PROSODY_C2S_PORT finds its c2s port in the config
+/// the entrypoint wrote, and plain HTTP listens on every interface.
+#[test]
+fn healthcheck_probes_the_served_port_and_http_is_not_loopback_only() {
+    use deploy_support::{Entrypoint, certificate, container_env, port_clash};
+    use pfe::server::Ports;
+    use std::time::Duration;
+    require_tool("prosody");
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    certificate(root, "localhost");
+    let config = root.join("etc/prosody.cfg.lua");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    // What the generated compose file sets.
+    let compose_dir = root.join("compose");
+    ok(run(
+        &[
+            "compose",
+            "standard",
+            "production",
+            "--domain",
+            "localhost",
+            "-o",
+            compose_dir.to_str().unwrap(),
+        ],
+        &[],
+    ));
+    let compose = read(compose_dir.join("compose.yaml"));
+    assert!(
+        compose.contains(r#"PROSODY_HTTP_INTERFACES: "${PROSODY_HTTP_INTERFACES:-*}""#),
+        "{compose}"
+    );
+    let mut started = None;
+    for attempt in 1..=3 {
+        let ports = Ports::pick().unwrap();
+        let mut env = container_env(root, &ports, "localhost");
+        // Keep the harness's loopback pinning for everything but HTTP.
+        env.retain(|k, v| !(k.starts_with("PFE_SET_") && v.starts_with("http_interfaces=")));
+        env.insert("PROSODY_ENVIRONMENT".into(), "production".into());
+        env.insert("PROSODY_HTTP_INTERFACES".into(), "*".into());
+        env.insert("PFE_CONFIG_OUTPUT".into(), config.display().to_string());
+        let mut ep = Entrypoint::spawn(&env, &[], &root.join(format!("log-{attempt}")));
+        match ep.wait_healthy(ports.c2s, "localhost", Duration::from_secs(60)) {
+            Ok(_) => {
+                started = Some((ep, ports));
+                break;
+            }
+            Err(log) if attempt < 3 && port_clash(&log) => continue,
+            Err(log) => panic!("{log}"),
+        }
+    }
+    let (mut ep, ports) = started.unwrap();
+
+    // Only what the image sets: where the config is. No --server, no port.
+    let c = config.to_str().unwrap();
+    let out = run(&["healthcheck"], &[("PFE_CONFIG_OUTPUT", c)]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}\n{}", ep.log_text());
+    assert!(
+        t.starts_with(&format!(
+            "healthy: 127.0.0.1:{} answered localhost",
+            ports.c2s
+        )),
+        "{t}"
+    );
+    // A stale variable does not win over the config Prosody runs.
+    let out = run(
+        &["healthcheck"],
+        &[
+            ("PFE_CONFIG_OUTPUT", c),
+            ("PROSODY_C2S_PORT", &ports.s2s.to_string()),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    // Asked for a domain it does not serve, Prosody is not "healthy".
+    let out = run(
+        &["healthcheck", "--domain", "elsewhere.example"],
+        &[("PFE_CONFIG_OUTPUT", c)],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+
+    // Plain HTTP: on every interface (0.0.0.0 or ::), not loopback only.
+    let http = listeners(ports.http);
+    let any4 = "00000000";
+    let any6 = "00000000000000000000000000000000";
+    assert!(
+        http.iter().any(|a| a == any4 || a == any6),
+        "HTTP port {} listens only on {http:?}:\n{}",
+        ports.http,
+        read(&config)
+    );
+    ep.stop();
+}
+
+#[test]
+fn generated_probes_do_not_pin_a_port() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (c, k) = (tmp.path().join("c"), tmp.path().join("k"));
+    let vars = [("PROSODY_C2S_PORT", "15222")];
+    ok(run(
+        &[
+            "compose",
+            "standard",
+            "production",
+            "--domain",
+            "x.org",
+            "-o",
+            c.to_str().unwrap(),
+        ],
+        &vars,
+    ));
+    ok(run(
+        &[
+            "k8s",
+            "standard",
+            "production",
+            "--domain",
+            "x.org",
+            "-o",
+            k.to_str().unwrap(),
+        ],
+        &vars,
+    ));
+    let compose = read(c.join("compose.yaml"));
+    assert!(
+        compose.contains(r#"test: ["CMD", "pfe", "healthcheck"]"#),
+        "{compose}"
+    );
+    let sts = read(k.join("statefulset.yaml"));
+    assert!(!sts.contains("--server"), "{sts}");
+    assert_eq!(sts.matches("- healthcheck\n").count(), 3, "{sts}");
+    // The ConfigMap's config, which the probes read, has the port.
+    let cm = read(k.join("configmap.yaml"));
+    assert!(cm.contains("c2s_ports = { 15222 }"), "{cm}");
+    assert!(cm.contains(r#"http_interfaces = { "*" }"#), "{cm}");
+}

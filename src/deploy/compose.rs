@@ -24,6 +24,21 @@ use crate::engine::{Build, Request};
 /// build with it so the container renders byte for byte the same config.
 pub const ENTRYPOINT_COMMAND: &str = "pfe entrypoint";
 
+/// PROSODY_HTTP_INTERFACES in a container: Prosody 13 binds plain HTTP to
+/// loopback only, which a published port cannot reach.
+pub const CONTAINER_HTTP_INTERFACES: &str = "*";
+
+/// Sets PROSODY_HTTP_INTERFACES to [`CONTAINER_HTTP_INTERFACES`] unless the
+/// caller chose.
+pub fn container_http_interfaces(env: &mut HashMap<String, String>) {
+    if env_value(env, "PROSODY_HTTP_INTERFACES").is_none() {
+        env.insert(
+            "PROSODY_HTTP_INTERFACES".into(),
+            CONTAINER_HTTP_INTERFACES.into(),
+        );
+    }
+}
+
 /// Where the image keeps things (docker/Dockerfile).
 pub const DATA_DIR: &str = "/var/lib/prosody";
 pub const CERTS_DIR: &str = "/etc/prosody/certs";
@@ -320,17 +335,14 @@ fn resource_env(build: &Build, req: &Request) -> HashMap<String, String> {
     env
 }
 
-fn healthcheck(build: &Build) -> Map {
+/// `pfe healthcheck` with no `--server`: inside the container it probes the
+/// c2s port of the config the entrypoint wrote, so a PROSODY_C2S_PORT set at
+/// `up` time is followed (see `pfe healthcheck --help`).
+fn healthcheck() -> Map {
     Map::new()
         .with(
             "test",
-            flow([
-                "CMD".to_string(),
-                "pfe".into(),
-                "healthcheck".into(),
-                "--server".into(),
-                format!("127.0.0.1:{}", port(build, "PROSODY_C2S_PORT", 5222)),
-            ]),
+            flow(["CMD".to_string(), "pfe".into(), "healthcheck".into()]),
         )
         .with("interval", "30s")
         .with("timeout", "10s")
@@ -357,6 +369,7 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
         // The db service of this file.
         req.env.insert("PROSODY_DB_HOST".into(), "db".into());
     }
+    container_http_interfaces(&mut req.env);
     let domain_given = req.domain.is_some() || env_value(&req.env, "PROSODY_DOMAIN").is_some();
     if let Some(d) = &req.domain {
         req.env.insert("PROSODY_DOMAIN".into(), d.clone());
@@ -442,7 +455,7 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
     }
     svc.insert("cap_drop", strings(["ALL"]));
     svc.insert("security_opt", strings(["no-new-privileges:true"]));
-    svc.insert("healthcheck", healthcheck(&build));
+    svc.insert("healthcheck", healthcheck());
     if let Some(r) = resources {
         let limits = |mem_var: &str, mem: u64, cpu_var: &str, cpu: u32| {
             Map::new()

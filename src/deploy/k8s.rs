@@ -20,8 +20,7 @@ use std::collections::HashMap;
 use sha2::{Digest as _, Sha256};
 
 use super::compose::{
-    CERTS_DIR, CONFIG_PATH, DATA_DIR, SECRETS_DIR, image_reference, listening_ports,
-    needed_secrets, port,
+    CERTS_DIR, CONFIG_PATH, DATA_DIR, SECRETS_DIR, image_reference, listening_ports, needed_secrets,
 };
 use super::resources::{self, k8s_bytes, k8s_cpu};
 use super::yaml::{self, Map, Yaml, strings};
@@ -97,7 +96,9 @@ fn metadata(name: String, opts: &Options, build: &Build) -> Map {
         .with("labels", labels(opts, build))
 }
 
-fn probe(build: &Build, period: i64, timeout: i64, failures: i64) -> Map {
+/// `pfe healthcheck` with no `--server`: it probes the c2s port of the
+/// mounted config (PFE_USE_CONFIG), whatever port that config sets.
+fn probe(period: i64, timeout: i64, failures: i64) -> Map {
     Map::new()
         .with(
             "exec",
@@ -106,8 +107,6 @@ fn probe(build: &Build, period: i64, timeout: i64, failures: i64) -> Map {
                 strings([
                     "pfe".to_string(),
                     "healthcheck".into(),
-                    "--server".into(),
-                    format!("127.0.0.1:{}", port(build, "PROSODY_C2S_PORT", 5222)),
                     "--timeout".into(),
                     format!("{}", (timeout * 1000 - 500).max(1000)),
                 ]),
@@ -149,6 +148,7 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
     if let Some(d) = req.domain.take() {
         req.env.insert("PROSODY_DOMAIN".into(), d);
     }
+    super::compose::container_http_interfaces(&mut req.env);
     let mut problems = super::entrypoint::check_environment(
         catalog,
         &req.env,
@@ -364,10 +364,10 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
     container.insert_commented(
         "pfe healthcheck opens a c2s stream and waits for <stream:features>",
         "startupProbe",
-        probe(&build, 5, 5, 24),
+        probe(5, 5, 24),
     );
-    container.insert("livenessProbe", probe(&build, 30, 10, 3));
-    container.insert("readinessProbe", probe(&build, 10, 5, 3));
+    container.insert("livenessProbe", probe(30, 10, 3));
+    container.insert("readinessProbe", probe(10, 5, 3));
     container.insert(
         "securityContext",
         Map::new()
