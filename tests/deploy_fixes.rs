@@ -406,3 +406,64 @@ fn generated_probes_do_not_pin_a_port() {
     assert!(cm.contains("c2s_ports = { 15222 }"), "{cm}");
     assert!(cm.contains(r#"http_interfaces = { "*" }"#), "{cm}");
 }
+
+// ---- 4: secrets at /run/secrets without CREDENTIALS_DIRECTORY ----------
+
+/// `pfe entrypoint --dry-run` in a private mount namespace whose /run is a
+/// fresh tmpfs holding `secrets` at /run/secrets (as `docker run` mounts
+/// them); CREDENTIALS_DIRECTORY is not set. Returns (success, stderr).
+fn dry_run_with_run_secrets(secrets: &[(&str, &str)], vars: &[(&str, &str)]) -> (bool, String) {
+    let unshare = require_tool("unshare");
+    let mut script = String::from("set -e; mount -t tmpfs tmpfs /run; mkdir /run/secrets; ");
+    for (name, _) in secrets {
+        script += &format!("printf '%s' \"$SECRET_{name}\" > /run/secrets/{name}; ");
+    }
+    script += "unset $(env | sed -n 's/^\\(SECRET_[a-z_]*\\)=.*/\\1/p'); exec \"$PFE\" entrypoint --dry-run --config-output /nonexistent/prosody.cfg.lua";
+    let mut c = Command::new(unshare);
+    c.args(["-r", "-m", "sh", "-c", &script]).env_clear();
+    c.env("PATH", std::env::var("PATH").unwrap_or_default());
+    c.env("PFE", deploy_support::pfe_bin());
+    for (name, value) in secrets {
+        c.env(format!("SECRET_{name}"), value);
+    }
+    c.envs(vars.iter().copied());
+    let out = c.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_admin_password_at_run_secrets_creates_the_admin() {
+    let vars = [
+        ("PROSODY_DOMAIN", "chat.example.org"),
+        ("PROSODY_ENVIRONMENT", "production"),
+        ("PROSODY_ADMINS", "admin@chat.example.org"),
+    ];
+    let (ok, err) = dry_run_with_run_secrets(&[("admin_password", "s3cret")], &vars);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("admin account: admin@chat.example.org (password from its secret)"),
+        "the secret at /run/secrets/admin_password was not used:\n{err}"
+    );
+    assert!(!err.contains("s3cret"), "{err}");
+    assert!(!err.contains("no admin password"), "{err}");
+
+    // No password anywhere: a warning naming where to put it.
+    let (ok, err) = dry_run_with_run_secrets(&[], &vars);
+    assert!(ok, "{err}");
+    assert!(!err.contains("admin account:"), "{err}");
+    let warning = err
+        .lines()
+        .skip_while(|l| !l.starts_with("warning: PROSODY_ADMINS:"))
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        warning.contains("no admin password was found")
+            && warning.contains("admin_password")
+            && warning.contains("PROSODY_ADMIN_PASSWORD_FILE"),
+        "{err}"
+    );
+}

@@ -281,6 +281,18 @@ pub fn check_environment(
     Ok(problems)
 }
 
+/// Whether accounts are Prosody's own (internal_* authentication), as far
+/// as a rendered build tells; a given config is assumed to be.
+fn own_accounts(build: Option<&Build>) -> bool {
+    build.is_none_or(|b| {
+        b.evaluated
+            .global()
+            .options
+            .get("authentication")
+            .is_none_or(|o| matches!(&o.value, Value::Str(s) if s.starts_with("internal")))
+    })
+}
+
 fn admin_jid(env: &HashMap<String, String>) -> Option<String> {
     env_value(env, "PROSODY_ADMINS")?
         .split(|c: char| c == ',' || c.is_whitespace())
@@ -447,7 +459,7 @@ pub fn plan(
     let credentials = if creds.is_empty() {
         Credentials::Untouched
     } else {
-        let dir = env_value(env, "CREDENTIALS_DIRECTORY").map(|d| PathBuf::from(d.trim()));
+        let dir = secrets::credentials_dir(env);
         let as_is = dir.as_ref().is_some_and(|d| {
             creds.iter().all(|f| {
                 !f.trimmed
@@ -527,6 +539,20 @@ pub fn plan(
                 )),
             },
         }
+    }
+
+    if admin.is_none()
+        && let Some(jid) = admin_jid(env)
+        && own_accounts(build.as_ref())
+    {
+        problems.push(Problem::warning(
+            "PROSODY_ADMINS",
+            format!("names {jid}, but no admin password was found, so no account is created"),
+            format!(
+                "put the password in the secret admin_password ($CREDENTIALS_DIRECTORY/admin_password, default {}/admin_password) or name a file with {ADMIN_PASSWORD_VAR}_FILE",
+                secrets::DEFAULT_CREDENTIALS_DIR
+            ),
+        ));
     }
 
     if errors(&problems) {
