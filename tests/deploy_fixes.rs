@@ -467,3 +467,232 @@ fn an_admin_password_at_run_secrets_creates_the_admin() {
         "{err}"
     );
 }
+
+// ---- 6: certificates ----------------------------------------------------
+
+/// A root with fake prosody/prosodyctl that record being run.
+struct Fake {
+    dir: tempfile::TempDir,
+}
+
+impl Fake {
+    fn new() -> Fake {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        for name in ["prosody", "prosodyctl"] {
+            let p = bin.join(name);
+            let script = format!(
+                "#!/bin/sh\necho \"$0 $*\" >> {}/started\nexit 0\n",
+                dir.path().display()
+            );
+            std::fs::write(&p, script).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        Fake { dir }
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    /// `pfe entrypoint ARGS` with exactly `vars` (plus PATH and a runtime
+    /// directory); (exit code, stderr).
+    fn run(&self, vars: &[(&str, &str)], args: &[&str]) -> (i32, String) {
+        let path = format!(
+            "{}:{}",
+            self.path("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let out = pfe()
+            .env_clear()
+            .env("PATH", path)
+            .env("PFE_RUNTIME_DIR", self.dir.path())
+            .envs(vars.iter().copied())
+            .arg("entrypoint")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn started(&self) -> Option<String> {
+        std::fs::read_to_string(self.path("started")).ok()
+    }
+}
+
+#[test]
+fn production_refuses_to_start_without_a_certificate() {
+    let f = Fake::new();
+    let config = f.path("etc/prosody.cfg.lua");
+    let certs = f.path("etc/certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    let c = config.to_str().unwrap();
+    for env in ["production", "staging"] {
+        let vars = [
+            ("PROSODY_DOMAIN", "chat.example.org"),
+            ("PROSODY_ENVIRONMENT", env),
+        ];
+        let (code, err) = f.run(&vars, &["--config-output", c]);
+        assert_eq!(code, 1, "{env}:\n{err}");
+        let expected = certs.join("chat.example.org.crt");
+        assert!(
+            err.contains(&format!("error: {}:", certs.display()))
+                && err.contains(&expected.display().to_string())
+                && err.contains("chat.example.org.key"),
+            "{env}: the refusal does not name the expected file {}:\n{err}",
+            expected.display()
+        );
+        assert!(err.contains("nothing was written or started"), "{err}");
+        assert!(!config.exists(), "{env}: a config was written");
+        assert_eq!(f.started(), None, "{env}: something was started");
+        // A dry run (an image build has no certificate) warns instead.
+        let (code, err) = f.run(&vars, &["--dry-run", "--config-output", c]);
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("this dry run would be refused"), "{err}");
+    }
+    // A key the server cannot read is no certificate either.
+    let files = pfe::server::generate_cert(&certs, "chat.example.org", &[]).unwrap();
+    let vars = [("PROSODY_DOMAIN", "chat.example.org")];
+    std::fs::remove_file(&files.key).unwrap();
+    let (code, err) = f.run(&vars, &["--config-output", c]);
+    assert_eq!(code, 1, "{err}");
+    // With the certificate (which serves the components' sub-domains too).
+    let files = pfe::server::generate_cert(&certs, "chat.example.org", &[]).unwrap();
+    assert!(files.key.is_file());
+    let (code, err) = f.run(&vars, &["--config-output", c]);
+    assert_eq!(code, 0, "{err}");
+    assert!(f.started().unwrap().contains("prosody --config"), "{err}");
+    assert!(
+        !read(&config).contains("certificates ="),
+        "{}",
+        read(&config)
+    );
+}
+
+/// Development without a certificate: a self-signed one for every served
+/// name on the data volume, the config pointed at it, logged; STARTTLS
+/// then works (c2s_require_encryption stays on) and the secret's admin
+/// logs in, verified against that certificate. A restart reuses it.
+#[test]
+fn development_makes_a_self_signed_certificate_and_clients_log_in() {
+    use deploy_support::{Entrypoint, container_env, port_clash};
+    use pfe::server::Ports;
+    use pfe::xmpp::{Client, ClientConfig, TlsMode, TlsVerify};
+    use std::time::Duration;
+    require_tool("prosody");
+    require_tool("prosodyctl");
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let creds = root.join("secrets");
+    std::fs::create_dir_all(&creds).unwrap();
+    std::fs::write(creds.join("admin_password"), "dev admin pw").unwrap();
+    let config = root.join("etc/prosody.cfg.lua");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    let generated = root.join("data/certs/localhost.crt");
+    for round in ["generated a", "reusing the"] {
+        let mut started = None;
+        for attempt in 1..=3 {
+            let ports = Ports::pick().unwrap();
+            let mut env = container_env(root, &ports, "localhost");
+            env.insert("PROSODY_ENVIRONMENT".into(), "development".into());
+            env.insert("PROSODY_ADMINS".into(), "admin@localhost".into());
+            env.insert("CREDENTIALS_DIRECTORY".into(), creds.display().to_string());
+            env.insert("PFE_CONFIG_OUTPUT".into(), config.display().to_string());
+            let log = root.join(format!("{}-{attempt}.log", &round[..5]));
+            let mut ep = Entrypoint::spawn(&env, &[], &log);
+            match ep.wait_healthy(ports.c2s, "localhost", Duration::from_secs(60)) {
+                Ok(_) => {
+                    started = Some((ep, ports));
+                    break;
+                }
+                Err(log) if attempt < 3 && port_clash(&log) => continue,
+                Err(log) => panic!("{log}"),
+            }
+        }
+        let (mut ep, ports) = started.unwrap();
+        let log = ep.log_text();
+        assert!(
+            log.contains(&format!(
+                "self-signed certificate for localhost in {}",
+                root.join("data/certs").display()
+            )) && log.contains(round),
+            "{log}"
+        );
+        assert!(generated.is_file(), "{log}");
+        let written = read(&config);
+        assert!(
+            written.contains(&format!(
+                "certificates = \"{}\"",
+                root.join("data/certs").display()
+            )),
+            "{written}"
+        );
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let cfg = ClientConfig::new(
+                format!("127.0.0.1:{}", ports.c2s),
+                "admin@localhost",
+                "dev admin pw",
+                TlsMode::StartTls,
+                TlsVerify::CaFile(generated.clone()),
+            );
+            let c = Client::login(cfg, None).await.unwrap_or_else(|e| {
+                panic!(
+                    "STARTTLS login with the self-signed certificate: {e}\n{}",
+                    ep.log_text()
+                )
+            });
+            c.close().await;
+        });
+        assert!(ep.stop().unwrap().success(), "{}", ep.log_text());
+    }
+}
+
+/// A given config (Kubernetes' ConfigMap, read-only) is not changed: a copy
+/// pointing at the self-signed certificate runs from the runtime directory.
+#[test]
+fn a_given_config_runs_as_a_copy_pointing_at_the_self_signed_certificate() {
+    let f = Fake::new();
+    let config = f.path("cm/prosody.cfg.lua");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    let text = "VirtualHost \"chat.example.org\"\nComponent \"rooms.example.net\" \"muc\"\n";
+    std::fs::write(&config, text).unwrap();
+    let self_signed = f.path("data/certs");
+    let vars = [
+        ("PROSODY_ENVIRONMENT", "development"),
+        ("PFE_USE_CONFIG", config.to_str().unwrap()),
+        ("PFE_SELF_SIGNED_DIR", self_signed.to_str().unwrap()),
+    ];
+    let (code, err) = f.run(&vars, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(read(&config), text, "the given config was changed");
+    let started = f.started().unwrap();
+    let copy = started
+        .split_whitespace()
+        .skip_while(|w| *w != "--config")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert!(
+        copy.starts_with(f.dir.path().to_str().unwrap()),
+        "{started}"
+    );
+    let copied = read(&copy);
+    assert!(
+        copied.contains(&format!("certificates = \"{}\"", self_signed.display())),
+        "{copied}"
+    );
+    // Both names not under one another get their own certificate.
+    for n in ["chat.example.org", "rooms.example.net"] {
+        assert!(self_signed.join(format!("{n}.crt")).is_file(), "{n}: {err}");
+    }
+    assert!(err.contains("generated a self-signed certificate"), "{err}");
+}

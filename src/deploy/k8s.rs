@@ -376,6 +376,11 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
             .with("capabilities", Map::new().with("drop", strings(["ALL"]))),
     );
 
+    // The entrypoint refuses to start production and staging without a
+    // certificate, so the Secret is required there; development and testing
+    // fall back to a self-signed certificate.
+    let self_signed_ok =
+        super::secrets::LENIENT_ENVIRONMENTS.contains(&build.environment.id.as_str());
     let mut volumes = vec![
         Map::new().with("name", "config").with(
             "configMap",
@@ -383,13 +388,19 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
         ),
         Map::new().with("name", "certs").with_comment(
             &format!(
-                "a kubernetes.io/tls Secret (e.g. from cert-manager) for {} and its sub-domains",
-                build.domain
+                "a kubernetes.io/tls Secret (e.g. from cert-manager) for {} and its sub-domains{}",
+                build.domain,
+                if self_signed_ok {
+                    ";\noptional in {env}: without it the entrypoint makes a self-signed one on the data volume"
+                        .replace("{env}", &build.environment.id)
+                } else {
+                    "; required".to_string()
+                }
             ),
             "secret",
             Map::new()
                 .with("secretName", format!("{name}-tls"))
-                .with("optional", true)
+                .with("optional", self_signed_ok)
                 .with(
                     "items",
                     Yaml::Seq(vec![
