@@ -696,3 +696,49 @@ fn a_given_config_runs_as_a_copy_pointing_at_the_self_signed_certificate() {
     }
     assert!(err.contains("generated a self-signed certificate"), "{err}");
 }
+
+/// 5223 is published only when direct TLS is configured.
+#[test]
+fn direct_tls_is_published_only_when_configured() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (n, vars) in [
+        (0, &[][..]),
+        (1, &[("PROSODY_C2S_DIRECT_TLS_PORT", "5223")][..]),
+    ] {
+        let (c, k) = (
+            tmp.path().join(format!("c{n}")),
+            tmp.path().join(format!("k{n}")),
+        );
+        ok(run(
+            &[
+                "compose",
+                "standard",
+                "production",
+                "--domain",
+                "x.org",
+                "-o",
+                c.to_str().unwrap(),
+            ],
+            vars,
+        ));
+        ok(run(
+            &[
+                "k8s",
+                "standard",
+                "production",
+                "--domain",
+                "x.org",
+                "-o",
+                k.to_str().unwrap(),
+            ],
+            vars,
+        ));
+        let compose = read(c.join("compose.yaml"));
+        let service = read(k.join("service.yaml"));
+        let sts = read(k.join("statefulset.yaml"));
+        let configured = n == 1;
+        assert_eq!(compose.contains("5223:5223"), configured, "{compose}");
+        assert_eq!(service.contains("port: 5223"), configured, "{service}");
+        assert_eq!(sts.contains("containerPort: 5223"), configured, "{sts}");
+    }
+}
