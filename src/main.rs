@@ -207,10 +207,10 @@ enum Command {
     Check(CheckArgs),
     /// Exit 0 if the server answers an XMPP stream with its features (for Docker and Kubernetes probes)
     Healthcheck {
-        /// host[:port] of the c2s listener (port default 5222, or 5223 with --direct-tls)
-        #[arg(long, default_value = "127.0.0.1")]
-        server: String,
-        /// Domain to open the stream to [default: $PROSODY_DOMAIN or localhost]
+        /// host[:port] of the c2s listener [default: the first of c2s_ports (c2s_direct_tls_ports with --direct-tls) on loopback in the config the container runs ($PFE_USE_CONFIG, else $PFE_CONFIG_OUTPUT, else /etc/prosody/prosody.cfg.lua); without that config $PROSODY_C2S_PORT ($PROSODY_C2S_DIRECT_TLS_PORT); else 127.0.0.1:5222 (5223)]. A host without a port gets 5222 (5223)
+        #[arg(long)]
+        server: Option<String>,
+        /// Domain to open the stream to, which must answer as itself [default: $PROSODY_DOMAIN, else (without --server) that config's first VirtualHost, else localhost]
         #[arg(long)]
         domain: Option<String>,
         /// Deadline in milliseconds
@@ -497,16 +497,33 @@ fn run(cli: Cli) -> Result<(), Exit> {
             ca_file,
             insecure,
         } => {
+            // The domain is validated like every command's; the port comes
+            // from the config the container serves (see healthcheck_target).
             let domain = match domain {
-                Some(d) => request::domain_from(&request::Origin::flag("--domain"), &d),
-                None => match ctx.env.value("PROSODY_DOMAIN") {
-                    Some(d) => request::domain_from(&ctx.env.origin("PROSODY_DOMAIN"), d.trim()),
-                    None => Ok(engine::DEFAULT_DOMAIN.to_string()),
-                },
+                Some(d) => Some(request::domain_from(&request::Origin::flag("--domain"), &d)),
+                None => ctx
+                    .env
+                    .value("PROSODY_DOMAIN")
+                    .map(str::trim)
+                    .filter(|d| !d.is_empty())
+                    .map(|d| request::domain_from(&ctx.env.origin("PROSODY_DOMAIN"), d)),
             }
+            .transpose()
             .map_err(report)?;
+            let target = pfe::xmpp::healthcheck_target(
+                &ctx.env.vars,
+                server.as_deref(),
+                domain.as_deref(),
+                direct_tls,
+            );
             healthcheck_cmd(
-                &server, &domain, timeout, tls, direct_tls, ca_file, insecure,
+                &target.addr,
+                &target.domain,
+                timeout,
+                tls,
+                direct_tls,
+                ca_file,
+                insecure,
             )
         }
         Command::Run {
