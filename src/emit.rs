@@ -54,7 +54,8 @@ const REFERENCE_FUNCTIONS: &[&str] = &["Credential", "FileContents", "FileLine",
 const MAX_HOST_BYTES: usize = 1023;
 
 /// A double-quoted Lua string literal that Lua 5.1 to 5.4 read back as `s`.
-/// Always one line: every ASCII control character is an escape.
+/// Always one line of visible text: every control or invisible character
+/// is an escape.
 pub fn lua_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -66,8 +67,13 @@ pub fn lua_string(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             // Three digits, so a following digit is never read as part of it.
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                let _ = write!(out, "\\{:03}", c as u32);
+            // Invisible characters (line separators, bidi controls) are written
+            // as their UTF-8 bytes: the text stays visible, Lua reads the same bytes.
+            c if is_invisible(c) => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    let _ = write!(out, "\\{b:03}");
+                }
             }
             c => out.push(c),
         }
@@ -335,7 +341,7 @@ mod tests {
             "\\\n",
         ] {
             let code = format!("x = {}", lua_string(s));
-            assert!(!code.contains('\n') && !code.contains('\r'), "{code}");
+            assert!(!code.chars().any(is_invisible), "{code}");
             assert_eq!(lua_eval(&code).unwrap().as_deref(), Some(s), "{code}");
         }
     }
