@@ -97,17 +97,15 @@ impl Intended {
     }
 }
 
+/// What the driver reports: each asked-for host after nameprep (None: refused),
+/// and (host, option) → value of everything the config defined.
+type Loaded = (
+    BTreeMap<String, Option<String>>,
+    BTreeMap<(String, String), String>,
+);
+
 /// Runs the driver on `config`; returns (host after nameprep, option) → value.
-fn load(
-    config: &Path,
-    hosts: &[&str],
-) -> Result<
-    (
-        BTreeMap<String, Option<String>>,
-        BTreeMap<(String, String), String>,
-    ),
-    String,
-> {
+fn load(config: &Path, hosts: &[&str]) -> Result<Loaded, String> {
     let out = Command::new(LUA)
         .arg(DRIVER)
         .arg(config)
@@ -554,7 +552,13 @@ fn check(slot: &Slot) -> Result<bool, TestCaseError> {
             let (out, path) = if *via_env {
                 generate(&tree, &[], &[("PROSODY_DOMAIN", domain)])
             } else {
-                generate(&tree, &["--domain", domain], &[])
+                generate(&tree, &[&format!("--domain={domain}")], &[])
+            };
+            // An empty variable is unset: the default domain applies.
+            let domain = if *via_env && domain.is_empty() {
+                "localhost"
+            } else {
+                domain.as_str()
             };
             intended = tree.intended(domain);
             if let Outcome::Written = outcome(&out, std::slice::from_ref(&path))? {
@@ -564,8 +568,9 @@ fn check(slot: &Slot) -> Result<bool, TestCaseError> {
         }
         Slot::SetKey(key) => {
             tree.write().map_err(|e| fail(e.to_string()))?;
-            let set = format!("{key}=\"v\"");
-            let (out, path) = generate(&tree, &["--domain", DOMAIN, "--set", &set], &[]);
+            // --set=VALUE: a value starting with '-' is still a value.
+            let set = format!("--set={key}=\"v\"");
+            let (out, path) = generate(&tree, &["--domain", DOMAIN, &set], &[]);
             intended = tree.intended(DOMAIN);
             // [HOST:]OPTION: a host without a dot is a sub-domain of the domain.
             let (scope, name) = match key.split_once(':') {
@@ -608,7 +613,8 @@ fn check(slot: &Slot) -> Result<bool, TestCaseError> {
             };
             intended = tree.intended(DOMAIN);
             intended.set("*", "opt_b", value);
-            let (out, path) = generate(&tree, &["--domain", DOMAIN, "--set", &set], &[]);
+            let set = format!("--set={set}");
+            let (out, path) = generate(&tree, &["--domain", DOMAIN, &set], &[]);
             if let Outcome::Written = outcome(&out, std::slice::from_ref(&path))? {
                 assert_loads(&path, &intended)?;
                 written = true;
@@ -626,7 +632,6 @@ fn check(slot: &Slot) -> Result<bool, TestCaseError> {
                     "e",
                     "--domain",
                     DOMAIN,
-                    "--set",
                     &set,
                     "-o",
                     k8s.to_str().expect("utf-8"),
@@ -714,8 +719,7 @@ fn check(slot: &Slot) -> Result<bool, TestCaseError> {
                     "e",
                     "--domain",
                     DOMAIN,
-                    "--image",
-                    image,
+                    &format!("--image={image}"),
                     "-o",
                     k8s.to_str().expect("utf-8"),
                 ],
@@ -744,8 +748,7 @@ fn check(slot: &Slot) -> Result<bool, TestCaseError> {
                     "development",
                     "--domain",
                     DOMAIN,
-                    "--image",
-                    image,
+                    &format!("--image={image}"),
                     "-o",
                     compose.to_str().expect("utf-8"),
                 ],
@@ -763,6 +766,13 @@ fn check(slot: &Slot) -> Result<bool, TestCaseError> {
                 }
             }
         }
+    }
+    if std::env::var_os("PFE_PROP_TRACE").is_some() {
+        // `PFE_PROP_TRACE=1 cargo test ... -- --nocapture`: what each case did.
+        eprintln!(
+            "case {} {slot:?}",
+            if written { "written" } else { "refused" }
+        );
     }
     Ok(written)
 }
@@ -900,5 +910,5 @@ fn catalog_file_names_with_newlines_stay_in_comments() {
 #[test]
 fn env_values_and_images_stay_data() {
     run_check(Slot::EnvValue(format!("a\n{PAYLOAD}--\"]]")));
-    run_check(Slot::Image(format!("img\nx: 1 #\u{2028}")));
+    run_check(Slot::Image("img\nx: 1 #\u{2028}".to_string()));
 }
