@@ -784,7 +784,13 @@ fn config() -> Config {
         .unwrap_or(DEFAULT_CASES);
     Config {
         cases,
-        rng_seed: RngSeed::Fixed(SEED),
+        // PROPTEST_RNG_SEED explores other cases; CI uses the fixed seed.
+        rng_seed: RngSeed::Fixed(
+            std::env::var("PROPTEST_RNG_SEED")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(SEED),
+        ),
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
             "tests/injection_props.proptest-regressions",
         ))),
@@ -911,4 +917,65 @@ fn catalog_file_names_with_newlines_stay_in_comments() {
 fn env_values_and_images_stay_data() {
     run_check(Slot::EnvValue(format!("a\n{PAYLOAD}--\"]]")));
     run_check(Slot::Image("img\nx: 1 #\u{2028}".to_string()));
+}
+
+#[test]
+fn env_references_that_are_not_names_are_refused() {
+    // ENV_<anything> read in a catalog file is a reference kept as written;
+    // one that is not a plain name must never reach the config as code.
+    let tree = Tree::new();
+    tree.write().unwrap();
+    let feature = tree.dir.path().join("features/t/one.cfg.lua");
+    let mut text = std::fs::read_to_string(&feature).unwrap();
+    text.push_str(&format!(
+        "opt_r = _ENV[{}]\n",
+        hexquote(&format!("ENV_X\n{PAYLOAD}--"))
+    ));
+    std::fs::write(&feature, text).unwrap();
+    let (out, path) = generate(&tree, &["--domain", DOMAIN], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!path.exists(), "a config was written");
+    assert!(stderr.contains("features/t/one.cfg.lua:4"), "{stderr}");
+}
+
+#[test]
+fn pfe_create_keeps_a_hostile_description_in_its_string() {
+    let dir = tempfile::tempdir().unwrap();
+    let description = format!("a\n]]\"--\r\n{PAYLOAD}\u{2028}end");
+    let out = pfe(
+        &[
+            "--config-dir",
+            dir.path().to_str().unwrap(),
+            "create",
+            "mine",
+            "minimal",
+            &format!("--description={description}"),
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = dir.path().join("profiles/mine/profile.cfg.lua");
+    // Load it with nothing of Lua in reach and read the description back.
+    let lua = r#"
+        local f = assert(io.open(arg[1])); local text = f:read("a"); f:close()
+        local env = {}
+        local chunk = assert(load(text, "=profile", "t", env))
+        chunk()
+        io.write((env.profile_info.description:gsub(".", function(c) return string.format("%02x", c:byte()) end)))
+    "#;
+    let script = dir.path().join("read.lua");
+    std::fs::write(&script, lua).unwrap();
+    let out = Command::new(LUA).arg(&script).arg(&file).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(&file).unwrap()
+    );
+    assert_eq!(unhex(&String::from_utf8_lossy(&out.stdout)), description);
 }
