@@ -353,3 +353,139 @@ pub fn render(ev: &Evaluated, header: &Header) -> Result<String, RenderError> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::sandbox::OptionSetting;
+
+    fn origin(file: &str, line: usize) -> Origin {
+        Origin {
+            file: file.into(),
+            line,
+            layer: "core".into(),
+        }
+    }
+
+    fn evaluated(options: &[(&str, Value, Origin)], file_path: &str) -> Evaluated {
+        let mut opts = BTreeMap::new();
+        for (name, value, o) in options {
+            opts.insert(
+                name.to_string(),
+                OptionSetting {
+                    value: value.clone(),
+                    history: vec![origin("set1", 1), o.clone()],
+                    item_origins: BTreeMap::new(),
+                },
+            );
+        }
+        Evaluated {
+            sections: vec![Section {
+                name: "*".into(),
+                kind: SectionKind::Global,
+                defined_at: None,
+                options: opts,
+            }],
+            logs: Vec::new(),
+            files: [
+                ("f".to_string(), file_path.to_string()),
+                (
+                    "set1".to_string(),
+                    "--set x=\"a\nLua.os.execute()--\"".to_string(),
+                ),
+            ]
+            .into_iter()
+            .collect(),
+            texts: BTreeMap::new(),
+        }
+    }
+
+    /// Runs `text` with nothing in reach but VirtualHost; returns the globals it set.
+    fn run(text: &str) -> Vec<String> {
+        let lua = mlua::Lua::new();
+        let env = lua.create_table().unwrap();
+        env.set(
+            "VirtualHost",
+            lua.create_function(|_, _: String| Ok(())).unwrap(),
+        )
+        .unwrap();
+        lua.load(text)
+            .set_environment(env.clone())
+            .exec()
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let mut names: Vec<String> = env
+            .pairs::<String, mlua::Value>()
+            .map(|p| p.unwrap().0)
+            .filter(|k| k != "VirtualHost")
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn header_and_provenance_cannot_end_their_comments() {
+        let payload = "\nLua.os.execute(\"id\") --\r\u{2028}\u{85}";
+        let ev = evaluated(
+            &[("motd_text", Value::Str(payload.into()), origin("f", 3))],
+            &format!("features/a{payload}.cfg.lua"),
+        );
+        let header = Header {
+            profile: format!("p{payload}"),
+            environment: format!("e{payload}"),
+            domain: "example.org".into(),
+            features: vec![format!("f{payload}"), "g".into()],
+            command: format!("pfe generate --set 'x=\"a{payload}\"'"),
+        };
+        let text = render(&ev, &header).unwrap();
+        assert!(
+            !text
+                .chars()
+                .any(|c| c != '\n' && crate::emit::is_invisible(c)),
+            "{text:?}"
+        );
+        for line in text.lines() {
+            assert!(!line.trim_start().starts_with("Lua"), "{text}");
+        }
+        assert_eq!(run(&text), vec!["motd_text".to_string()]);
+    }
+
+    #[test]
+    fn option_names_that_are_not_identifiers_are_refused_with_file_line() {
+        for name in ["end", "x = 1\nLua.os.execute(\"id\")--", "Include", "a b"] {
+            let ev = evaluated(
+                &[(name, Value::Str("x".into()), origin("f", 7))],
+                "features/evil\n.cfg.lua",
+            );
+            let header = Header {
+                domain: "example.org".into(),
+                ..Header::default()
+            };
+            let err = render(&ev, &header).unwrap_err().to_string();
+            assert!(
+                err.starts_with("features/evil\\n.cfg.lua:7: option name"),
+                "{err}"
+            );
+            assert!(!err.contains('\n'), "{err}");
+        }
+    }
+
+    #[test]
+    fn hostile_references_are_refused() {
+        let ev = evaluated(
+            &[(
+                "secret_ref",
+                Value::Expr("ENV_X\nLua.os.execute(\"id\")".into()),
+                origin("f", 2),
+            )],
+            "f.cfg.lua",
+        );
+        let header = Header {
+            domain: "example.org".into(),
+            ..Header::default()
+        };
+        let err = render(&ev, &header).unwrap_err().to_string();
+        assert!(err.starts_with("f.cfg.lua:2: option 'secret_ref'"), "{err}");
+    }
+}
