@@ -835,7 +835,8 @@ impl ProfileInfo {
 /// The text of a new profile made from `template`: the template's metadata
 /// written out as data, with `extends` so its defaults still apply.
 pub fn new_profile_text(name: &str, template: &ProfileInfo, description: Option<&str>) -> String {
-    use crate::value::{Key, lua_string};
+    use crate::emit::{comment, lua_string};
+    use crate::value::Key;
     let strs = |v: &[String]| Value::List(v.iter().map(|s| Value::Str(s.clone())).collect());
     let mut entries = vec![
         (Key::Str("name".into()), Value::Str(name.into())),
@@ -885,14 +886,19 @@ pub fn new_profile_text(name: &str, template: &ProfileInfo, description: Option<
     }
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     format!(
-        "-- Profile {} created by `pfe create {name} {}`.\n\
-         -- The defaults of profile {} apply first (extends); set options below to override them.\n\n\
+        "{}\n{}\n\n\
          profile_info = {}\n\n\
          -- Profile defaults, e.g.:\n\
          -- archive_expires_after = \"6m\"\n",
-        lua_string(name),
-        template.id,
-        lua_string(&template.id),
+        comment(&format!(
+            "Profile {} created by `pfe create {name} {}`.",
+            lua_string(name),
+            template.id
+        )),
+        comment(&format!(
+            "The defaults of profile {} apply first (extends); set options below to override them.",
+            lua_string(&template.id)
+        )),
         Value::Map(entries).to_lua(0)
     )
 }

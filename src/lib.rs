@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod check;
 pub mod deploy;
 pub mod docs;
+pub mod emit;
 pub mod engine;
 pub mod envfile;
 pub mod explain;

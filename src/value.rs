@@ -125,47 +125,18 @@ impl Value {
     }
 }
 
-/// Lua's `%q`-style quoting: always double quotes, escapes that Lua reads back.
-pub fn lua_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                let _ = write!(out, "\\{:03}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// True for names Lua accepts as `name = value` in a table constructor.
-pub fn is_identifier(s: &str) -> bool {
-    const RESERVED: &[&str] = &[
-        "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if",
-        "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while",
-    ];
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !RESERVED.contains(&s)
-}
+pub use crate::emit::{is_identifier, lua_string};
 
 fn format_float(f: f64) -> String {
     if f.is_nan() {
         "(0/0)".into()
     } else if f.is_infinite() {
+        // Arithmetic, not `math.huge`: Prosody's config reader would have
+        // to reach a Lua global for that.
         if f > 0.0 {
-            "math.huge".into()
+            "(1/0)".into()
         } else {
-            "-math.huge".into()
+            "(-1/0)".into()
         }
     } else if f.fract() == 0.0 && f.abs() < 1e15 {
         format!("{f:.1}")
@@ -213,11 +184,7 @@ impl Value {
 }
 
 fn key_to_lua(k: &Key) -> String {
-    match k {
-        Key::Int(i) => format!("[{i}]"),
-        Key::Str(s) if is_identifier(s) => s.clone(),
-        Key::Str(s) => format!("[{}]", lua_string(s)),
-    }
+    crate::emit::lua_key(k)
 }
 
 fn write_lua(v: &Value, indent: usize, out: &mut String) {
@@ -228,7 +195,12 @@ fn write_lua(v: &Value, indent: usize, out: &mut String) {
         }
         Value::Float(f) => out.push_str(&format_float(*f)),
         Value::Str(s) => out.push_str(&lua_string(s)),
-        Value::Expr(e) => out.push_str(e),
+        // A reference is rebuilt from its parts; one that cannot be (render
+        // refuses those first) is written as an inert string, never as code.
+        Value::Expr(e) => match crate::emit::reference(e) {
+            Ok(text) => out.push_str(&text),
+            Err(_) => out.push_str(&lua_string(e)),
+        },
         Value::List(_) | Value::Map(_) if is_short(v) => out.push_str(&v.to_lua_flat()),
         Value::List(l) => {
             out.push_str("{\n");

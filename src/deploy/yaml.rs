@@ -8,6 +8,8 @@
 
 use std::fmt::Write as _;
 
+use crate::emit;
+
 /// A YAML node.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Yaml {
@@ -204,7 +206,9 @@ pub fn is_plain_safe(s: &str) -> bool {
         .all(|c| c.is_ascii_alphanumeric() || " _-./:@+,=()${}~%".contains(c))
 }
 
-/// A double-quoted scalar with escapes.
+/// A double-quoted scalar with escapes: always one line of visible text,
+/// whatever `s` holds (control characters, NEL and the Unicode line
+/// separators YAML 1.1 breaks lines at, bidi controls, BOM).
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -218,8 +222,12 @@ pub fn quote(s: &str) -> String {
             c if (c as u32) < 0x20 || c == '\u{7f}' => {
                 let _ = write!(out, "\\x{:02x}", c as u32);
             }
-            '\u{85}' | '\u{a0}' | '\u{2028}' | '\u{2029}' | '\u{feff}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+            c if c == '\u{a0}' || emit::is_invisible(c) => {
+                if (c as u32) < 0x10000 {
+                    let _ = write!(out, "\\u{:04x}", c as u32);
+                } else {
+                    let _ = write!(out, "\\U{:08x}", c as u32);
+                }
             }
             c => out.push(c),
         }
@@ -244,13 +252,14 @@ fn literal_ok(s: &str) -> bool {
     if body.is_empty() {
         return false;
     }
+    // The first line with text sets the block's indentation: it must not
+    // start with a space (leading empty lines included).
+    let first_text = body.split('\n').find(|l| !l.is_empty()).unwrap_or("");
     body.split('\n').all(|line| {
         !line.ends_with([' ', '\t'])
             && !line.starts_with('\t')
-            && line
-                .chars()
-                .all(|c| c == '\t' || !(c.is_control() || c == '\u{feff}'))
-    }) && !body.starts_with(' ')
+            && line.chars().all(|c| c == '\t' || !emit::is_invisible(c))
+    }) && !first_text.starts_with(' ')
 }
 
 fn number_ok(n: &str) -> bool {
@@ -299,6 +308,8 @@ fn pad(out: &mut String, n: usize) {
     out.extend(std::iter::repeat_n(' ', n));
 }
 
+/// Comment lines; each is written with every invisible character (a newline
+/// inside a line included) as a visible escape, so it cannot end early.
 fn comment_lines(out: &mut String, indent: usize, lines: &[String]) {
     for l in lines {
         pad(out, indent);
@@ -306,7 +317,7 @@ fn comment_lines(out: &mut String, indent: usize, lines: &[String]) {
             out.push_str("#\n");
         } else {
             out.push_str("# ");
-            out.push_str(l);
+            out.push_str(&emit::visible(l));
             out.push('\n');
         }
     }
@@ -368,6 +379,9 @@ fn value_after(out: &mut String, indent: usize, value: &Yaml, in_seq: bool) {
     }
 }
 
+/// Longest key written as `key: value` (YAML allows 1024 characters).
+const MAX_IMPLICIT_KEY: usize = 1000;
+
 fn key_text(k: &str) -> String {
     let plain = is_plain_safe(k) && !k.contains(['{', '}', '$', ',', '(', ')']);
     if plain { k.to_string() } else { quote(k) }
@@ -381,7 +395,16 @@ fn map_body(out: &mut String, indent: usize, m: &Map, continues_line: bool) {
             comment_lines(out, indent, &e.comment);
             pad(out, indent);
         }
-        out.push_str(&key_text(&e.key));
+        let key = key_text(&e.key);
+        if key.chars().count() > MAX_IMPLICIT_KEY {
+            // YAML limits implicit keys to 1024 characters: say "? key" instead.
+            out.push_str("? ");
+            out.push_str(&key);
+            out.push('\n');
+            pad(out, indent);
+        } else {
+            out.push_str(&key);
+        }
         out.push(':');
         value_after(out, indent, &e.value, false);
     }
@@ -543,6 +566,29 @@ mod tests {
             "5Gi",
             "12:30",
             "a\n  b\n",
+            // Hostile: must still be one scalar with exactly this text.
+            "\n  x\ny",
+            "\n\n  x: 1\n",
+            "x\n---\ny: 1",
+            "x\n...\n",
+            "a\u{85}b: c",
+            "a\u{2028}b: c",
+            "a\u{2029}\n b",
+            "c1\u{80}\u{9f}",
+            "bom\u{feff}",
+            "bidi\u{202e}\u{2066}",
+            "nonchar\u{fffe}\u{ffff}",
+            "nul\0",
+            "# not a comment",
+            "x # y",
+            "x: y\nz: w",
+            "- item",
+            "? key",
+            "&anchor *alias",
+            "!!binary x",
+            "%YAML 1.2",
+            "]]--[[",
+            "Lua.os.execute(\"id\")",
         ];
         for w in words {
             round_trip(&Yaml::Str(w.to_string()));
@@ -550,6 +596,43 @@ mod tests {
             round_trip(&Yaml::Seq(vec![Yaml::Str(w.into())]));
             round_trip(&Yaml::Flow(vec![Yaml::Str(w.into())]));
         }
+    }
+
+    #[test]
+    fn comments_cannot_end_early() {
+        let node: Yaml = Map::new()
+            .with_comment("first\nsecond: injected", "a", "1x")
+            .into();
+        for line in [
+            "Regenerate with: pfe k8s --set 'x=\"a\\\n  b: c #x\"'",
+            "nel\u{85}x: 1",
+            "ls\u{2028}x: 1",
+            "cr\rx: 1",
+        ] {
+            let text = document(&[line.to_string()], &node);
+            let docs = parse(&text);
+            assert_eq!(docs.len(), 1, "{text}");
+            assert_same(&node, &docs[0], &text);
+            // The header stays one comment line, with nothing invisible in it.
+            assert_eq!(
+                text.lines().filter(|l| !l.starts_with('#')).count(),
+                1,
+                "{text}"
+            );
+            assert!(
+                !text.chars().any(|c| c != '\n' && emit::is_invisible(c)),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn long_keys_use_the_explicit_form() {
+        let long = "k".repeat(2000);
+        round_trip(&Yaml::Map(
+            Map::new().with(long.as_str(), "v").with("b", 1i64),
+        ));
+        round_trip(&Yaml::Seq(vec![Map::new().with(long.as_str(), "v").into()]));
     }
 
     #[test]

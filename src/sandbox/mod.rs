@@ -102,12 +102,14 @@ impl Evaluated {
         self.sections.iter().find(|s| s.name == name)
     }
 
+    /// `path:line`, invisible characters in the path (a newline in a file
+    /// name, a bidi override) written as visible escapes.
     pub fn display_origin(&self, origin: &Origin) -> String {
         let path = self
             .files
             .get(&origin.file)
             .map_or(origin.file.as_str(), String::as_str);
-        format!("{path}:{}", origin.line)
+        format!("{}:{}", crate::emit::visible(path), origin.line)
     }
 }
 
