@@ -1526,6 +1526,80 @@ mod tests {
         );
     }
 
+    /// Modules only upstream prosody-modules has: known, not installed,
+    /// with the mirror they were read from; installed ones keep their entry.
+    #[test]
+    fn upstream_modules() {
+        let i = idx();
+        assert!(!i.upstream_sources.is_empty());
+        let newest = i
+            .upstream_sources
+            .iter()
+            .map(|s| s.date.as_str())
+            .max()
+            .unwrap();
+        let m = i.module("limit_auth").unwrap();
+        assert!(!m.installed);
+        assert_eq!(m.origin, Origin::Community);
+        let src = m.upstream.as_ref().unwrap();
+        assert_eq!(src.date, newest, "the newest mirror's version wins");
+        assert_eq!(src.commit.len(), 40);
+        assert!(!src.removed);
+        assert!(i.is_community("limit_auth"));
+        assert_eq!(
+            m.options["limit_auth_max"].ty,
+            OptionType::Number {
+                min: None,
+                max: None
+            }
+        );
+        assert_eq!(
+            m.options["limit_auth_max"].default,
+            Some(serde_json::json!(5))
+        );
+        assert_eq!(
+            i.readers_of("block_registrations_users"),
+            vec!["block_registrations"]
+        );
+        assert!(i.option_known("muc_offline_delivery_default"));
+        // only an older snapshot has it: kept, marked removed upstream
+        let old = i.upstream_source("mam_muc").unwrap();
+        assert!(old.removed);
+        assert!(old.date.as_str() < newest);
+        // installed modules are not replaced by the upstream copy
+        assert!(i.module("sasl2").unwrap().installed);
+        assert!(i.upstream_source("sasl2").is_none());
+        assert!(i.upstream_source("mam").is_none());
+        // upstream readers do not constrain a core option's type
+        assert!(i.check_option("statistics_interval", &s("manual")).is_ok());
+        assert!(i.upstream_snapshot().contains(&newest[..10]));
+        // without the upstream part, the same names are unknown
+        let local = Index::from_json(INDEX_JSON).unwrap();
+        assert!(!local.module_exists("limit_auth"));
+        assert!(local.upstream_snapshot().is_empty());
+    }
+
+    /// Reads the scanner used to miss: an inline
+    /// `require"prosody.core.configmanager".get(...)` (net/server.lua), and
+    /// a global module's top-level reads, which come from the global
+    /// section only (mod_http's http_cors_override), unlike its reads
+    /// through a host's module (http_host in module.add_host).
+    #[test]
+    fn scanner_reads() {
+        let i = idx();
+        let nb = &i.core_options["network_backend"];
+        assert!(nb.files.contains(&"net/server.lua".to_string()));
+        assert!(nb.global_context);
+        let http = i.module("http").unwrap();
+        assert!(http.options["http_cors_override"].global_context);
+        assert!(http.options["trusted_proxies"].global_context);
+        assert!(!http.options["http_host"].global_context);
+        assert!(!http.options["http_paths"].global_context);
+        // not a global module: per host
+        assert!(!i.module("mam").unwrap().options["archive_expires_after"].global_context);
+        assert!(i.module("s2s").unwrap().options["s2s_secure_domains"].global_context);
+    }
+
     /// The checked-in index must match what the installed Prosody gives.
     /// Never skipped: without Prosody this fails and says how to install it.
     #[test]

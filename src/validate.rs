@@ -685,7 +685,7 @@ impl<'a> Checker<'a> {
             let searched = if snapshot.is_empty() {
                 "Prosody 13 and the installed prosody-modules".to_string()
             } else {
-                format!("Prosody 13, the installed prosody-modules and {snapshot}")
+                format!("Prosody 13, the installed prosody-modules or {snapshot}")
             };
             let mut f = Finding::error(
                 UNKNOWN_MODULE,
@@ -717,17 +717,17 @@ impl<'a> Checker<'a> {
                     None => format!("{}: {}", r.message, install),
                 };
             }
-            let what = match index.obsolete_module(name) {
-                Some(r) => format!(" and {}", replacement_words(r.kind)),
-                None => String::new(),
+            let from = match &module.upstream {
+                Some(src) => src.describe(),
+                None => "prosody-modules".to_string(),
             };
-            let message = match &module.upstream {
-                Some(src) => format!(
-                    "mod_{name} is a community module from {} that is not installed on the target{what}",
-                    src.describe()
+            let message = match index.obsolete_module(name) {
+                Some(r) => format!(
+                    "mod_{name} {} and is not installed on the target (a community module from {from})",
+                    replacement_words(r.kind)
                 ),
                 None => format!(
-                    "mod_{name} is a community module (prosody-modules) that is not installed on the target{what}"
+                    "mod_{name} is a community module from {from} that is not installed on the target"
                 ),
             };
             return Some(Finding::error(NOT_INSTALLED, message).hint(hint));
@@ -1049,12 +1049,17 @@ impl<'a> Checker<'a> {
             host_label(section)
         };
         if global_context_only {
+            let hint = if self.ev.global().options.contains_key(name) {
+                "remove it: the global section's value is the one that is read"
+            } else {
+                "move it to the global section"
+            };
             return Some(
                 Finding::warning(
                     NO_EFFECT,
                     format!("option '{name}' has no effect under {where_}: its modules read it from the global section only"),
                 )
-                .hint("move it to the global section"),
+                .hint(hint),
             );
         }
         let names: Vec<String> = readers
@@ -1443,6 +1448,58 @@ mod tests {
             &format!("{base}\"carbons\", \"ping\" }}\nVirtualHost \"x.example\"\n"),
         );
         assert!(f.is_empty(), "{f:?}");
+    }
+
+    /// Module wording from the index's deprecated data, and the upstream
+    /// part: an absent removed module "was removed" (never "no longer
+    /// exists" for a deprecated one), an upstream-only one is PFE006 with
+    /// its source, and without the upstream part it is unknown to pfe.
+    #[test]
+    fn module_wording() {
+        let base = "modules_enabled = { \"disco\", \"roster\", \"saslauth\", \"tls\", ";
+        let cfg = |m: &str| format!("{base}\"{m}\" }}\nVirtualHost \"x.example\"\n");
+        let f = lint_text(Index::builtin(), &cfg("privacy"));
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].code, UNKNOWN_MODULE);
+        assert!(f[0].message.starts_with("mod_privacy was removed"), "{f:?}");
+        assert!(f[0].hint.as_deref().unwrap().contains("mod_blocklist"));
+
+        let f = lint_text(Index::builtin(), &cfg("limit_auth"));
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].code, NOT_INSTALLED);
+        assert!(f[0].message.contains("upstream prosody-modules"), "{f:?}");
+
+        // Only the installed part: the same module is unknown to pfe, and
+        // its options are not called unknown (it may read them).
+        let local = Index::from_json(include_str!("../data/prosody-index.json")).unwrap();
+        let f = lint_text(
+            &local,
+            &format!("limit_auth_max = 3\n{}", cfg("limit_auth")),
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].code, UNKNOWN_MODULE);
+        assert!(f[0].message.contains("unknown to pfe"), "{f:?}");
+        assert!(!f[0].message.contains("upstream"), "{f:?}");
+
+        // An obsolete module with an installed stub is PFE008, same words.
+        let f = lint_text(Index::builtin(), &cfg("pep_plus"));
+        assert_eq!(f[0].code, DEPRECATED_MODULE, "{f:?}");
+    }
+
+    /// `admins` under a Component is read by the authorization provider
+    /// core/usermanager.lua loads there.
+    #[test]
+    fn component_loads_authz() {
+        let f = lint_text(
+            Index::builtin(),
+            "modules_enabled = { \"disco\" }\nVirtualHost \"x.example\"\nComponent \"c.x.example\" \"muc\"\n    admins = { \"a@x.example\" }\n",
+        );
+        assert!(f.is_empty(), "{f:?}");
+        let f = lint_text(
+            Index::builtin(),
+            "modules_enabled = { \"disco\" }\nVirtualHost \"x.example\"\nComponent \"c.x.example\" \"muc\"\n    authorization = \"nonexistent_zz\"\n    admins = { \"a@x.example\" }\n",
+        );
+        assert!(f.iter().any(|f| f.code == NO_EFFECT), "{f:?}");
     }
 
     #[test]
