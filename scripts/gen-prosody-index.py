@@ -16,11 +16,20 @@ the prosodyctl checker, and writes a deterministic JSON index of:
   * deprecated: prosodyctl's obsolete/deprecated options with replacements,
     and obsolete modules with their replacements.
 
+With --upstream, it reads git mirrors of upstream prosody-modules instead and
+writes data/prosody-modules-upstream.json: the modules they have that the
+installed packages do not, indexed the same way, each `installed: false` with
+the mirror (owner/name), commit and date it was read from.  The newest
+mirror's version of a module wins; a module only older mirrors have is kept
+with `removed: true`.  Only data (names, options, types, provenance) is
+written, never module code.
+
 Python 3 standard library only.  Usage:
 
     scripts/gen-prosody-index.py            # write data/prosody-index.json
     scripts/gen-prosody-index.py --check    # exit 1 if the checked-in file is stale
     scripts/gen-prosody-index.py --output -  # print to stdout
+    scripts/gen-prosody-index.py --upstream MIRROR...   # write data/prosody-modules-upstream.json
 """
 
 from __future__ import annotations
@@ -1621,7 +1630,7 @@ def main(argv=None):
         if args.output == "-":
             sys.stdout.write(text)
         else:
-            Path(args.output).write_text(text)
+            write_atomic(Path(args.output), text)
         return 0
     text = render(index)
     c = index["counts"]
@@ -1647,10 +1656,21 @@ def main(argv=None):
     if args.output == "-":
         sys.stdout.write(text)
     else:
-        out = Path(args.output)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text)
+        write_atomic(Path(args.output), text)
     return 0
+
+
+def write_atomic(out: Path, text: str):
+    """Write through a temporary file in the same directory and rename it
+    over the target, so an interrupted run never leaves a half-written file."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 if __name__ == "__main__":
