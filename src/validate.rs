@@ -67,7 +67,7 @@ pub const CODES: &[Code] = &[
         code: UNKNOWN_OPTION,
         name: "unknown-option",
         severity: Severity::Warning,
-        summary: "neither Prosody nor any known module reads this option (typo? the nearest real option is suggested)",
+        summary: "neither Prosody nor any module pfe knows reads this option (typo? the nearest real option is suggested); not reported when a module unknown to pfe may read it",
     },
     Code {
         code: WRONG_TYPE,
@@ -91,13 +91,13 @@ pub const CODES: &[Code] = &[
         code: UNKNOWN_MODULE,
         name: "unknown-module",
         severity: Severity::Error,
-        summary: "neither Prosody nor prosody-modules has a module of that name",
+        summary: "the module is unknown to pfe: not in Prosody 13, the installed prosody-modules or the upstream snapshot",
     },
     Code {
         code: NOT_INSTALLED,
         name: "module-not-installed",
         severity: Severity::Error,
-        summary: "the module exists in prosody-modules but is not installed on the target",
+        summary: "the module exists in prosody-modules (upstream, or shipped empty) but is not installed on the target",
     },
     Code {
         code: DEPRECATED_OPTION,
