@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import ast
 import bisect
+from datetime import datetime
 import json
 import operator
 import os
@@ -1558,7 +1559,9 @@ def build_upstream(paths, installed):
     newest mirror's version of a module wins; a module only older mirrors
     have is kept and marked removed upstream."""
     mirrors = [scan_mirror(Path(p)) for p in paths]
-    mirrors.sort(key=lambda m: m[0]["date"], reverse=True)
+    # Newest first, by the commit's instant (dates carry their own offsets).
+    mirrors.sort(key=lambda m: datetime.fromisoformat(m[0]["date"].replace("Z", "+00:00")),
+                 reverse=True)
     newest = mirrors[0][1] if mirrors else {}
     modules = {}
     for source, mods in mirrors:
