@@ -16,11 +16,20 @@ the prosodyctl checker, and writes a deterministic JSON index of:
   * deprecated: prosodyctl's obsolete/deprecated options with replacements,
     and obsolete modules with their replacements.
 
+With --upstream, it reads git mirrors of upstream prosody-modules instead and
+writes data/prosody-modules-upstream.json: the modules they have that the
+installed packages do not, indexed the same way, each `installed: false` with
+the mirror (owner/name), commit and date it was read from.  The newest
+mirror's version of a module wins; a module only older mirrors have is kept
+with `removed: true`.  Only data (names, options, types, provenance) is
+written, never module code.
+
 Python 3 standard library only.  Usage:
 
     scripts/gen-prosody-index.py            # write data/prosody-index.json
     scripts/gen-prosody-index.py --check    # exit 1 if the checked-in file is stale
     scripts/gen-prosody-index.py --output -  # print to stdout
+    scripts/gen-prosody-index.py --upstream MIRROR...   # write data/prosody-modules-upstream.json
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from __future__ import annotations
 import argparse
 import ast
 import bisect
+from datetime import datetime
 import json
 import operator
 import os
@@ -95,8 +105,8 @@ CURATED_OBSOLETE_MODULES = {
                    "message": "bookmarks are built into Prosody (feature mod_bookmarks); use mod_bookmarks"},
     "mam_muc": {"kind": "renamed", "replacement": "muc_mam",
                 "message": "mod_mam_muc was renamed to mod_muc_mam"},
-    "vcard_muc": {"kind": "removed", "replacement": "muc",
-                  "message": "MUC vCard/avatar support is built into mod_muc (feature muc_vcard)"},
+    "vcard_muc": {"kind": "deprecated", "replacement": "muc",
+                  "message": "MUC vCard/avatar support is built into Prosody 13's mod_muc (feature muc_vcard)"},
     "muc_log": {"kind": "removed", "replacement": "muc_mam",
                 "message": "use mod_muc_mam to archive MUC history (and mod_http_muc_log to publish it)"},
     "http_upload": {"kind": "superseded", "replacement": "http_file_share",
@@ -474,13 +484,15 @@ def clean_number(v):
 class FileScan:
     """Everything extracted from one Lua file."""
 
-    def __init__(self, path: Path, modname: str | None, src: str | None = None):
+    def __init__(self, path: Path, modname: str | None, src: str | None = None,
+                 embedded: bool = False):
         self.path = path
         self.modname = modname
-        self.embedded = src is not None
+        self.embedded = embedded
         self.src = src if src is not None else path.read_text(encoding="utf-8", errors="replace")
         self.toks = tokenize(self.src)
         self._lines = None
+        self._module_fns = None
         self.reads = []        # (option, spec)
         self.dynamic = []      # (line, expression) of option names not literal
         self.depends = set()
@@ -497,10 +509,50 @@ class FileScan:
             # action/condition templates) reads options too.
             for t in self.toks:
                 if t.kind == "string" and "get_option" in t.value and "(" in t.value:
-                    sub = FileScan(path, modname, src=t.value)
+                    sub = FileScan(path, modname, src=t.value, embedded=True)
                     self.reads.extend(sub.reads)
                     self.depends |= sub.depends
                     self.dynamic.extend((self.line(t.pos), ex) for _, ex in sub.dynamic)
+
+    def module_param_functions(self):
+        """Character ranges of functions taking a parameter named `module`
+        (`function module.add_host(module)`, `function api.x(module, ...)`):
+        there `module` is a host's module, not the (global) module itself."""
+        toks = self.toks
+        ranges = []
+        for i, t in enumerate(toks):
+            if not t.is_kw("function"):
+                continue
+            j = i + 1
+            while j < len(toks) and not toks[j].is_op("(") and j < i + 8:
+                j += 1
+            if not toks[j].is_op("("):
+                continue
+            close = match_close(toks, j)
+            if not any(x.kind == "name" and x.text == "module" for x in toks[j + 1:close]):
+                continue
+            depth = 1
+            k = close + 1
+            while k < len(toks) and depth:
+                x = toks[k]
+                if x.is_kw("function", "if", "do", "repeat"):
+                    depth += 1
+                elif x.is_kw("end", "until"):
+                    depth -= 1
+                k += 1
+            ranges.append((toks[close].pos, toks[k - 1].pos))
+        return ranges
+
+    def toplevel_read(self, receiver_idx, pos):
+        """Whether a read goes through the module's own `module` object (not
+        a host module passed in as a parameter)."""
+        if receiver_idx is not None:
+            r = self.toks[receiver_idx]
+            if not (r.kind == "name" and r.text == "module"):
+                return False
+        if self._module_fns is None:
+            self._module_fns = self.module_param_functions()
+        return not any(lo < pos < hi for lo, hi in self._module_fns)
 
     def line(self, pos):
         if self._lines is None:
@@ -639,7 +691,8 @@ class FileScan:
                 args, end = call_args(toks, i + 1)
                 if t.text in aliases:
                     if args and len(args) > 1:
-                        self.getter_read(aliases[t.text], args[1:], end, False, t.pos)
+                        self.getter_read(aliases[t.text], args[1:], end, False, t.pos,
+                                         receiver=args[0][0] if args[0][1] - args[0][0] == 1 else -1)
                 elif args:
                     getter, pre, post = wrappers[t.text]
                     self.getter_read(getter, args, end, False, t.pos, affix=(pre, post))
@@ -650,11 +703,17 @@ class FileScan:
                     continue  # a definition (core/moduleapi.lua), not a read
                 args, end = call_args(toks, i + 1)
                 if args:
-                    self.getter_read(t.text, args, end, self.receiver_is_global_context(i - 1), t.pos)
+                    self.getter_read(t.text, args, end, self.receiver_is_global_context(i - 1), t.pos,
+                                     receiver=i - 2)
                 continue
             # configmanager.get(host, key) / config.get / config_get
             if prev is not None and prev.is_op(".", ":"):
-                if t.text in ("get", "rawget") and i >= 2 and prev.is_op(".") and (
+                if t.text in ("get", "rawget") and prev.is_op(".") and self.inline_require_cm(i - 2):
+                    # require"prosody.core.configmanager".get("*", "network_backend")
+                    args, end = call_args(toks, i + 1)
+                    if args and 2 <= len(args) <= 3:
+                        self.config_get_read(args, end, t.pos)
+                elif t.text in ("get", "rawget") and i >= 2 and prev.is_op(".") and (
                         toks[i - 2].text in cm_modules or toks[i - 2].text in ("configmanager", "config")
                         and toks[i - 2].kind == "name" and (i < 3 or not toks[i - 3].is_op(".", ":"))):
                     args, end = call_args(toks, i + 1)
@@ -710,6 +769,17 @@ class FileScan:
                 if args and 2 <= len(args) <= 3:
                     self.config_get_read(args, end, t.pos)
 
+    def inline_require_cm(self, j):
+        """toks[j] ends `require "configmanager"` or `require("configmanager")`."""
+        toks = self.toks
+        if j < 1:
+            return False
+        if toks[j].kind == "string":
+            return toks[j].value in CONFIGMANAGER_MODULES and toks[j - 1].text == "require"
+        if toks[j].is_op(")") and j >= 3 and toks[j - 1].kind == "string" and toks[j - 2].is_op("("):
+            return toks[j - 1].value in CONFIGMANAGER_MODULES and toks[j - 3].text == "require"
+        return False
+
     def option_name(self, rng, pos):
         try:
             v = self.lit(rng)
@@ -721,7 +791,7 @@ class FileScan:
         self.dynamic.append((self.line(pos), self.text(rng)))
         return None
 
-    def getter_read(self, getter, args, end, global_context, pos, affix=None):
+    def getter_read(self, getter, args, end, global_context, pos, affix=None, receiver=None):
         name = self.option_name(args[0], pos)
         if name is None:
             return
@@ -779,6 +849,9 @@ class FileScan:
             spec["default"] = clean_number(default) if not isinstance(default, bool) else default
         if global_context:
             spec["context"] = "global"
+        elif receiver != -1 and self.toplevel_read(receiver, pos):
+            # Global context if the module turns out to be global (build()).
+            spec["_toplevel"] = True
         spec["type"] = typ
         self.reads.append((name, spec))
 
@@ -818,8 +891,12 @@ TYPE_RANK = {"any": 0, "scalar": 1, "table": 1}
 
 def merge_reads(reads):
     """Fold several reads of the same option into one spec: the first typed
-    read wins; differing types are kept in alt_types."""
+    read wins; differing types are kept in alt_types.  `_toplevel` (read
+    through the module's own `module` object) stays only if every read is."""
     out = {}
+    toplevel = {}
+    for name, spec in reads:
+        toplevel[name] = toplevel.get(name, True) and bool(spec.get("_toplevel"))
     for name, spec in reads:
         cur = out.get(name)
         if cur is None:
@@ -844,6 +921,10 @@ def merge_reads(reads):
                 cur[key] = spec[key]
         if spec.get("context") != "global":
             cur.pop("context", None)
+    for name, spec in out.items():
+        spec.pop("_toplevel", None)
+        if toplevel[name]:
+            spec["_toplevel"] = True
     return out
 
 
@@ -1051,6 +1132,18 @@ def parse_check_lua():
 # ---------------------------------------------------------------------------
 # Build
 
+def global_reads(options, set_global):
+    """A global module (module:set_global()) reads its options through its
+    own `module` object from the global section: `http_cors_override` is
+    read by mod_http from the global section only, host copies are ignored.
+    Reads through a host's module (module.add_host, moduleapi functions
+    taking `module`) stay per host."""
+    for spec in options.values():
+        if spec.pop("_toplevel", False) and set_global:
+            spec["context"] = "global"
+    return options
+
+
 def net_service_options(modname, fields):
     """Options portmanager/certmanager read for a network service provided
     with module:provides("net", {...})."""
@@ -1164,7 +1257,7 @@ def build():
             "name": name,
             "origin": origin,
             "path": path,
-            "options": merge_reads(reads),
+            "options": global_reads(merge_reads(reads), main.set_global),
             "depends": sorted(depends),
             "set_global": main.set_global,
             "add_host": main.add_host,
@@ -1231,6 +1324,7 @@ def build():
         for name, spec in merge_reads(fs.reads).items():
             spec = dict(spec)
             spec.pop("getter", None)
+            spec.pop("_toplevel", None)
             cur = core_options.get(name)
             if cur is None:
                 spec["files"] = [rel]
@@ -1312,6 +1406,193 @@ def build():
     return index
 
 
+# ---------------------------------------------------------------------------
+# Upstream prosody-modules: modules Debian's binary package does not ship
+
+DEFAULT_UPSTREAM_OUTPUT = REPO / "data" / "prosody-modules-upstream.json"
+UPSTREAM_SCHEMA_VERSION = 1
+
+
+def git_dir(path: Path) -> Path:
+    """The git directory of a mirror: a bare repository, or a work tree's .git."""
+    if (path / "HEAD").exists() and (path / "objects").exists():
+        return path
+    if (path / ".git").exists():
+        return path / ".git"
+    raise SystemExit(f"gen-prosody-index: --upstream {path}: not a git repository")
+
+
+def git(gdir: Path, *args, data=None) -> bytes:
+    try:
+        return subprocess.run(["git", f"--git-dir={gdir}", *args], check=True,
+                              capture_output=True, input=data).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        err = getattr(exc, "stderr", b"") or b""
+        raise SystemExit(f"gen-prosody-index: git {' '.join(args)} in {gdir} failed: "
+                         f"{err.decode(errors='replace').strip() or exc}") from exc
+
+
+def mirror_name(path: Path) -> str:
+    """owner/name from a mirror path such as /work/.mirror/owner+name/repo."""
+    for part in reversed(path.resolve().parts):
+        if "+" in part:
+            owner, _, name = part.partition("+")
+            return f"{owner}/{name}"
+    return path.resolve().name
+
+
+def read_blobs(gdir: Path, commit: str, paths):
+    """{path: text} for the given paths at commit, in one `git cat-file --batch`."""
+    paths = list(paths)
+    if not paths:
+        return {}
+    out = git(gdir, "cat-file", "--batch", data="".join(f"{commit}:{p}\n" for p in paths).encode())
+    texts = {}
+    pos = 0
+    for p in paths:
+        nl = out.index(b"\n", pos)
+        header = out[pos:nl].split()
+        pos = nl + 1
+        if len(header) < 3 or header[1] == b"missing":
+            continue
+        size = int(header[2])
+        texts[p] = out[pos:pos + size].decode("utf-8", errors="replace")
+        pos += size + 1
+    return texts
+
+
+def readme_component(readme: str, name: str):
+    """`Component "x" "name"` in a module's README: it is (also) a component."""
+    if not re.search(r"""Component\s*\(?\s*["'][^"'\n]+["']\s*\)?\s*["']%s["']""" % re.escape(name),
+                     readme):
+        return None
+    listed = re.search(r"""modules_enabled[^\n]*["']%s["']|^\s*["']%s["']\s*[,;]""" % (re.escape(name), re.escape(name)),
+                       readme, re.MULTILINE)
+    return "optional" if listed else "only"
+
+
+def scan_mirror(path: Path):
+    """Every module of one prosody-modules mirror, indexed like the installed
+    ones (options, types, defaults, depends, --% headers, services)."""
+    gdir = git_dir(path)
+    commit, date = git(gdir, "log", "-1", "--format=%H %cI", "HEAD").decode().split()
+    files = [f for f in git(gdir, "ls-tree", "-r", "--name-only", commit).decode().splitlines()
+             if f.startswith("mod_")]
+    present = set(files)
+    wanted = [f for f in files if f.endswith(".lua") or os.path.basename(f).lower().startswith("readme")]
+    texts = read_blobs(gdir, commit, wanted)
+    source = {"repository": mirror_name(path), "commit": commit, "date": date}
+    modules = {}
+    for d in sorted({f.split("/", 1)[0] for f in files}):
+        name = d[4:]
+        if not re.fullmatch(r"[\w\-]+", name):
+            continue
+
+        def exists(rel):
+            return rel in present and rel in texts
+
+        chosen = resolve_module(name, exists)
+        if chosen is None:
+            continue
+        scans = {}
+
+        def scan(rel):
+            if rel not in scans:
+                scans[rel] = FileScan(Path(rel), name, src=texts[rel])
+            return scans[rel]
+
+        main = scan(chosen)
+        files_used = [chosen]
+        queue = [main]
+        while queue:
+            fs = queue.pop()
+            for lib in fs.requires:
+                rel = resolve_lib(name, lib, exists)
+                if rel and rel not in files_used:
+                    files_used.append(rel)
+                    queue.append(scan(rel))
+        reads, depends, provides, services = [], set(), set(), []
+        for rel in files_used:
+            fs = scan(rel)
+            reads.extend(fs.reads)
+            depends |= fs.depends
+            for kind, fields in fs.provides:
+                if isinstance(kind, str):
+                    provides.add(kind)
+                if kind == "net":
+                    service, opts = net_service_options(name, fields)
+                    services.append(service)
+                    reads.extend(opts.items())
+        entry = {
+            "name": name,
+            "origin": "community",
+            "path": chosen,
+            "installed": False,
+            "options": global_reads(merge_reads(reads), main.set_global),
+            "depends": sorted(depends),
+            "set_global": main.set_global,
+            "add_host": main.add_host,
+            "global_only": main.set_global and not main.add_host,
+        }
+        if main.metadata:
+            entry["metadata"] = dict(main.metadata)
+            for key in ("requires", "conflicts"):
+                if key in main.metadata:
+                    entry[key] = sorted(set(re.split(r"[, ]+", main.metadata[key])) - {""})
+        readme = next((texts[f] for f in sorted(texts) if f.startswith(d + "/")
+                       and os.path.basename(f).lower().startswith("readme")), "")
+        component = COMPONENT_MODULES.get(name) or readme_component(readme, name)
+        if component:
+            entry["component"] = component
+        if provides:
+            entry["provides"] = sorted(provides)
+        if services:
+            entry["net_services"] = sorted(services, key=lambda s: s["name"])
+        if main.renamed_to:
+            entry["renamed_to"] = main.renamed_to
+        modules[name] = entry
+    return source, modules
+
+
+def build_upstream(paths, installed):
+    """Modules the mirrors have that the installed packages do not.  The
+    newest mirror's version of a module wins; a module only older mirrors
+    have is kept and marked removed upstream."""
+    mirrors = [scan_mirror(Path(p)) for p in paths]
+    # Newest first, by the commit's instant (dates carry their own offsets).
+    mirrors.sort(key=lambda m: datetime.fromisoformat(m[0]["date"].replace("Z", "+00:00")),
+                 reverse=True)
+    newest = mirrors[0][1] if mirrors else {}
+    modules = {}
+    for source, mods in mirrors:
+        for name, entry in mods.items():
+            if name in modules or name in installed["modules"]:
+                continue
+            entry = dict(entry)
+            entry["upstream"] = dict(source, removed=name not in newest)
+            modules[name] = entry
+    sources = []
+    for source, mods in mirrors:
+        sources.append(dict(source, modules=len(mods),
+                            indexed=sum(1 for m in modules.values()
+                                        if m["upstream"]["commit"] == source["commit"])))
+    return {
+        "schema_version": UPSTREAM_SCHEMA_VERSION,
+        "generator": "scripts/gen-prosody-index.py --upstream",
+        "note": "modules of upstream prosody-modules that the installed packages do not ship "
+                "(installed: false); regenerate by hand with scripts/gen-prosody-index.py "
+                "--upstream MIRROR... (see docs/validation.md)",
+        "excludes_packages": installed["packages"],
+        "sources": sources,
+        "modules": modules,
+        "counts": {
+            "modules": len(modules),
+            "removed_upstream": sum(1 for m in modules.values() if m["upstream"]["removed"]),
+            "options": len(set().union(*(set(m["options"]) for m in modules.values()))) if modules else 0,
+        },
+    }
+
+
 def render(index) -> str:
     return json.dumps(index, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -1320,14 +1601,40 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true",
                     help="regenerate in memory and fail if the output file differs")
-    ap.add_argument("--output", default=str(DEFAULT_OUTPUT), help="output path, or - for stdout")
+    ap.add_argument("--output", default=None,
+                    help="output path, or - for stdout (default: data/prosody-index.json, "
+                         "or data/prosody-modules-upstream.json with --upstream)")
+    ap.add_argument("--upstream", nargs="+", metavar="MIRROR",
+                    help="git mirrors of prosody-modules: index the modules they have and the "
+                         "installed packages do not (installed: false) into the upstream file")
     args = ap.parse_args(argv)
+    if args.output is None:
+        args.output = str(DEFAULT_UPSTREAM_OUTPUT if args.upstream else DEFAULT_OUTPUT)
+    if args.upstream and args.check:
+        ap.error("--check checks the installed part only; it cannot be combined with --upstream")
 
     if not (ROOT / "core" / "moduleapi.lua").exists():
         print(f"gen-prosody-index: Prosody is not installed at {ROOT}; run scripts/install-deps.sh",
               file=sys.stderr)
         return 2
     index = build()
+    if args.upstream:
+        for p in args.upstream:
+            if not Path(p).is_dir():
+                ap.error(f"--upstream {p}: no such directory")
+        up = build_upstream(args.upstream, index)
+        for src in up["sources"]:
+            print(f"gen-prosody-index: {src['repository']} {src['commit'][:12]} ({src['date']}): "
+                  f"{src['modules']} modules, {src['indexed']} indexed from it", file=sys.stderr)
+        print(f"gen-prosody-index: {up['counts']['modules']} upstream-only modules "
+              f"({up['counts']['removed_upstream']} removed upstream), {up['counts']['options']} options",
+              file=sys.stderr)
+        text = render(up)
+        if args.output == "-":
+            sys.stdout.write(text)
+        else:
+            write_atomic(Path(args.output), text)
+        return 0
     text = render(index)
     c = index["counts"]
     print(f"gen-prosody-index: prosody {index['packages']['prosody']}, "
@@ -1352,10 +1659,21 @@ def main(argv=None):
     if args.output == "-":
         sys.stdout.write(text)
     else:
-        out = Path(args.output)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text)
+        write_atomic(Path(args.output), text)
     return 0
+
+
+def write_atomic(out: Path, text: str):
+    """Write through a temporary file in the same directory and rename it
+    over the target, so an interrupted run never leaves a half-written file."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ pub const CODES: &[Code] = &[
         code: UNKNOWN_OPTION,
         name: "unknown-option",
         severity: Severity::Warning,
-        summary: "neither Prosody nor any known module reads this option (typo? the nearest real option is suggested)",
+        summary: "neither Prosody nor any module pfe knows reads this option (typo? the nearest real option is suggested); not reported when a module unknown to pfe may read it",
     },
     Code {
         code: WRONG_TYPE,
@@ -92,13 +92,13 @@ pub const CODES: &[Code] = &[
         code: UNKNOWN_MODULE,
         name: "unknown-module",
         severity: Severity::Error,
-        summary: "neither Prosody nor prosody-modules has a module of that name",
+        summary: "the module is unknown to pfe: not in Prosody 13, the installed prosody-modules or the upstream snapshot",
     },
     Code {
         code: NOT_INSTALLED,
         name: "module-not-installed",
         severity: Severity::Error,
-        summary: "the module exists in prosody-modules but is not installed on the target",
+        summary: "the module exists in prosody-modules (upstream, or shipped empty) but is not installed on the target",
     },
     Code {
         code: DEPRECATED_OPTION,
@@ -595,11 +595,14 @@ impl<'a> Checker<'a> {
                     .and_then(Value::as_str)
                     .unwrap_or("internal_hashed");
                 mods.insert(format!("auth_{auth}"));
-                let authz = get("authorization")
-                    .and_then(Value::as_str)
-                    .unwrap_or("internal");
-                mods.insert(format!("authz_{authz}"));
             }
+            // core/usermanager.lua initialize_host loads the authorization
+            // provider on every host, Components included (so `admins`
+            // under a Component is read by authz_internal).
+            let authz = get("authorization")
+                .and_then(Value::as_str)
+                .unwrap_or("internal");
+            mods.insert(format!("authz_{authz}"));
             let mut drivers = vec![
                 get("default_storage")
                     .and_then(Value::as_str)
@@ -706,7 +709,8 @@ impl<'a> Checker<'a> {
         let index = self.index;
         let Some(module) = index.module(name) else {
             if let Some(r) = index.obsolete_module(name) {
-                // Known, but gone: say what replaced it.
+                // Known, but not available: say what it became and what
+                // replaces it, in the index's own terms.
                 let hint = match &r.replacement {
                     Some(rep) => format!("use mod_{rep} instead ({})", r.message),
                     None => r.message.clone(),
@@ -714,61 +718,96 @@ impl<'a> Checker<'a> {
                 return Some(
                     Finding::error(
                         UNKNOWN_MODULE,
-                        format!("mod_{name} no longer exists in Prosody 13 or prosody-modules"),
+                        format!(
+                            "mod_{name} {}, and neither Prosody 13 nor prosody-modules ships it any more",
+                            replacement_words(r.kind)
+                        ),
                     )
                     .hint(hint),
                 );
             }
+            let snapshot = index.upstream_snapshot();
+            let searched = if snapshot.is_empty() {
+                "Prosody 13 and the installed prosody-modules".to_string()
+            } else {
+                format!("Prosody 13, the installed prosody-modules or {snapshot}")
+            };
             let mut f = Finding::error(
                 UNKNOWN_MODULE,
                 format!(
-                    "unknown module '{name}': neither Prosody 13 nor prosody-modules has mod_{name}"
+                    "unknown module '{name}': mod_{name} is unknown to pfe (not in {searched})"
                 ),
             );
             f = match index.suggest_module(name) {
                 Some(s) => f.hint(format!("did you mean '{s}'?")),
                 None => f.hint(
-                    "check the name (without the mod_ prefix); a module of your own in plugin_paths can be allowed with `-- pfe: allow(PFE005)`",
+                    "check the name (without the mod_ prefix); a module of your own or a newer community module in plugin_paths can be allowed with `-- pfe: allow(PFE005)`",
                 ),
             };
             return Some(f);
         };
         if !module.installed {
-            let mut hint = String::from(
-                "install it from prosody-modules into plugin_paths, or use a module the target has",
-            );
-            if let Some(r) = index.obsolete_module(name) {
-                hint = format!("{}: {}", r.message, hint);
-                if let Some(rep) = &r.replacement {
-                    hint = format!("use mod_{rep} instead ({})", r.message);
+            let install = match &module.upstream {
+                Some(_) => {
+                    "install it from prosody-modules into plugin_paths (it is not in Debian's prosody-modules package), or use a module the target has"
                 }
+                None => {
+                    "install it from prosody-modules into plugin_paths, or use a module the target has"
+                }
+            };
+            let mut hint = install.to_string();
+            if let Some(r) = index.obsolete_module(name) {
+                hint = match &r.replacement {
+                    Some(rep) => format!("use mod_{rep} instead ({})", r.message),
+                    None => format!("{}: {}", r.message, install),
+                };
             }
-            return Some(
-                Finding::error(
-                    NOT_INSTALLED,
-                    format!(
-                        "mod_{name} is a community module (prosody-modules) that is not installed on the target"
-                    ),
-                )
-                .hint(hint),
-            );
+            let from = match &module.upstream {
+                Some(src) => src.describe(),
+                None => "prosody-modules".to_string(),
+            };
+            let message = match index.obsolete_module(name) {
+                Some(r) => format!(
+                    "mod_{name} {} and is not installed on the target (a community module from {from})",
+                    replacement_words(r.kind)
+                ),
+                None => format!(
+                    "mod_{name} is a community module from {from} that is not installed on the target"
+                ),
+            };
+            return Some(Finding::error(NOT_INSTALLED, message).hint(hint));
         }
         if let Some(r) = index.obsolete_module(name) {
-            let what = match r.kind {
-                ModuleReplacementKind::Removed => "was removed",
-                ModuleReplacementKind::Renamed => "was renamed",
-                ModuleReplacementKind::Deprecated => "is deprecated",
-                ModuleReplacementKind::Superseded => "is superseded",
-            };
             let hint = match &r.replacement {
                 Some(rep) => format!("use mod_{rep} instead ({})", r.message),
                 None => r.message.clone(),
             };
             return Some(
-                Finding::warning(DEPRECATED_MODULE, format!("mod_{name} {what}")).hint(hint),
+                Finding::warning(
+                    DEPRECATED_MODULE,
+                    format!("mod_{name} {}", replacement_words(r.kind)),
+                )
+                .hint(hint),
             );
         }
         None
+    }
+
+    /// Modules loaded where an option set in `section` applies that pfe
+    /// does not know (a module of the user's own, or a community module
+    /// newer than the index): they could read any option.
+    fn unknown_modules_for(&self, section: &Section) -> BTreeSet<&str> {
+        let sections: Vec<&Section> = if section.kind == SectionKind::Global {
+            self.ev.sections.iter().collect()
+        } else {
+            vec![section]
+        };
+        sections
+            .iter()
+            .flat_map(|s| self.loaded[s.name.as_str()].iter())
+            .filter(|m| !self.index.module_exists(m) && self.index.obsolete_module(m).is_none())
+            .map(String::as_str)
+            .collect()
     }
 
     /// Modules that must not be loaded together, and `--%` headers that
@@ -896,12 +935,25 @@ impl<'a> Checker<'a> {
                 continue;
             }
             if !index.option_known(name) {
-                let mut f = Finding::warning(
-                    UNKNOWN_OPTION,
-                    format!(
-                        "unknown option '{name}'{where_}: neither Prosody 13 nor any module in prosody-modules reads it"
-                    ),
+                // A module pfe does not know may read it: only a near miss
+                // of a known option is still reported, with a note.
+                let unknown_mods = self.unknown_modules_for(section);
+                let own_prefix = unknown_mods
+                    .iter()
+                    .any(|m| name.starts_with(&format!("{m}_")) || name == *m);
+                if !unknown_mods.is_empty() && (own_prefix || index.suggest_option(name).is_none())
+                {
+                    continue;
+                }
+                let mut msg = format!(
+                    "unknown option '{name}'{where_}: neither Prosody 13 nor any prosody-modules module pfe knows reads it"
                 );
+                if !unknown_mods.is_empty() {
+                    let list: Vec<String> =
+                        unknown_mods.iter().map(|m| format!("mod_{m}")).collect();
+                    msg += &format!(" (unless {}, unknown to pfe, does)", list.join(" or "));
+                }
+                let mut f = Finding::warning(UNKNOWN_OPTION, msg);
                 f = f.hint(suggest_unknown_option(index, name).unwrap_or_else(|| {
                     "remove it, or allow it with `-- pfe: allow(PFE001)` if a module of your own reads it".into()
                 }));
@@ -956,6 +1008,15 @@ impl<'a> Checker<'a> {
             return None;
         }
         let is_global = section.kind == SectionKind::Global;
+        // A global module (mod_http, mod_s2s, ...) reads its options from
+        // the global section once, whichever host loaded it.
+        let global_reader_loaded = readers.iter().any(|(r, spec)| {
+            matches!(r, crate::index::Reader::Module(m)
+                if spec.global_context && self.loaded.values().any(|mods| mods.contains(&m.name)))
+        });
+        if is_global && global_reader_loaded {
+            return None;
+        }
         // The sections the value reaches: the host itself, or every host
         // that does not set its own (the global section alone if none).
         // With no VirtualHost (pfe's catalog: the renderer adds the served
@@ -988,6 +1049,45 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+        if !is_global && global_reader_loaded {
+            global_context_only = true;
+        }
+        let reads_it = |s: &Section| {
+            let mods = &self.loaded[s.name.as_str()];
+            readers
+                .iter()
+                .any(|(r, _)| r.name() != "core" && mods.contains(r.name()))
+        };
+        let overriding: Vec<&Section> = if is_global {
+            self.ev
+                .sections
+                .iter()
+                .filter(|s| s.kind != SectionKind::Global && s.options.contains_key(name))
+                .filter(|s| reads_it(s))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if is_global && !targets.is_empty() && !overriding.is_empty() {
+            // The hosts that read it all set their own value; the others
+            // do not load a module that reads it.
+            let hosts: Vec<String> = overriding.iter().take(3).map(|s| host_label(s)).collect();
+            let more = if overriding.len() > 3 {
+                format!(" and {} more", overriding.len() - 3)
+            } else {
+                String::new()
+            };
+            return Some(
+                Finding::warning(
+                    NO_EFFECT,
+                    format!(
+                        "option '{name}' has no effect in the global section: every host that loads a module reading it sets its own value ({}{more})",
+                        hosts.join(", ")
+                    ),
+                )
+                .hint("remove the global assignment (the hosts' values override it)"),
+            );
+        }
         if is_global && targets.is_empty() {
             // Every host sets its own value: the global one is dead.
             return Some(
@@ -1004,17 +1104,27 @@ impl<'a> Checker<'a> {
             host_label(section)
         };
         if global_context_only {
+            let hint = if self.ev.global().options.contains_key(name) {
+                "remove it: the global section's value is the one that is read"
+            } else {
+                "move it to the global section"
+            };
             return Some(
                 Finding::warning(
                     NO_EFFECT,
                     format!("option '{name}' has no effect under {where_}: its modules read it from the global section only"),
                 )
-                .hint("move it to the global section"),
+                .hint(hint),
             );
         }
         let names: Vec<String> = readers
             .iter()
-            .map(|(r, _)| format!("mod_{}", r.name()))
+            .map(|(r, _)| match r {
+                crate::index::Reader::Module(m) if !m.installed => {
+                    format!("mod_{} (not installed)", m.name)
+                }
+                _ => format!("mod_{}", r.name()),
+            })
             .collect();
         let mut hint = format!(
             "enable {} (modules_enabled), or remove the option",
@@ -1137,6 +1247,16 @@ pub fn suggest_unknown_option(index: &Index, name: &str) -> Option<String> {
             .take(8)
             .collect();
         Some(format!("mod_{m} reads: {}", list.join(", ")))
+    }
+}
+
+/// "was removed", "is deprecated", ... from the index's deprecated data.
+fn replacement_words(kind: ModuleReplacementKind) -> &'static str {
+    match kind {
+        ModuleReplacementKind::Removed => "was removed",
+        ModuleReplacementKind::Renamed => "was renamed",
+        ModuleReplacementKind::Deprecated => "is deprecated",
+        ModuleReplacementKind::Superseded => "is superseded",
     }
 }
 
@@ -1383,6 +1503,58 @@ mod tests {
             &format!("{base}\"carbons\", \"ping\" }}\nVirtualHost \"x.example\"\n"),
         );
         assert!(f.is_empty(), "{f:?}");
+    }
+
+    /// Module wording from the index's deprecated data, and the upstream
+    /// part: an absent removed module "was removed" (never "no longer
+    /// exists" for a deprecated one), an upstream-only one is PFE006 with
+    /// its source, and without the upstream part it is unknown to pfe.
+    #[test]
+    fn module_wording() {
+        let base = "modules_enabled = { \"disco\", \"roster\", \"saslauth\", \"tls\", ";
+        let cfg = |m: &str| format!("{base}\"{m}\" }}\nVirtualHost \"x.example\"\n");
+        let f = lint_text(Index::builtin(), &cfg("privacy"));
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].code, UNKNOWN_MODULE);
+        assert!(f[0].message.starts_with("mod_privacy was removed"), "{f:?}");
+        assert!(f[0].hint.as_deref().unwrap().contains("mod_blocklist"));
+
+        let f = lint_text(Index::builtin(), &cfg("limit_auth"));
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].code, NOT_INSTALLED);
+        assert!(f[0].message.contains("upstream prosody-modules"), "{f:?}");
+
+        // Only the installed part: the same module is unknown to pfe, and
+        // its options are not called unknown (it may read them).
+        let local = Index::from_json(include_str!("../data/prosody-index.json")).unwrap();
+        let f = lint_text(
+            &local,
+            &format!("limit_auth_max = 3\n{}", cfg("limit_auth")),
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].code, UNKNOWN_MODULE);
+        assert!(f[0].message.contains("unknown to pfe"), "{f:?}");
+        assert!(!f[0].message.contains("upstream"), "{f:?}");
+
+        // An obsolete module with an installed stub is PFE008, same words.
+        let f = lint_text(Index::builtin(), &cfg("pep_plus"));
+        assert_eq!(f[0].code, DEPRECATED_MODULE, "{f:?}");
+    }
+
+    /// `admins` under a Component is read by the authorization provider
+    /// core/usermanager.lua loads there.
+    #[test]
+    fn component_loads_authz() {
+        let f = lint_text(
+            Index::builtin(),
+            "modules_enabled = { \"disco\" }\nVirtualHost \"x.example\"\nComponent \"c.x.example\" \"muc\"\n    admins = { \"a@x.example\" }\n",
+        );
+        assert!(f.is_empty(), "{f:?}");
+        let f = lint_text(
+            Index::builtin(),
+            "modules_enabled = { \"disco\" }\nVirtualHost \"x.example\"\nComponent \"c.x.example\" \"muc\"\n    authorization = \"nonexistent_zz\"\n    admins = { \"a@x.example\" }\n",
+        );
+        assert!(f.iter().any(|f| f.code == NO_EFFECT), "{f:?}");
     }
 
     #[test]

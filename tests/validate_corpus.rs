@@ -220,6 +220,116 @@ fn findings_name_the_fix() {
     assert_eq!(f[0]["host"], "example.org");
 }
 
+fn lint_findings(name: &str) -> Vec<serde_json::Value> {
+    let out = pfe()
+        .args([
+            "lint",
+            "--json",
+            defects().join("lint").join(name).to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    json_of(&out)["findings"].as_array().unwrap().clone()
+}
+
+fn text(f: &serde_json::Value, key: &str) -> String {
+    f[key].as_str().unwrap_or_default().to_string()
+}
+
+/// Modules upstream prosody-modules has and Debian's package does not ship:
+/// each is "not installed" and names where it is from; their options are
+/// known (no PFE001) and the modules are not "unknown" (no PFE005).
+#[test]
+fn upstream_modules_are_known_but_not_installed() {
+    let f = lint_findings("upstream-modules.cfg.lua");
+    let mut named: BTreeSet<String> = BTreeSet::new();
+    for x in &f {
+        assert_eq!(x["code"], "PFE006", "{x}");
+        let m = text(x, "message");
+        assert!(
+            m.contains("upstream prosody-modules") && m.contains("decent-im/prosody-modules"),
+            "{m}"
+        );
+        assert!(
+            !m.contains("does not exist") && !m.contains("neither"),
+            "{m}"
+        );
+        named.insert(m.split_whitespace().next().unwrap().to_string());
+    }
+    let want: BTreeSet<String> = [
+        "block_registrations",
+        "limit_auth",
+        "log_slow_events",
+        "presence_cache",
+        "s2s_keepalive",
+        "throttle_unsolicited",
+        "c2s_limit_sessions",
+        "conversejs",
+        "alias",
+        "muc_offline_delivery",
+    ]
+    .iter()
+    .map(|m| format!("mod_{m}"))
+    .collect();
+    assert_eq!(named, want);
+}
+
+/// A module pfe does not know is "unknown to pfe"; the options only it
+/// could read are not reported, a near miss of a known option is, noted.
+#[test]
+fn unknown_modules_are_unknown_to_pfe() {
+    let f = lint_findings("unknown-module-options.cfg.lua");
+    assert_eq!(f.len(), 2, "{f:#?}");
+    let m = text(&f[0], "message");
+    assert_eq!(f[0]["code"], "PFE005");
+    assert!(m.contains("is unknown to pfe"), "{m}");
+    assert!(
+        !m.contains("does not exist") && !m.contains("has mod_"),
+        "{m}"
+    );
+    assert_eq!(f[1]["code"], "PFE001");
+    assert!(text(&f[1], "message").contains("c2s_require_encrption"));
+    assert!(
+        text(&f[1], "message").contains("unless mod_zqx_local_helper, unknown to pfe"),
+        "{}",
+        f[1]
+    );
+    assert_eq!(f[1]["hint"], "did you mean 'c2s_require_encryption'?");
+}
+
+/// Issue 10's false findings: the host copy of a global module's option is
+/// the one flagged (not the global one), an overridden global value says
+/// so (not "enable mod_welcome"), a deprecated module is "deprecated".
+#[test]
+fn real_world_false_findings_fixed() {
+    assert!(lint_findings("false-findings-clean.cfg.lua").is_empty());
+
+    let f = lint_findings("PFE003-host-copy-of-global-option.cfg.lua");
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0]["host"], "example.org");
+    assert_eq!(f[0]["line"], 8);
+    assert!(text(&f[0], "message").contains("global section only"));
+    assert!(text(&f[0], "hint").starts_with("remove it"));
+
+    let f = lint_findings("PFE003-overridden-global.cfg.lua");
+    assert_eq!(f.len(), 1, "{f:#?}");
+    let m = text(&f[0], "message");
+    assert!(
+        m.contains("every host that loads a module reading it sets its own value")
+            && m.contains("a.example.org")
+            && m.contains("b.example.org"),
+        "{m}"
+    );
+    assert!(!text(&f[0], "hint").contains("enable"), "{}", f[0]);
+
+    let f = lint_findings("PFE006-deprecated-upstream-module.cfg.lua");
+    assert_eq!(f.len(), 1, "{f:#?}");
+    let m = text(&f[0], "message");
+    assert!(m.starts_with("mod_vcard_muc is deprecated"), "{m}");
+    assert!(!m.contains("no longer exists"), "{m}");
+    assert!(text(&f[0], "hint").contains("mod_muc"));
+}
+
 #[test]
 fn usage_errors_exit_2() {
     pfe()
