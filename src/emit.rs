@@ -125,17 +125,26 @@ pub fn is_invisible(c: char) -> bool {
 }
 
 /// `text` with every invisible character (see [`is_invisible`]) written as a
-/// visible escape: `\n`, `\r`, `\t`, or `\u{XXXX}`. The result is one line
-/// of visible text; the same input always gives the same output.
+/// visible escape: `\n`, `\r`, `\t`, or `\u{feff}` (Rust's notation). The
+/// result is one line of visible text; the same input always gives the same
+/// output. Text with nothing to escape is returned as it is; otherwise
+/// backslashes are doubled too, so the escapes are unambiguous. Every
+/// message that repeats user text shows it through this.
 pub fn visible(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+    if !text.chars().any(is_invisible) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c {
+            // Once anything is escaped, a backslash is too: `a\tb` is then
+            // never mistaken for a tab.
+            '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c if is_invisible(c) => {
-                let _ = write!(out, "\\u{{{:04X}}}", c as u32);
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }
             c => out.push(c),
         }
@@ -195,28 +204,6 @@ pub fn option_name(name: &str) -> Result<&str, String> {
     Ok(name)
 }
 
-/// The Unicode 3.2 characters of bidirectional type R or AL (RFC 3454 D.1).
-fn is_rand_al(c: char) -> bool {
-    matches!(c as u32,
-        0x05BE | 0x05C0 | 0x05C3 | 0x05D0..=0x05EA | 0x05F0..=0x05F4 | 0x061B | 0x061F
-        | 0x0621..=0x063A | 0x0640..=0x064A | 0x066D..=0x066F | 0x0671..=0x06D5 | 0x06DD
-        | 0x06E5..=0x06E6 | 0x06FA..=0x06FE | 0x0700..=0x070D | 0x0710 | 0x0712..=0x072C
-        | 0x0780..=0x07A5 | 0x07B1 | 0x200F | 0xFB1D | 0xFB1F..=0xFB28 | 0xFB2A..=0xFB36
-        | 0xFB38..=0xFB3C | 0xFB3E | 0xFB40..=0xFB41 | 0xFB43..=0xFB44 | 0xFB46..=0xFBB1
-        | 0xFBD3..=0xFD3D | 0xFD50..=0xFD8F | 0xFD92..=0xFDC7 | 0xFDF0..=0xFDFC
-        | 0xFE70..=0xFE74 | 0xFE76..=0xFEFC)
-}
-
-/// Characters stringprep's nameprep profile prohibits (RFC 3491 §5, RFC 3454
-/// C.1.2–C.9), or that its mapping turns into them.
-fn nameprep_prohibited(c: char) -> bool {
-    let u = c as u32;
-    is_invisible(c)
-        || c.is_whitespace()
-        || matches!(u,
-            0x0340 | 0x0341 | 0x2FF0..=0x2FFB | 0xFFF9..=0xFFFD | 0xF0000..=0x10FFFF)
-}
-
 /// A `VirtualHost`/`Component` name as a quoted Lua string, or why Prosody
 /// could not load it. Conservative: what is accepted, Prosody's nameprep
 /// accepts too; some rare names it would accept are refused.
@@ -230,24 +217,17 @@ pub fn host_name(name: &str) -> Result<String, String> {
             name.len()
         ));
     }
-    if let Some(c) = name.chars().find(|&c| nameprep_prohibited(c)) {
+    if let Some(c) = name.chars().find(|&c| is_invisible(c) || c.is_whitespace()) {
         return Err(format!(
             "a host name cannot contain {} (whitespace, control or invisible characters)",
             visible(&c.to_string())
         ));
     }
-    if name.chars().any(is_rand_al) {
-        // RFC 3454 §6: right-to-left text must be right-to-left throughout.
-        let first = name.chars().next().is_some_and(is_rand_al);
-        let last = name.chars().last().is_some_and(is_rand_al);
-        let only_rtl = name
-            .chars()
-            .all(|c| is_rand_al(c) || c.is_ascii_digit() || c == '.' || c == '-');
-        if !(first && last && only_rtl) {
-            return Err(
-                "a host name with right-to-left characters must start and end with one and contain no left-to-right text".into(),
-            );
-        }
+    // Prosody compares host names after nameprep (RFC 3491); what it
+    // refuses there (prohibited characters, mixed-direction text) it
+    // cannot serve.
+    if let Err(e) = stringprep::nameprep(name) {
+        return Err(format!("Prosody's nameprep refuses it ({e})"));
     }
     Ok(lua_string(name))
 }

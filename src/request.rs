@@ -119,40 +119,11 @@ impl Origins {
     }
 }
 
-/// Characters that do not show on a terminal, or change what is around them.
-fn invisible(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
-            | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
-            | '\u{205F}'..='\u{206F}' | '\u{3000}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}'
-            | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}' | '\u{E0000}'..='\u{E007F}')
-}
-
-/// `s` with every control or invisible character escaped (`\n`, `\u{feff}`),
-/// so a message shows what is really there and cannot be split or hidden.
-/// Backslashes are doubled when anything is escaped, to keep it unambiguous.
+/// `s` with every control or invisible character escaped (`\n`,
+/// `\u{feff}`), so a message shows what is really there and cannot be split
+/// or hidden: the emitter's [`crate::emit::visible`].
 pub fn shown(s: &str) -> String {
-    if !s.chars().any(invisible) {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if c == '\\' {
-            out.push_str("\\\\");
-        } else if invisible(c) {
-            let e: String = c.escape_debug().collect();
-            if e.starts_with('\\') {
-                out.push_str(&e);
-            } else {
-                // escape_debug leaves some format characters as they are
-                out.push_str(&format!("\\u{{{:x}}}", c as u32));
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::emit::visible(s)
 }
 
 /// Characters that separate a domain from something else (scheme, port,
@@ -169,7 +140,10 @@ pub fn check_domain(d: &str) -> Result<String, String> {
     if d.is_empty() {
         return Err("it is empty".into());
     }
-    if let Some(c) = d.chars().find(|c| invisible(*c) || c.is_whitespace()) {
+    if let Some(c) = d
+        .chars()
+        .find(|c| crate::emit::is_invisible(*c) || c.is_whitespace())
+    {
         let what = if c == ' ' {
             "a space".to_string()
         } else {
