@@ -60,6 +60,14 @@ pub enum Error {
         arg: String,
         reason: String,
     },
+    #[error("{input}: no VirtualHost or Component is named '{host}'")]
+    #[diagnostic(
+        code(pfe::set::host),
+        help(
+            "HOST is the served domain, one of its components (conference, upload, … without the domain), or * for the global section"
+        )
+    )]
+    UnknownSetHost { input: String, host: String },
 }
 
 /// Everything that decides a generated config.
@@ -477,6 +485,19 @@ pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
             path: format!("--set {}", request::shown(raw)),
             text: raw.clone(),
         };
+        // A host option goes to a host the layers defined, or to the served
+        // domain (written by the renderer); any other is refused, never
+        // dropped in silence.
+        if s.scope != "*" && sb.host_kind(&s.scope).is_none() {
+            if s.scope == domain {
+                sb.define_virtualhost(&s.scope, &origin)?;
+            } else {
+                return Err(Error::UnknownSetHost {
+                    input: req.origins.set(i).with_value(raw),
+                    host: request::shown(&s.scope),
+                });
+            }
+        }
         sb.assign(&s.scope, &s.key, &s.expr, &origin)
             .map_err(|mut e| {
                 let named = req.origins.set(i).with_value(raw);

@@ -525,3 +525,61 @@ fn an_unknown_profile_or_environment_from_a_variable_names_it() {
     let r = run(pfe().args(["generate", "x\ny"]));
     assert!(r.stderr.contains("unknown profile 'x\\ny'"), "{}", r.stderr);
 }
+
+/// `--set HOST:KEY=VALUE` lands on that host: the served domain (which the
+/// catalog never defines) gets its own VirtualHost section; a host that is
+/// neither served nor a component is refused, never dropped in silence.
+#[test]
+fn a_set_for_a_host_lands_there_or_is_refused() {
+    let r = run(pfe().args([
+        "generate",
+        "standard",
+        "development",
+        "--domain",
+        "ex.org",
+        "--set",
+        "ex.org:motd_text=\"hi\"",
+    ]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let host = r
+        .stdout
+        .split("VirtualHost \"ex.org\"")
+        .nth(1)
+        .expect("the served VirtualHost");
+    let section = host.split("Component ").next().unwrap();
+    assert!(section.contains("motd_text = \"hi\""), "{}", r.stdout);
+
+    let r = run(pfe().args([
+        "generate",
+        "standard",
+        "development",
+        "--domain",
+        "ex.org",
+        "--set",
+        "elsewhere.example:motd_text=\"hi\"",
+    ]));
+    assert_eq!(r.code, Some(1), "{}", r.stdout);
+    assert!(r.stdout.is_empty(), "nothing written: {}", r.stdout);
+    assert!(
+        r.stderr
+            .contains("--set elsewhere.example:motd_text=\"hi\"")
+            && r.stderr
+                .contains("no VirtualHost or Component is named 'elsewhere.example'"),
+        "{}",
+        r.stderr
+    );
+
+    let r = run(pfe().env("PFE_SET_2", "zz:x=1").args([
+        "generate",
+        "standard",
+        "development",
+        "--domain",
+        "ex.org",
+    ]));
+    assert_eq!(r.code, Some(1), "{}", r.stdout);
+    assert!(
+        r.stderr.contains("PFE_SET_2=zz:x=1") && r.stderr.contains("'zz.ex.org'"),
+        "{}",
+        r.stderr
+    );
+}

@@ -606,6 +606,25 @@ impl Sandbox {
 
     /// Sets `key` in `scope` (`*` = global) to the value of the Lua expression
     /// `expr`, recording `origin` as where it came from (e.g. `--set`).
+    /// The kind of host `name` the layers so far defined: `VirtualHost`,
+    /// `Component`, or None.
+    pub fn host_kind(&self, name: &str) -> Option<String> {
+        self.call("host_kind", (&self.state, name)).ok().flatten()
+    }
+
+    /// Defines the VirtualHost `name` (the served domain, which the catalog
+    /// leaves to the renderer) as set by `origin`, so its options are kept.
+    pub fn define_virtualhost(&self, name: &str, origin: &Source) -> Result<(), SandboxError> {
+        self.files
+            .borrow_mut()
+            .insert(origin.id.clone(), origin.clone());
+        self.call::<()>(
+            "define_virtualhost",
+            (&self.state, name, origin.id.as_str(), 1),
+        )
+        .map_err(|e| self.error_for(origin, &e))
+    }
+
     pub fn assign(
         &self,
         scope: &str,

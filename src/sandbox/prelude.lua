@@ -224,6 +224,18 @@ local function define_host(state, name, kind, file, line)
     return h
 end
 
+-- The kind of host `name` ("VirtualHost", "Component"), or nil.
+function api.host_kind(state, name)
+    local h = state.host_index[name]
+    return h and h.kind
+end
+
+-- Defines the served VirtualHost so that options set for it (`--set
+-- DOMAIN:KEY=VALUE`) are kept; the catalog itself never defines it.
+function api.define_virtualhost(state, name, file, line)
+    define_host(state, name, "VirtualHost", file, line)
+end
+
 -- Build the environment one config file runs in.
 function api.new_env(state, file_id)
     local scope = "*"
