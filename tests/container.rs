@@ -913,3 +913,166 @@ fn compose_postgres_keeps_the_archive_across_down_and_up() {
     );
     forget(ctr);
 }
+
+/// A pod from `podman kube play`, removed with its containers on drop.
+struct Pod {
+    name: String,
+    yaml: PathBuf,
+}
+
+impl Pod {
+    fn play(yaml: &Path, name: &str) -> Pod {
+        podman_ok(&["kube", "play", &yaml.to_string_lossy()]);
+        Pod {
+            name: name.to_string(),
+            yaml: yaml.to_path_buf(),
+        }
+    }
+
+    fn container(&self) -> Container {
+        Container {
+            name: format!("{}-prosody", self.name),
+        }
+    }
+
+    /// The pod's address on podman's bridge (reachable from the host).
+    fn ip(&self) -> String {
+        let infra = podman_ok(&[
+            "pod",
+            "inspect",
+            "--format",
+            "{{.InfraContainerID}}",
+            &self.name,
+        ]);
+        let ip = podman_ok(&[
+            "inspect",
+            "--format",
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+            infra.trim(),
+        ]);
+        assert!(!ip.trim().is_empty(), "pod {} has no IP address", self.name);
+        ip.trim().to_string()
+    }
+
+    fn down(self) {}
+}
+
+impl Drop for Pod {
+    fn drop(&mut self) {
+        let _ = podman().args(["kube", "down"]).arg(&self.yaml).output();
+        let _ = podman().args(["pod", "rm", "-f", &self.name]).output();
+    }
+}
+
+#[test]
+fn kubernetes_pod_template_runs_in_podman_kube_play() {
+    let _g = serial();
+    image();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let k8s = tmp.path().join("k8s");
+    let out = pfe()
+        .args(["k8s", "standard", "development", "--domain", DOMAIN])
+        .args(["--image", "localhost/pfe-test", "-o"])
+        .arg(&k8s)
+        .env("PROSODY_ADMINS", ADMIN)
+        .env("PROSODY_ANTISPAM_RTBL", "none")
+        .output()
+        .expect("pfe k8s");
+    assert!(out.status.success(), "pfe k8s failed:\n{}", text(&out));
+
+    // The Secrets' contents, as the adapted pod mounts them.
+    let work = tmp.path().join("work");
+    let cert =
+        server::generate_cert(&work.join("certs"), DOMAIN, &COMPONENTS).expect("certificate");
+    fs::create_dir_all(work.join("secrets")).unwrap();
+    let secret = work.join("secrets/admin_password");
+    fs::write(&secret, format!("{ADMIN_PW}\n")).unwrap();
+    readable(tmp.path());
+    // defaultMode 0440 with fsGroup 999, as Kubernetes makes the projected file.
+    std::os::unix::fs::chown(&secret, Some(0), Some(999)).unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o440)).unwrap();
+
+    let pod_name = unique("pod");
+    let claim = Volume::new();
+    let adapt = Command::new("python3")
+        .arg(repo_root().join("tests/container/kube-adapt.py"))
+        .arg(&k8s)
+        .arg(&work)
+        .args([&pod_name, &claim.0])
+        .output()
+        .expect("python3 tests/container/kube-adapt.py");
+    assert!(
+        adapt.status.success(),
+        "kube-adapt.py failed:\n{}",
+        text(&adapt)
+    );
+    let yaml = tmp.path().join("pod.yaml");
+    fs::write(&yaml, &adapt.stdout).unwrap();
+    let probes: BTreeMap<String, Vec<String>> = {
+        let stderr = String::from_utf8_lossy(&adapt.stderr);
+        serde_json::from_str(stderr.trim())
+            .unwrap_or_else(|e| panic!("kube-adapt.py's probe commands: {e}: {stderr}"))
+    };
+    for kind in ["startupProbe", "readinessProbe", "livenessProbe"] {
+        assert!(
+            probes.contains_key(kind),
+            "the StatefulSet has no {kind}: {probes:?}"
+        );
+    }
+
+    let t = Instant::now();
+    let pod = Pod::play(&yaml, &pod_name);
+    let c = pod.container();
+    c.wait_healthy(Duration::from_secs(120))
+        .unwrap_or_else(|e| panic!("kube play pod (livenessProbe as healthcheck): {e}"));
+    note(&format!("kube play pod healthy in {:.1?}", t.elapsed()));
+    assert_eq!(
+        c.inspect("{{.HostConfig.ReadonlyRootfs}}"),
+        "true",
+        "read-only root"
+    );
+    let touch = podman()
+        .args(["exec", &c.name, "touch", "/etc/prosody/pfe-test-write"])
+        .output()
+        .unwrap();
+    assert!(!touch.status.success(), "the root file system is writable");
+    assert_eq!(c.main_uid(), "999", "the pod's server must run as uid 999");
+    for (kind, cmd) in &probes {
+        let out = podman().args(["exec", &c.name]).args(cmd).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{kind} {cmd:?} fails in the pod:\n{}",
+            text(&out)
+        );
+    }
+    let c2s = format!("{}:5222", pod.ip());
+    login_within(&c2s, ADMIN, ADMIN_PW, &cert.cert, Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("the admin from the Secret cannot log in: {e}\n{}", c.logs()));
+    podman_ok(&[
+        "exec",
+        &c.name,
+        "prosodyctl",
+        "register",
+        "bob",
+        DOMAIN,
+        "Bob-pw-123",
+    ]);
+    std::mem::forget(c);
+    pod.down();
+
+    // Replayed on the same claim: the data is still there.
+    let pod = Pod::play(&yaml, &pod_name);
+    let c = pod.container();
+    c.wait_healthy(Duration::from_secs(120))
+        .unwrap_or_else(|e| panic!("replayed pod: {e}"));
+    let c2s = format!("{}:5222", pod.ip());
+    login_within(
+        &c2s,
+        "bob@localhost",
+        "Bob-pw-123",
+        &cert.cert,
+        Duration::from_secs(20),
+    )
+    .unwrap_or_else(|e| panic!("bob did not survive a replay: {e}\n{}", c.logs()));
+    std::mem::forget(c);
+}
