@@ -21,7 +21,7 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 bash scripts/container-images.sh
 
-build() { podman build --network host -f docker/Dockerfile -t "$image" "$@" . > /tmp/pfe-bench-build.log 2>&1 \
+build() { podman build --format docker --network host -f docker/Dockerfile -t "$image" "$@" . > /tmp/pfe-bench-build.log 2>&1 \
   || { tail -n 30 /tmp/pfe-bench-build.log >&2; echo "bench-container: podman build failed" >&2; exit 1; }; }
 
 # Cold: no layer cache, no cargo cache (buildah keeps cache mounts here).

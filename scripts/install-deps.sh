@@ -45,7 +45,7 @@ esac
 # debootstrap for the base images (Docker Hub is unreachable), and
 # podman-compose (PyPI, into the venv). Every podman call uses --runtime runc.
 ctr_need=()
-for p in podman runc slirp4netns debootstrap uidmap fuse-overlayfs conmon catatonit containernetworking-plugins iptables; do
+for p in podman runc slirp4netns debootstrap uidmap fuse-overlayfs conmon catatonit containernetworking-plugins golang-github-containernetworking-plugin-dnsname dnsmasq-base iptables; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || ctr_need+=("$p")
 done
 if [ "${#ctr_need[@]}" -gt 0 ]; then

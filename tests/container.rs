@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use deploy_support::{INSTALL_HINT, pfe, repo_root, require_tool};
 use pfe::server::{self, Ports};
-use pfe::xmpp::{Client, ClientConfig, Element, TlsMode, TlsVerify};
+use pfe::xmpp::{Client, ClientConfig, Element, IqType, TlsMode, TlsVerify};
 
 const DOMAIN: &str = "localhost";
 const ADMIN: &str = "admin@localhost";
@@ -118,6 +118,8 @@ fn build_image() -> Result<(), String> {
     let out = podman()
         .args([
             "build",
+            "--format",
+            "docker",
             "--network",
             "host",
             "-f",
@@ -134,6 +136,11 @@ fn build_image() -> Result<(), String> {
         return Err(format!("podman build failed ({}):\n{log}", out.status));
     }
     note(&format!("image {IMAGE} built in {:.1?}", t.elapsed()));
+    // HEALTHCHECK exists only in the docker image format (podman's default,
+    // OCI, drops it with a warning).
+    if log.contains("HEALTHCHECK is not supported") {
+        return Err(format!("the image lost its HEALTHCHECK:\n{log}"));
+    }
     // Defect 2: build arguments must not reach pfe's environment.
     if log.contains("is not a variable pfe knows") {
         return Err(format!(
@@ -351,22 +358,18 @@ fn loopback_env(ports: &Ports) -> Vec<(String, String)> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
+    // (no component_interfaces: the profiles load no mod_component)
     for (n, key) in [
         "interfaces",
         "local_interfaces",
         "http_interfaces",
         "https_interfaces",
-        "component_interfaces",
     ]
     .iter()
     .enumerate()
     {
         env.push((format!("PFE_SET_{}", n + 1), format!("{key}={lo}")));
     }
-    env.push((
-        "PFE_SET_6".into(),
-        format!("component_ports={{ {} }}", ports.component),
-    ));
     env
 }
 
@@ -736,8 +739,9 @@ impl Drop for Compose {
     }
 }
 
-/// Sends `body` from `jid` to `to` (a chat message) and waits for the server
-/// to have handled it (an iq round trip after it).
+/// Sends `body` from `jid` to `to` (a chat message), with `jid`'s archive
+/// set to keep every message, and waits for the server to have handled it
+/// (an iq round trip after it).
 fn send_message(
     addr: &str,
     jid: &str,
@@ -750,6 +754,15 @@ fn send_message(
         let mut c = Client::login(client_config(addr, jid, pw, ca), None)
             .await
             .map_err(|e| e.to_string())?;
+        // The profile archives roster contacts by default (MAM "roster"):
+        // this account asks for everything.
+        c.iq(
+            IqType::Set,
+            None,
+            Element::new("prefs", "urn:xmpp:mam:2").with_attr("default", "always"),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         let msg = Element::new("message", "jabber:client")
             .with_attr("to", to)
             .with_attr("type", "chat")
@@ -827,6 +840,19 @@ fn compose_deployment(storage: &str) -> (Compose, PathBuf, String) {
 
 fn compose_up(c: &Compose, what: &str) -> Container {
     let t = Instant::now();
+    if c.env.get("PROSODY_STORAGE").map(String::as_str) == Some("postgres") {
+        // podman-compose ignores `depends_on: condition: service_healthy`
+        // with podman 4.3 ("doesn't support healthy"): the harness waits for
+        // the db's healthcheck itself before starting Prosody (Docker Compose
+        // and newer podman do this from the generated file).
+        c.run(&["up", "-d", "db"]);
+        let db = Container {
+            name: c.container("db"),
+        };
+        db.wait_healthy(Duration::from_secs(120))
+            .unwrap_or_else(|e| panic!("{what}: the db service: {e}"));
+        std::mem::forget(db);
+    }
     c.run(&["up", "-d"]);
     let ctr = Container {
         name: c.container("prosody"),
