@@ -142,6 +142,8 @@ variables = {
       description = "HTTP port for BOSH/WebSocket/upload/API (http_ports); unset = 5280." },
     { name = "PROSODY_HTTPS_PORT", default = nil, group = "ports",
       description = "HTTPS port (https_ports); unset = 5281." },
+    { name = "PROSODY_HTTP_INTERFACES", default = nil, group = "ports",
+      description = "(pfe) Comma-separated addresses plain HTTP (PROSODY_HTTP_PORT) listens on (http_interfaces), '*' = all. Unset = Prosody's loopback-only default, safe for a reverse proxy on the same host. The container deployments (image, pfe compose, pfe k8s) set '*' so the published port answers; HTTPS always listens on all interfaces." },
     { name = "PROSODY_PROXY65_PORT", default = nil, group = "ports",
       description = "(pfe) SOCKS5 proxy port for services/proxy65 (proxy65_ports); unset = 5000." },
     { name = "PROSODY_PROXY65_ADDRESS", default = nil, group = "ports",

@@ -204,10 +204,10 @@ enum Command {
     Check(CheckArgs),
     /// Exit 0 if the server answers an XMPP stream with its features (for Docker and Kubernetes probes)
     Healthcheck {
-        /// host[:port] of the c2s listener (port default 5222, or 5223 with --direct-tls)
-        #[arg(long, default_value = "127.0.0.1")]
-        server: String,
-        /// Domain to open the stream to [default: $PROSODY_DOMAIN or localhost]
+        /// host[:port] of the c2s listener [default: the first of c2s_ports (c2s_direct_tls_ports with --direct-tls) on loopback in the config the container runs ($PFE_USE_CONFIG, else $PFE_CONFIG_OUTPUT, else /etc/prosody/prosody.cfg.lua); without that config $PROSODY_C2S_PORT ($PROSODY_C2S_DIRECT_TLS_PORT); else 127.0.0.1:5222 (5223)]. A host without a port gets 5222 (5223)
+        #[arg(long)]
+        server: Option<String>,
+        /// Domain to open the stream to, which must answer as itself [default: $PROSODY_DOMAIN, else that config's first VirtualHost, else localhost]
         #[arg(long)]
         domain: Option<String>,
         /// Deadline in milliseconds
@@ -451,11 +451,16 @@ fn run(cli: Cli) -> Result<(), Exit> {
             ca_file,
             insecure,
         } => {
-            let domain = domain
-                .or_else(|| ctx.env.get("PROSODY_DOMAIN").cloned())
-                .unwrap_or_else(|| "localhost".into());
+            let target = pfe::xmpp::default_target(&ctx.env, domain.as_deref(), direct_tls);
+            let server = server.unwrap_or(target.addr);
             healthcheck_cmd(
-                &server, &domain, timeout, tls, direct_tls, ca_file, insecure,
+                &server,
+                &target.domain,
+                timeout,
+                tls,
+                direct_tls,
+                ca_file,
+                insecure,
             )
         }
         Command::Run {

@@ -341,7 +341,12 @@ pub fn loopback_overrides(state: &StateDir, ports: &Ports) -> Vec<(String, Strin
 /// its first `VirtualHost`/`Component` line, so that they are global
 /// options and later global assignments in `config` cannot override them.
 pub fn apply_overrides(config: &str, overrides: &[(String, String)]) -> String {
-    let block: String = std::iter::once("-- loopback overrides (pfe::server)\n".to_string())
+    insert_global(config, "loopback overrides (pfe::server)", overrides)
+}
+
+/// Like [`apply_overrides`], under the comment `-- <comment>`.
+pub fn insert_global(config: &str, comment: &str, overrides: &[(String, String)]) -> String {
+    let block: String = std::iter::once(format!("-- {comment}\n"))
         .chain(overrides.iter().map(|(k, v)| format!("{k} = {v}\n")))
         .collect();
     let mut out = String::with_capacity(config.len() + block.len() + 1);

@@ -203,7 +203,8 @@ fn compose_golden_postgres_and_admin() {
 #[test]
 fn k8s_golden_files() {
     for (profile, environment) in pairs() {
-        let config = generated_config(&profile, &environment, &[]);
+        // Containers serve plain HTTP on every interface (issue 9, defect 7).
+        let config = generated_config(&profile, &environment, &[("PROSODY_HTTP_INTERFACES", "*")]);
         for (name, text) in k8s_files(&profile, &environment, &[]) {
             let stem = name.trim_end_matches(".yaml");
             insta::assert_snapshot!(
@@ -221,7 +222,9 @@ fn k8s_golden_postgres() {
         ("PROSODY_DB_HOST", "db.example.internal"),
         ("PROSODY_ADMINS", "admin@chat.example.org"),
     ];
-    let config = generated_config("minimal", "production", &env);
+    let mut with_http = env.to_vec();
+    with_http.push(("PROSODY_HTTP_INTERFACES", "*"));
+    let config = generated_config("minimal", "production", &with_http);
     for (name, text) in k8s_files("minimal", "production", &env) {
         if name == "statefulset.yaml" {
             insta::assert_snapshot!(

@@ -570,7 +570,9 @@ fn compose_environment_renders_the_generated_config() {
             "{}",
             String::from_utf8_lossy(&dry.stderr)
         );
+        // Containers serve plain HTTP on every interface (issue 9, defect 7).
         let generated = pfe()
+            .env("PROSODY_HTTP_INTERFACES", "*")
             .args([
                 "generate",
                 profile,

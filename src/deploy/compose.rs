@@ -24,6 +24,21 @@ use crate::engine::{Build, Request};
 /// build with it so the container renders byte for byte the same config.
 pub const ENTRYPOINT_COMMAND: &str = "pfe entrypoint";
 
+/// PROSODY_HTTP_INTERFACES in a container: Prosody 13 binds plain HTTP to
+/// loopback only, which a published port cannot reach.
+pub const CONTAINER_HTTP_INTERFACES: &str = "*";
+
+/// Sets PROSODY_HTTP_INTERFACES to [`CONTAINER_HTTP_INTERFACES`] unless the
+/// caller chose.
+pub fn container_http_interfaces(env: &mut HashMap<String, String>) {
+    if env_value(env, "PROSODY_HTTP_INTERFACES").is_none() {
+        env.insert(
+            "PROSODY_HTTP_INTERFACES".into(),
+            CONTAINER_HTTP_INTERFACES.into(),
+        );
+    }
+}
+
 /// Where the image keeps things (docker/Dockerfile).
 pub const DATA_DIR: &str = "/var/lib/prosody";
 pub const CERTS_DIR: &str = "/etc/prosody/certs";
@@ -34,9 +49,163 @@ pub const CATALOG_MOUNT: &str = "/etc/pfe/catalog";
 /// PostgreSQL image for the `db` service (the major version pfe's tests use).
 pub const POSTGRES_IMAGE: &str = "postgres:15";
 
+/// A parsed OCI image reference: `[registry[:port]/]path[:tag][@digest]`
+/// (the grammar of github.com/distribution/reference).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    /// Registry (with port) and repository path, e.g. `host:5000/team/prosody`.
+    pub name: String,
+    pub tag: Option<String>,
+    /// `algorithm:hex`, e.g. `sha256:…`.
+    pub digest: Option<String>,
+}
+
+impl ImageRef {
+    /// Parses `reference`; the error says what is wrong with it.
+    pub fn parse(reference: &str) -> Result<ImageRef, String> {
+        if reference.is_empty() {
+            return Err("is empty".into());
+        }
+        if let Some(c) = reference
+            .chars()
+            .find(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(format!(
+                "{reference:?} contains {c:?}; an image reference has no spaces or control characters"
+            ));
+        }
+        if reference.len() > 255 + 128 + 80 {
+            return Err(format!("{reference:?} is too long"));
+        }
+        let (rest, digest) = match reference.split_once('@') {
+            Some((r, d)) => (r, Some(d)),
+            None => (reference, None),
+        };
+        if let Some(d) = digest {
+            let ok = d.split_once(':').is_some_and(|(alg, hex)| {
+                !alg.is_empty()
+                    && alg.starts_with(|c: char| c.is_ascii_lowercase())
+                    && alg
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+._-".contains(c))
+                    && hex.len() >= 32
+                    && hex
+                        .chars()
+                        .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+                    && (alg != "sha256" || hex.len() == 64)
+            });
+            if !ok {
+                return Err(format!(
+                    "the digest {d:?} is not like sha256:<64 lowercase hex digits>"
+                ));
+            }
+        }
+        // The tag's ':' is after the last '/' (a registry port's is before).
+        let slash = rest.rfind('/').map_or(0, |i| i + 1);
+        let (name, tag) = match rest[slash..].rfind(':') {
+            Some(i) => (&rest[..slash + i], Some(&rest[slash + i + 1..])),
+            None => (rest, None),
+        };
+        if let Some(t) = tag {
+            let ok = !t.is_empty()
+                && t.len() <= 128
+                && t.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+            if !ok {
+                return Err(format!(
+                    "the tag {t:?} is not valid (letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')"
+                ));
+            }
+        }
+        if name.is_empty() {
+            return Err(format!("{reference:?} has no repository name"));
+        }
+        let parts: Vec<&str> = name.split('/').collect();
+        let has_registry = parts.len() > 1
+            && (parts[0].contains(['.', ':'])
+                || parts[0] == "localhost"
+                || parts[0].chars().any(|c| c.is_ascii_uppercase()));
+        let path = if has_registry {
+            let (host, port) = match parts[0].split_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (parts[0], None),
+            };
+            let host_ok = !host.is_empty()
+                && host.split('.').all(|l| {
+                    !l.is_empty()
+                        && !l.starts_with('-')
+                        && !l.ends_with('-')
+                        && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                });
+            let port_ok = port.is_none_or(|p| {
+                !p.is_empty() && p.len() <= 5 && p.chars().all(|c| c.is_ascii_digit())
+            });
+            if !host_ok || !port_ok {
+                return Err(format!(
+                    "the registry {:?} is not a host name with an optional port (host:5000)",
+                    parts[0]
+                ));
+            }
+            &parts[1..]
+        } else {
+            &parts[..]
+        };
+        for comp in path {
+            let ok = !comp.is_empty()
+                && comp.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && comp.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && comp
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+                && !comp.contains("..")
+                && !comp.contains("___");
+            if !ok {
+                return Err(format!(
+                    "the repository part {comp:?} is not valid: lowercase letters, digits and separators (., _, -) between them"
+                ));
+            }
+        }
+        Ok(ImageRef {
+            name: name.to_string(),
+            tag: tag.map(str::to_string),
+            digest: digest.map(str::to_string),
+        })
+    }
+
+    /// The reference with `default_tag` appended only when it names neither
+    /// a tag nor a digest.
+    pub fn with_default_tag(&self, default_tag: &str) -> String {
+        let mut out = self.name.clone();
+        match (&self.tag, &self.digest) {
+            (Some(t), _) => out += &format!(":{t}"),
+            (None, None) => out += &format!(":{default_tag}"),
+            (None, Some(_)) => {}
+        }
+        if let Some(d) = &self.digest {
+            out += &format!("@{d}");
+        }
+        out
+    }
+}
+
+/// `--image` parsed, or an input error naming `--image`.
+pub fn image_reference(image: &str, default_tag: &str) -> Result<String, DeployError> {
+    ImageRef::parse(image)
+        .map(|r| r.with_default_tag(default_tag))
+        .map_err(|e| {
+            DeployError::input(vec![Problem::error(
+                "--image",
+                format!("the image reference {e}"),
+                "give NAME, NAME:TAG, REGISTRY[:PORT]/NAME[:TAG] or NAME@sha256:DIGEST (lowercase repository)".into(),
+            )])
+        })
+}
+
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Image name without tag; the tag is `${PROSODY_VERSION:-<default>}`.
+    /// Image reference. Without a tag or digest, the tag is
+    /// `${PROSODY_VERSION:-latest}`; a given tag or digest is kept as is.
     pub image: String,
     /// `--config-dir`, absolute: mounted read-only into the container.
     pub config_dir: Option<PathBuf>,
@@ -72,19 +241,31 @@ fn interpolated(v: &EnvVar) -> String {
     }
 }
 
-fn env_map(vars: &[EnvVar]) -> Map {
+/// The `environment:` map; `raw` gives values written as they are (compose
+/// interpolation such as `${NAME:?message}`), by variable name.
+fn env_map(vars: &[EnvVar], raw: &[(&str, String)]) -> Map {
     let mut m = Map::new();
     let mut group = String::new();
     for v in vars {
+        let value = raw
+            .iter()
+            .find(|(n, _)| *n == v.name)
+            .map_or_else(|| interpolated(v), |(_, r)| r.clone());
         if v.group != group {
             group = v.group.clone();
-            m.insert_commented(&group, &v.name, interpolated(v));
+            m.insert_commented(&group, &v.name, value);
         } else {
-            m.insert(&v.name, interpolated(v));
+            m.insert(&v.name, value);
         }
     }
     m
 }
+
+/// What compose.yaml sets PROSODY_DOMAIN to without `--domain`: the
+/// shell's (or env file's) PROSODY_DOMAIN, and `docker compose up` stops
+/// with this message while it is unset or empty.
+pub const REQUIRED_DOMAIN: &str =
+    "${PROSODY_DOMAIN:?set PROSODY_DOMAIN to the XMPP domain to serve}";
 
 /// Whether storage is PostgreSQL per the (given) environment.
 pub fn is_postgres(env: &HashMap<String, String>) -> bool {
@@ -154,17 +335,14 @@ fn resource_env(build: &Build, req: &Request) -> HashMap<String, String> {
     env
 }
 
-fn healthcheck(build: &Build) -> Map {
+/// `pfe healthcheck` with no `--server`: inside the container it probes the
+/// c2s port of the config the entrypoint wrote, so a PROSODY_C2S_PORT set at
+/// `up` time is followed (see `pfe healthcheck --help`).
+fn healthcheck() -> Map {
     Map::new()
         .with(
             "test",
-            flow([
-                "CMD".to_string(),
-                "pfe".into(),
-                "healthcheck".into(),
-                "--server".into(),
-                format!("127.0.0.1:{}", port(build, "PROSODY_C2S_PORT", 5222)),
-            ]),
+            flow(["CMD".to_string(), "pfe".into(), "healthcheck".into()]),
         )
         .with("interval", "30s")
         .with("timeout", "10s")
@@ -183,6 +361,7 @@ fn regenerate(req: &Request, domain_given: bool, domain: &str) -> String {
 /// Renders compose.yaml and compose.<env>.yaml for `req` (whose `env` is
 /// the caller's environment). Nothing is written.
 pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output, DeployError> {
+    let image = image_reference(&opts.image, "${PROSODY_VERSION:-latest}")?;
     let mut req = req.clone();
     req.command = ENTRYPOINT_COMMAND.into();
     let postgres = is_postgres(&req.env);
@@ -190,6 +369,7 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
         // The db service of this file.
         req.env.insert("PROSODY_DB_HOST".into(), "db".into());
     }
+    container_http_interfaces(&mut req.env);
     let domain_given = req.domain.is_some() || env_value(&req.env, "PROSODY_DOMAIN").is_some();
     if let Some(d) = &req.domain {
         req.env.insert("PROSODY_DOMAIN".into(), d.clone());
@@ -220,11 +400,12 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
     let env = super::container_env(catalog, &build, &req, &extra)?;
     super::check_reproducible(catalog, &build, ENTRYPOINT_COMMAND, &env.merged())?;
 
-    let mut base_env = env.base.clone();
-    if !domain_given && let Some(v) = base_env.iter_mut().find(|v| v.name == "PROSODY_DOMAIN") {
-        // No default: compose refuses to start until the operator sets it.
-        v.value = "${PROSODY_DOMAIN:?set PROSODY_DOMAIN to the XMPP domain to serve}".into();
-        v.overridable = false;
+    let base_env = env.base.clone();
+    // No default domain: compose interpolates the shell's PROSODY_DOMAIN and
+    // refuses to start until the operator sets it.
+    let mut raw_env = Vec::new();
+    if !domain_given && base_env.iter().any(|v| v.name == "PROSODY_DOMAIN") {
+        raw_env.push(("PROSODY_DOMAIN", REQUIRED_DOMAIN.to_string()));
     }
 
     let secrets_needed = needed_secrets(&build);
@@ -233,17 +414,14 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
 
     // The prosody service.
     let mut svc = Map::new()
-        .with(
-            "image",
-            format!("{}:${{PROSODY_VERSION:-latest}}", opts.image),
-        )
+        .with("image", image)
         .with("restart", "unless-stopped")
         .with_comment(
             "pfe entrypoint runs as PID 1's child: init reaps and forwards signals",
             "init",
             true,
         )
-        .with("environment", env_map(&base_env))
+        .with("environment", env_map(&base_env, &raw_env))
         .with(
             "ports",
             strings(
@@ -277,7 +455,7 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
     }
     svc.insert("cap_drop", strings(["ALL"]));
     svc.insert("security_opt", strings(["no-new-privileges:true"]));
-    svc.insert("healthcheck", healthcheck(&build));
+    svc.insert("healthcheck", healthcheck());
     if let Some(r) = resources {
         let limits = |mem_var: &str, mem: u64, cpu_var: &str, cpu: u32| {
             Map::new()
@@ -405,7 +583,7 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
         "services",
         Map::new().with(
             "prosody",
-            Map::new().with("environment", env_map(&env.overlay)),
+            Map::new().with("environment", env_map(&env.overlay, &[])),
         ),
     );
     let overlay_header = vec![
@@ -429,4 +607,55 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
         secret_files,
         warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_references_keep_their_tag_or_digest() {
+        let tag = |r: &str| ImageRef::parse(r).unwrap().with_default_tag("latest");
+        assert_eq!(tag("prosody"), "prosody:latest");
+        assert_eq!(tag("localhost/prosody:test"), "localhost/prosody:test");
+        assert_eq!(
+            tag("registry.example.org:5000/team/prosody"),
+            "registry.example.org:5000/team/prosody:latest"
+        );
+        assert_eq!(tag("host:5000/prosody:13.0"), "host:5000/prosody:13.0");
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        assert_eq!(
+            tag(&format!("prosody@{digest}")),
+            format!("prosody@{digest}")
+        );
+        assert_eq!(
+            tag(&format!("ghcr.io/x/prosody:13@{digest}")),
+            format!("ghcr.io/x/prosody:13@{digest}")
+        );
+        let r = ImageRef::parse("host:5000/prosody").unwrap();
+        assert_eq!((r.name.as_str(), r.tag), ("host:5000/prosody", None));
+    }
+
+    #[test]
+    fn invalid_image_references_are_refused() {
+        for bad in [
+            "",
+            "pro sody",
+            "prosody\n",
+            "Prosody",
+            "team/Prosody:1",
+            "prosody:",
+            "prosody:a:b",
+            "prosody:-x",
+            "prosody@sha256:abc",
+            "host:port/prosody",
+            "/prosody",
+            "prosody/",
+            "a//b",
+        ] {
+            assert!(ImageRef::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        let e = image_reference("a b", "latest").unwrap_err().to_string();
+        assert!(e.contains("--image"), "{e}");
+    }
 }

@@ -113,6 +113,8 @@ pub struct Plan {
     pub findings: String,
     /// One line about what will run.
     pub summary: String,
+    /// TLS certificates.
+    pub certificates: CertPlan,
 }
 
 /// Whether `d` looks like a domain Prosody can serve.
@@ -281,6 +283,18 @@ pub fn check_environment(
     Ok(problems)
 }
 
+/// Whether accounts are Prosody's own (internal_* authentication), as far
+/// as a rendered build tells; a given config is assumed to be.
+fn own_accounts(build: Option<&Build>) -> bool {
+    build.is_none_or(|b| {
+        b.evaluated
+            .global()
+            .options
+            .get("authentication")
+            .is_none_or(|o| matches!(&o.value, Value::Str(s) if s.starts_with("internal")))
+    })
+}
+
 fn admin_jid(env: &HashMap<String, String>) -> Option<String> {
     env_value(env, "PROSODY_ADMINS")?
         .split(|c: char| c == ',' || c.is_whitespace())
@@ -342,6 +356,7 @@ pub fn plan(
     }
 
     let findings;
+    let mut given_evaluated = None;
     let (build, config_path, text) = if let Some(path) = use_config {
         if errors(&problems) {
             return Err(DeployError::input(problems));
@@ -363,7 +378,10 @@ pub fn plan(
             }
         };
         match crate::lint::lint_file(&path, env.clone()) {
-            Ok(lint) => findings = crate::validate::render(&lint.findings, false, ""),
+            Ok(lint) => {
+                findings = crate::validate::render(&lint.findings, false, "");
+                given_evaluated = lint.evaluated;
+            }
             Err(e) => findings = format!("warning: cannot lint {}: {e}\n", path.display()),
         }
         (None, path, text)
@@ -447,7 +465,7 @@ pub fn plan(
     let credentials = if creds.is_empty() {
         Credentials::Untouched
     } else {
-        let dir = env_value(env, "CREDENTIALS_DIRECTORY").map(|d| PathBuf::from(d.trim()));
+        let dir = secrets::credentials_dir(env);
         let as_is = dir.as_ref().is_some_and(|d| {
             creds.iter().all(|f| {
                 !f.trimmed
@@ -529,6 +547,35 @@ pub fn plan(
         }
     }
 
+    let certificates = plan_certificates(
+        build
+            .as_ref()
+            .map(|b| &b.evaluated)
+            .or(given_evaluated.as_ref()),
+        build.as_ref().map(|b| b.domain.as_str()),
+        &config_path,
+        env,
+        build
+            .as_ref()
+            .map_or(environment.as_str(), |b| b.environment.id.as_str()),
+        opts.dry_run,
+        &mut problems,
+    );
+
+    if admin.is_none()
+        && let Some(jid) = admin_jid(env)
+        && own_accounts(build.as_ref())
+    {
+        problems.push(Problem::warning(
+            "PROSODY_ADMINS",
+            format!("names {jid}, but no admin password was found, so no account is created"),
+            format!(
+                "put the password in the secret admin_password ($CREDENTIALS_DIRECTORY/admin_password, default {}/admin_password) or name a file with {ADMIN_PASSWORD_VAR}_FILE",
+                secrets::DEFAULT_CREDENTIALS_DIR
+            ),
+        ));
+    }
+
     if errors(&problems) {
         return Err(DeployError::input(problems));
     }
@@ -556,6 +603,7 @@ pub fn plan(
         warnings: problems,
         findings,
         summary,
+        certificates,
     })
 }
 
@@ -617,8 +665,51 @@ pub fn register(
 /// Writes the config, prepares credentials, creates the admin account and
 /// execs Prosody. Returns only on failure.
 pub fn execute(plan: &Plan, opts: &Options) -> Result<Infallible, DeployError> {
-    if let Some(b) = &plan.build {
-        fsutil::write_atomic(&plan.config_path, b.config.as_bytes(), Some(0o640), true)?;
+    let self_signed = prepare_certificates(&plan.certificates)?;
+    let mut config_path = plan.config_path.clone();
+    match (&plan.build, &self_signed) {
+        (Some(b), None) => {
+            fsutil::write_atomic(&config_path, b.config.as_bytes(), Some(0o640), true)?
+        }
+        (Some(b), Some(dir)) => fsutil::write_atomic(
+            &config_path,
+            point_certificates(&b.config, dir).as_bytes(),
+            Some(0o640),
+            true,
+        )?,
+        (None, Some(dir)) => {
+            // A given config is not ours to change: run a copy that points
+            // at the certificates (in the runtime directory, a tmpfs).
+            let text = std::fs::read_to_string(&config_path).map_err(|e| DeployError::Io {
+                what: "read",
+                path: config_path.clone(),
+                reason: e.to_string(),
+            })?;
+            let copy = tempfile::Builder::new()
+                .prefix("pfe-config-")
+                .tempdir_in(&opts.runtime_dir)
+                .map_err(|e| DeployError::Io {
+                    what: "create a directory in",
+                    path: opts.runtime_dir.clone(),
+                    reason: e.to_string(),
+                })?
+                .keep()
+                .join("prosody.cfg.lua");
+            fsutil::write_atomic(
+                &copy,
+                point_certificates(&text, dir).as_bytes(),
+                Some(0o640),
+                false,
+            )?;
+            eprintln!(
+                "pfe entrypoint: running a copy of {} with certificates = {}: {}",
+                config_path.display(),
+                dir.display(),
+                copy.display()
+            );
+            config_path = copy;
+        }
+        (None, None) => {}
     }
     let creds_dir = match &plan.credentials {
         Credentials::Untouched => None,
@@ -641,7 +732,7 @@ pub fn execute(plan: &Plan, opts: &Options) -> Result<Infallible, DeployError> {
         }
     };
     if let Some(admin) = &plan.admin {
-        register(&opts.prosodyctl, &plan.config_path, admin, |cmd| {
+        register(&opts.prosodyctl, &config_path, admin, |cmd| {
             apply_env(cmd, plan, creds_dir.as_deref())
         })?;
         eprintln!(
@@ -652,7 +743,7 @@ pub fn execute(plan: &Plan, opts: &Options) -> Result<Infallible, DeployError> {
     eprintln!("pfe entrypoint: {}; starting prosody", plan.summary);
     use std::os::unix::process::CommandExt as _;
     let mut cmd = Command::new(&opts.prosody);
-    cmd.arg("--config").arg(&plan.config_path).arg("-F");
+    cmd.arg("--config").arg(&config_path).arg("-F");
     apply_env(&mut cmd, plan, creds_dir.as_deref());
     let err = cmd.exec();
     Err(DeployError::Exec {
@@ -678,6 +769,23 @@ pub fn describe(plan: &Plan) -> String {
     for (k, _) in &plan.env_set {
         out += &format!("  {k}: from its secret file\n");
     }
+    match &plan.certificates {
+        CertPlan::Unchecked | CertPlan::Missing => {}
+        CertPlan::Found { dir } => out += &format!("  certificates: {}\n", dir.display()),
+        CertPlan::SelfSigned {
+            missing,
+            dir,
+            reuse,
+            ..
+        } => {
+            out += &format!(
+                "  certificates: none for {}; would {} self-signed ones in {}\n",
+                missing.join(", "),
+                if *reuse { "reuse the" } else { "generate" },
+                dir.display()
+            )
+        }
+    }
     if let Some(a) = &plan.admin {
         out += &format!(
             "  admin account: {}@{} (password from its secret)\n",
@@ -693,6 +801,313 @@ pub fn warnings_text(plan: &Plan) -> String {
     let mut out = plan.findings.clone();
     out += &render_problems(&plan.warnings);
     out
+}
+
+// ---- Certificates ----------------------------------------------------------
+
+/// Where self-signed certificates go in development and testing when the
+/// certificates directory has none (PFE_SELF_SIGNED_DIR, default
+/// `<data_path>/certs`: the data volume, writable when the root file system
+/// is read-only).
+pub const SELF_SIGNED_DIR_VAR: &str = "PFE_SELF_SIGNED_DIR";
+
+/// What the entrypoint does about TLS certificates before Prosody starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertPlan {
+    /// Not checked: the config names its own certificate files (`ssl`), or
+    /// it could not be evaluated.
+    Unchecked,
+    /// Every served name has a certificate and key Prosody finds in `dir`.
+    Found { dir: PathBuf },
+    /// Some name has none (or a dry run in production, which would refuse);
+    /// nothing more to do.
+    Missing,
+    /// development/testing: self-signed certificates in `dir` (generated
+    /// for each name of `generate` with its sub-names, unless `reuse`), and
+    /// the config's `certificates` pointed there.
+    SelfSigned {
+        missing: Vec<String>,
+        searched: PathBuf,
+        dir: PathBuf,
+        generate: Vec<(String, Vec<String>)>,
+        reuse: bool,
+    },
+}
+
+/// The certificate and key files Prosody tries for `name` in `dir`, in its
+/// order (core/certmanager.lua `find_cert`).
+pub fn expected_files(dir: &Path, name: &str) -> Vec<(PathBuf, PathBuf)> {
+    vec![
+        (
+            dir.join(format!("{name}.crt")),
+            dir.join(format!("{name}.key")),
+        ),
+        (
+            dir.join(name).join("fullchain.pem"),
+            dir.join(name).join("privkey.pem"),
+        ),
+        (
+            dir.join(format!("{name}.pem")),
+            dir.join(format!("{name}.pem")),
+        ),
+    ]
+}
+
+fn readable(p: &Path) -> bool {
+    p.is_file() && std::fs::File::open(p).is_ok()
+}
+
+/// The certificate and key Prosody finds for `name` in `dir` by file name:
+/// for the name, then each parent domain (Prosody falls back to them, so
+/// `example.org.crt` serves `conference.example.org`). Both must be
+/// readable (by this process, which runs as Prosody's user).
+pub fn find_certificate(dir: &Path, name: &str) -> Option<(PathBuf, PathBuf)> {
+    let mut n = name;
+    loop {
+        if let Some(found) = expected_files(dir, n)
+            .into_iter()
+            .find(|(c, k)| readable(c) && readable(k))
+        {
+            return Some(found);
+        }
+        n = n.split_once('.')?.1;
+    }
+}
+
+/// Certificate files under `dir` (3 levels, as Prosody indexes them) that
+/// are not named after a host: Prosody may match them by their subject
+/// names, which pfe does not read.
+fn other_certificates(dir: &Path, depth: u32) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if depth == 0 {
+        return out;
+    }
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if p.is_dir() && !name.starts_with('.') {
+            out.extend(other_certificates(&p, depth - 1));
+        } else if name.ends_with(".crt") || name.contains("fullchain") {
+            let key = PathBuf::from(
+                p.to_string_lossy()
+                    .replace("fullchain", "privkey")
+                    .trim_end_matches(".crt")
+                    .to_string()
+                    + if name.ends_with(".crt") { ".key" } else { "" },
+            );
+            if readable(&p) && readable(&key) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The names a config serves (VirtualHosts and Components), the global
+/// section's `certificates` directory (relative to the config's directory;
+/// Prosody's default `certs`) and `data_path`.
+fn served(
+    ev: &crate::sandbox::Evaluated,
+    domain: Option<&str>,
+    config_path: &Path,
+) -> (Vec<String>, PathBuf, PathBuf) {
+    let mut names: Vec<String> = domain.map(str::to_ascii_lowercase).into_iter().collect();
+    for s in &ev.sections {
+        let n = s.name.to_ascii_lowercase();
+        if s.kind != SectionKind::Global && !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    let global = ev.global();
+    let opt = |k: &str| match global.options.get(k).map(|o| &o.value) {
+        Some(Value::Str(s)) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    };
+    let base = config_path.parent().unwrap_or(Path::new("/"));
+    let certs = base.join(opt("certificates").unwrap_or_else(|| "certs".into()));
+    let data =
+        opt("data_path").map_or_else(|| PathBuf::from(super::compose::DATA_DIR), |d| base.join(d));
+    (names, certs, data)
+}
+
+fn expected_text(dir: &Path, name: &str) -> String {
+    let f = expected_files(dir, name);
+    format!(
+        "{} and {} (or {} and {})",
+        f[0].0.display(),
+        f[0].1.display(),
+        f[1].0.display(),
+        f[1].1.display()
+    )
+}
+
+/// Decides, before anything is written or started, whether every served
+/// name has a certificate Prosody will find. Production and staging refuse
+/// to start without (a warning in a dry run, which an image build runs
+/// without certificates); development and testing get self-signed ones.
+fn plan_certificates(
+    ev: Option<&crate::sandbox::Evaluated>,
+    domain: Option<&str>,
+    config_path: &Path,
+    env: &HashMap<String, String>,
+    environment: &str,
+    dry_run: bool,
+    problems: &mut Vec<Problem>,
+) -> CertPlan {
+    let Some(ev) = ev else {
+        return CertPlan::Unchecked;
+    };
+    if ev.global().options.contains_key("ssl") {
+        return CertPlan::Unchecked;
+    }
+    let (names, certs, data) = served(ev, domain, config_path);
+    // One certificate per name that is not under another served name; its
+    // sub-names go in as well (`*.name` covers one level only).
+    let mut roots: Vec<(String, Vec<String>)> = Vec::new();
+    for n in &names {
+        let under = |m: &String| n != m && n.ends_with(&format!(".{m}"));
+        if names.iter().any(under) {
+            continue;
+        }
+        let subs = names
+            .iter()
+            .filter(|m| *m != n && m.ends_with(&format!(".{n}")))
+            .cloned()
+            .collect();
+        roots.push((n.clone(), subs));
+    }
+    let missing: Vec<String> = names
+        .iter()
+        .filter(|n| {
+            let own = ev.section(n).is_some_and(|s| {
+                s.options.contains_key("ssl") || s.options.contains_key("certificate")
+            });
+            !own && find_certificate(&certs, n).is_none()
+        })
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        return CertPlan::Found { dir: certs };
+    }
+    let others = other_certificates(&certs, 3);
+    let lenient = secrets::LENIENT_ENVIRONMENTS.contains(&environment);
+    if !lenient {
+        if !others.is_empty() {
+            problems.push(Problem::warning(
+                certs.display().to_string(),
+                format!(
+                    "has no certificate named for {}; Prosody may still match {} by its subject names",
+                    missing.join(", "),
+                    others.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+                ),
+                format!("name it after the host: {}", expected_text(&certs, &missing[0])),
+            ));
+            return CertPlan::Found { dir: certs };
+        }
+        for (root, subs) in &roots {
+            let lacking: Vec<&String> = std::iter::once(root)
+                .chain(subs)
+                .filter(|n| missing.contains(n))
+                .collect();
+            if lacking.is_empty() {
+                continue;
+            }
+            let also = if subs.is_empty() {
+                String::new()
+            } else {
+                format!(" (also serving {})", subs.join(", "))
+            };
+            let message = format!(
+                "no certificate and key for {}: the {environment} environment does not start without one{}",
+                lacking
+                    .iter()
+                    .map(|n| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if dry_run {
+                    " (this dry run would be refused)"
+                } else {
+                    ""
+                }
+            );
+            let help = format!(
+                "mount {}{also}, readable by Prosody's user (uid 999 in the image)",
+                expected_text(&certs, root)
+            );
+            let subject = certs.display().to_string();
+            problems.push(if dry_run {
+                Problem::warning(subject, message, help)
+            } else {
+                Problem::error(subject, message, help)
+            });
+        }
+        return CertPlan::Missing;
+    }
+    let dir = env_value(env, SELF_SIGNED_DIR_VAR)
+        .map(|d| PathBuf::from(d.trim()))
+        .unwrap_or_else(|| data.join("certs"));
+    let reuse = names.iter().all(|n| find_certificate(&dir, n).is_some());
+    CertPlan::SelfSigned {
+        missing,
+        searched: certs,
+        dir,
+        generate: roots,
+        reuse,
+    }
+}
+
+/// Makes the self-signed certificates of `plan` (unless reused); returns
+/// the `certificates` directory to point the config at, if any.
+fn prepare_certificates(plan: &CertPlan) -> Result<Option<PathBuf>, DeployError> {
+    let CertPlan::SelfSigned {
+        missing,
+        searched,
+        dir,
+        generate,
+        reuse,
+    } = plan
+    else {
+        return Ok(None);
+    };
+    if !*reuse {
+        for (name, subs) in generate {
+            let subs: Vec<&str> = subs.iter().map(String::as_str).collect();
+            crate::server::generate_cert(dir, name, &subs).map_err(|e| DeployError::Io {
+                what: "write a self-signed certificate in",
+                path: dir.clone(),
+                reason: format!("{e}; set {SELF_SIGNED_DIR_VAR} to a writable directory"),
+            })?;
+        }
+    }
+    eprintln!(
+        "pfe entrypoint: no certificate for {} in {}; {} self-signed certificate for {} in {} (clients must accept it; mount real ones for production)",
+        missing.join(", "),
+        searched.display(),
+        if *reuse { "reusing the" } else { "generated a" },
+        generate
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        dir.display()
+    );
+    Ok(Some(dir.clone()))
+}
+
+/// `config` with `certificates = "<dir>"` as its last global option.
+fn point_certificates(config: &str, dir: &Path) -> String {
+    crate::server::insert_global(
+        config,
+        "pfe entrypoint: self-signed certificates (development/testing)",
+        &[(
+            "certificates".into(),
+            crate::value::lua_string(&dir.to_string_lossy()),
+        )],
+    )
 }
 
 #[cfg(test)]
@@ -819,5 +1234,72 @@ mod tests {
             warned,
             vec!["PROSODY_ADMIN_PASSWORD", "PROSODY_DB_PASSWORD"]
         );
+    }
+
+    #[test]
+    fn certificates_are_found_as_prosody_finds_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        assert_eq!(find_certificate(d, "x.org"), None);
+        // <name>/fullchain.pem + privkey.pem (certbot's layout).
+        std::fs::create_dir_all(d.join("x.org")).unwrap();
+        std::fs::write(d.join("x.org/fullchain.pem"), "c").unwrap();
+        assert_eq!(find_certificate(d, "x.org"), None, "no key");
+        std::fs::write(d.join("x.org/privkey.pem"), "k").unwrap();
+        let found = find_certificate(d, "conference.x.org").unwrap();
+        assert_eq!(
+            found.0,
+            d.join("x.org/fullchain.pem"),
+            "a parent's certificate"
+        );
+        // <name>.crt + .key wins, and serves only its own sub-domains.
+        std::fs::write(d.join("up.x.org.crt"), "c").unwrap();
+        std::fs::write(d.join("up.x.org.key"), "k").unwrap();
+        assert_eq!(
+            find_certificate(d, "a.up.x.org").unwrap().0,
+            d.join("up.x.org.crt")
+        );
+        assert_eq!(find_certificate(d, "y.org"), None);
+        assert_eq!(find_certificate(d, "localhost"), None);
+    }
+
+    #[test]
+    fn production_plans_refuse_and_development_plans_self_signed() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = Options::new(dir.path().join("prosody.cfg.lua"), &HashMap::new());
+        let data = dir.path().join("data");
+        let data_set = format!(
+            "data_path={}",
+            crate::value::lua_string(&data.to_string_lossy())
+        );
+        let mut env = env(&[("PROSODY_DOMAIN", "x.org"), ("PFE_SET", &data_set)]);
+        match plan(&Catalog::builtin(), &env, &opts) {
+            Err(DeployError::Input { problems }) => {
+                let p = problems.iter().find(|p| p.is_error()).unwrap();
+                assert_eq!(p.subject, dir.path().join("certs").display().to_string());
+                assert!(
+                    p.help
+                        .contains(&format!("{}/certs/x.org.crt", dir.path().display())),
+                    "{p}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        env.insert("PROSODY_ENVIRONMENT".into(), "testing".into());
+        let p = plan(&Catalog::builtin(), &env, &opts).unwrap();
+        match p.certificates {
+            CertPlan::SelfSigned {
+                dir: d,
+                generate,
+                reuse,
+                ..
+            } => {
+                assert_eq!(d, data.join("certs"));
+                assert!(!reuse);
+                assert_eq!(generate.len(), 1, "{generate:?}");
+                assert_eq!(generate[0].0, "x.org");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use sha2::{Digest as _, Sha256};
 
 use super::compose::{
-    CERTS_DIR, CONFIG_PATH, DATA_DIR, SECRETS_DIR, listening_ports, needed_secrets, port,
+    CERTS_DIR, CONFIG_PATH, DATA_DIR, SECRETS_DIR, image_reference, listening_ports, needed_secrets,
 };
 use super::resources::{self, k8s_bytes, k8s_cpu};
 use super::yaml::{self, Map, Yaml, strings};
@@ -39,7 +39,8 @@ pub const UID: i64 = 999;
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Image name without tag; the tag is PROSODY_VERSION (default latest).
+    /// Image reference; without a tag or digest, the tag is PROSODY_VERSION
+    /// (default latest); a given tag or digest is kept as is.
     pub image: String,
     /// Name of the StatefulSet and prefix of the other objects.
     pub name: String,
@@ -95,7 +96,9 @@ fn metadata(name: String, opts: &Options, build: &Build) -> Map {
         .with("labels", labels(opts, build))
 }
 
-fn probe(build: &Build, period: i64, timeout: i64, failures: i64) -> Map {
+/// `pfe healthcheck` with no `--server`: it probes the c2s port of the
+/// mounted config (PFE_USE_CONFIG), whatever port that config sets.
+fn probe(period: i64, timeout: i64, failures: i64) -> Map {
     Map::new()
         .with(
             "exec",
@@ -104,8 +107,6 @@ fn probe(build: &Build, period: i64, timeout: i64, failures: i64) -> Map {
                 strings([
                     "pfe".to_string(),
                     "healthcheck".into(),
-                    "--server".into(),
-                    format!("127.0.0.1:{}", port(build, "PROSODY_C2S_PORT", 5222)),
                     "--timeout".into(),
                     format!("{}", (timeout * 1000 - 500).max(1000)),
                 ]),
@@ -142,9 +143,12 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
         )]));
     }
     let mut req = req.clone();
+    // Checked before anything else; the default tag comes from the build.
+    image_reference(&opts.image, "latest")?;
     if let Some(d) = req.domain.take() {
         req.env.insert("PROSODY_DOMAIN".into(), d);
     }
+    super::compose::container_http_interfaces(&mut req.env);
     let mut problems = super::entrypoint::check_environment(
         catalog,
         &req.env,
@@ -178,6 +182,19 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
         resources::container_resources(&build.profile, &res_env).map_err(DeployError::input)?;
     let storage = resources::storage(&build.profile).map_err(|p| DeployError::input(vec![p]))?;
     let secrets = needed_secrets(&build);
+    let image = image_reference(
+        &opts.image,
+        env_value(&build.env, "PROSODY_VERSION")
+            .unwrap_or("latest")
+            .trim(),
+    )?;
+    if let Err(e) = super::compose::ImageRef::parse(&image) {
+        return Err(DeployError::input(vec![Problem::error(
+            "PROSODY_VERSION",
+            format!("makes the image reference {e}"),
+            "set it to an image tag such as 13 or 13.0.2".into(),
+        )]));
+    }
     let name = &opts.name;
     let header = |what: &str| {
         vec![
@@ -298,14 +315,7 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
     mounts.push(Map::new().with("name", "tmp").with("mountPath", "/tmp"));
     let mut container = Map::new()
         .with("name", "prosody")
-        .with(
-            "image",
-            format!(
-                "{}:{}",
-                opts.image,
-                env_value(&build.env, "PROSODY_VERSION").unwrap_or("latest")
-            ),
-        )
+        .with("image", image)
         .with("imagePullPolicy", "IfNotPresent")
         .with("env", Yaml::Seq(env))
         .with(
@@ -354,10 +364,10 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
     container.insert_commented(
         "pfe healthcheck opens a c2s stream and waits for <stream:features>",
         "startupProbe",
-        probe(&build, 5, 5, 24),
+        probe(5, 5, 24),
     );
-    container.insert("livenessProbe", probe(&build, 30, 10, 3));
-    container.insert("readinessProbe", probe(&build, 10, 5, 3));
+    container.insert("livenessProbe", probe(30, 10, 3));
+    container.insert("readinessProbe", probe(10, 5, 3));
     container.insert(
         "securityContext",
         Map::new()
@@ -366,6 +376,11 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
             .with("capabilities", Map::new().with("drop", strings(["ALL"]))),
     );
 
+    // The entrypoint refuses to start production and staging without a
+    // certificate, so the Secret is required there; development and testing
+    // fall back to a self-signed certificate.
+    let self_signed_ok =
+        super::secrets::LENIENT_ENVIRONMENTS.contains(&build.environment.id.as_str());
     let mut volumes = vec![
         Map::new().with("name", "config").with(
             "configMap",
@@ -373,13 +388,19 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
         ),
         Map::new().with("name", "certs").with_comment(
             &format!(
-                "a kubernetes.io/tls Secret (e.g. from cert-manager) for {} and its sub-domains",
-                build.domain
+                "a kubernetes.io/tls Secret (e.g. from cert-manager) for {} and its sub-domains{}",
+                build.domain,
+                if self_signed_ok {
+                    ";\noptional in {env}: without it the entrypoint makes a self-signed one on the data volume"
+                        .replace("{env}", &build.environment.id)
+                } else {
+                    "; required".to_string()
+                }
             ),
             "secret",
             Map::new()
                 .with("secretName", format!("{name}-tls"))
-                .with("optional", true)
+                .with("optional", self_signed_ok)
                 .with(
                     "items",
                     Yaml::Seq(vec![

@@ -7,17 +7,36 @@
 //!
 //! 1. the file named by `PROSODY_X_Y_FILE` (Docker's `_FILE` convention);
 //! 2. the file `$CREDENTIALS_DIRECTORY/x_y` (systemd credentials, compose
-//!    secrets and Kubernetes secret volumes mounted at /run/secrets);
+//!    secrets and Kubernetes secret volumes mounted at /run/secrets); when
+//!    CREDENTIALS_DIRECTORY is unset, `/run/secrets/x_y` (where
+//!    `docker run --secret` and compose put secrets);
 //! 3. the variable `PROSODY_X_Y` itself — accepted with a warning in the
 //!    development and testing environments, refused everywhere else.
 //!
 //! One trailing newline (what `echo` and editors add) is dropped.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{Problem, env_value};
 use crate::catalog::Variable;
+
+/// Where secrets are looked up when CREDENTIALS_DIRECTORY is unset.
+pub const DEFAULT_CREDENTIALS_DIR: &str = "/run/secrets";
+
+/// The directory secrets are read from: CREDENTIALS_DIRECTORY, else
+/// [`DEFAULT_CREDENTIALS_DIR`] if it is a directory.
+pub fn credentials_dir(env: &HashMap<String, String>) -> Option<PathBuf> {
+    credentials_dir_in(env, Path::new(DEFAULT_CREDENTIALS_DIR))
+}
+
+/// [`credentials_dir`] with another default directory.
+pub fn credentials_dir_in(env: &HashMap<String, String>, default: &Path) -> Option<PathBuf> {
+    match env_value(env, "CREDENTIALS_DIRECTORY") {
+        Some(d) => Some(PathBuf::from(d.trim())),
+        None => default.is_dir().then(|| default.to_path_buf()),
+    }
+}
 
 /// Environments where a secret in a plain variable is only a warning.
 pub const LENIENT_ENVIRONMENTS: &[&str] = &["development", "testing"];
@@ -248,9 +267,9 @@ pub fn lookup(
         }
     }
     if found.is_none()
-        && let Some(dir) = env_value(env, "CREDENTIALS_DIRECTORY")
+        && let Some(dir) = credentials_dir(env)
     {
-        let path = PathBuf::from(dir.trim()).join(credential);
+        let path = dir.join(credential);
         if path.exists()
             && let Some((value, trimmed)) =
                 read(path.clone(), "CREDENTIALS_DIRECTORY".into(), problems)
@@ -446,5 +465,27 @@ w = Credential ( "three" )
     fn credential_names() {
         assert_eq!(credential_name("PROSODY_DB_PASSWORD"), "db_password");
         assert_eq!(credential_name("PROSODY_TURN_SECRET"), "turn_secret");
+    }
+
+    #[test]
+    fn run_secrets_is_the_default_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // Unset: the default directory, when it exists.
+        assert_eq!(credentials_dir_in(&env(&[]), d), Some(d.to_path_buf()));
+        assert_eq!(credentials_dir_in(&env(&[]), &d.join("missing")), None);
+        assert_eq!(
+            credentials_dir_in(&env(&[("CREDENTIALS_DIRECTORY", " ")]), d),
+            Some(d.to_path_buf())
+        );
+        // Set: it wins, existing or not.
+        assert_eq!(
+            credentials_dir_in(&env(&[("CREDENTIALS_DIRECTORY", "/elsewhere")]), d),
+            Some(PathBuf::from("/elsewhere"))
+        );
+        assert_eq!(
+            DEFAULT_CREDENTIALS_DIR, "/run/secrets",
+            "the directory docker and compose mount secrets at"
+        );
     }
 }

@@ -38,7 +38,10 @@ pub use features::{
     Features, NS_BIND, NS_BIND2, NS_CSI, NS_FAST, NS_REGISTER_FEATURE, NS_SASL, NS_SASL2, NS_SM,
     NS_TLS,
 };
-pub use health::{HealthReport, healthcheck, healthcheck_starttls, healthcheck_tls};
+pub use health::{
+    HealthReport, Target, default_target, healthcheck, healthcheck_starttls, healthcheck_tls,
+    served_config_path,
+};
 pub use http::{
     HttpExchange, HttpRequest, HttpResponse, MAX_HEAD, WebSocketProbe, http_get, http_request,
     websocket_accept, websocket_probe,

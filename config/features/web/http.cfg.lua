@@ -1,6 +1,11 @@
 -- features/web/http.cfg.lua — Prosody's HTTP server (ports 5280/5281 unless
 -- PROSODY_HTTP_PORT / PROSODY_HTTPS_PORT say otherwise, see core/global.cfg.lua)
 -- and XEP-0156 connection discovery (/.well-known/host-meta).
+--
+-- Prosody 13 binds plain HTTP to loopback only (HTTPS to every interface).
+-- PROSODY_HTTP_INTERFACES=* (what the image, pfe compose and pfe k8s set)
+-- makes the published plain-HTTP port reachable from outside the container;
+-- unset keeps Prosody's loopback default for a bare-metal reverse proxy.
 
 feature_info = {
     name = "HTTP Server",
@@ -23,6 +28,20 @@ modules_enabled:append { "http", "http_altconnect" }
 -- Requests whose Host header names no virtual host (e.g. an IP address or a
 -- container name) are served by the main domain.
 http_default_host = pfe.domain
+
+local http_ifs = os.getenv("PROSODY_HTTP_INTERFACES")
+if http_ifs and http_ifs ~= "" then
+    local list = {}
+    for item in http_ifs:gmatch("[^,%s]+") do
+        if item ~= "*" and not item:match("^[%x%.:]+$") then
+            error(("PROSODY_HTTP_INTERFACES: %q is not '*' or an IP address"):format(item))
+        end
+        table.insert(list, item)
+    end
+    if #list > 0 then
+        http_interfaces = list
+    end
+end
 
 local url = os.getenv("PROSODY_HTTP_EXTERNAL_URL")
 if url and url ~= "" then
