@@ -1102,3 +1102,125 @@ fn kubernetes_pod_template_runs_in_podman_kube_play() {
     .unwrap_or_else(|e| panic!("bob did not survive a replay: {e}\n{}", c.logs()));
     std::mem::forget(c);
 }
+
+/// The README's `docker build ... -t prosody:enterprise --build-arg ...`
+/// example: its build arguments, as written there.
+fn readme_enterprise_build_args() -> Vec<String> {
+    let readme = fs::read_to_string(repo_root().join("README.md")).expect("README.md");
+    let mut lines = readme
+        .lines()
+        .skip_while(|l| !l.contains("-t prosody:enterprise"));
+    let mut command = String::new();
+    for l in lines.by_ref() {
+        command.push_str(l.trim_end_matches('\\'));
+        command.push(' ');
+        if !l.trim_end().ends_with('\\') {
+            break;
+        }
+    }
+    assert!(
+        !command.is_empty(),
+        "README.md has no `-t prosody:enterprise` build example"
+    );
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let mut args = Vec::new();
+    for w in words.windows(2) {
+        if w[0] == "--build-arg" {
+            args.push(w[1].replace('"', ""));
+        }
+    }
+    args
+}
+
+#[test]
+fn readme_enterprise_build_example_builds() {
+    let _g = serial();
+    image();
+    let args = readme_enterprise_build_args();
+    assert!(
+        args.iter()
+            .any(|a| a.starts_with("PROSODY_PROFILE=enterprise")),
+        "the README's example: {args:?}"
+    );
+    let tag = "localhost/pfe-test-enterprise:latest";
+    let mut cmd = podman();
+    cmd.args(["build", "--format", "docker", "--network", "host", "-f"])
+        .args(["docker/Dockerfile", "-t", tag]);
+    for a in &args {
+        cmd.args(["--build-arg", a]);
+    }
+    let t = Instant::now();
+    let out = cmd.arg(".").current_dir(repo_root()).output().unwrap();
+    let log = text(&out);
+    assert!(
+        out.status.success(),
+        "the README's enterprise build example fails ({args:?}):\n{log}"
+    );
+    assert!(
+        !log.contains("is not a variable pfe knows"),
+        "a build argument leaked into a RUN step:\n{log}"
+    );
+    note(&format!(
+        "README enterprise example built in {:.1?} (cached layers)",
+        t.elapsed()
+    ));
+    // The image's defaults are the example's choice.
+    let run = podman()
+        .args(["run", "--rm", "-e", "PROSODY_DOMAIN=example.org", tag])
+        .arg("--dry-run")
+        .output()
+        .unwrap();
+    let _ = podman().args(["rmi", "-f", tag]).output();
+    let dry = text(&run);
+    assert!(
+        run.status.success(),
+        "dry run of the enterprise image:\n{dry}"
+    );
+    assert!(
+        dry.contains("profile enterprise"),
+        "the enterprise image's default profile:\n{dry}"
+    );
+    assert!(dry.contains("\"admin_web\""), "web/admin is on:\n{dry}");
+    assert!(
+        !dry.contains("\"cloud_notify\""),
+        "mobile/push is off:\n{dry}"
+    );
+}
+
+#[test]
+fn development_without_certificates_makes_self_signed_ones() {
+    let _g = serial();
+    image();
+    let volume = Volume::new();
+    let ports = Ports::pick().expect("ports");
+    let mut env = loopback_env(&ports);
+    env.push(("PROSODY_ENVIRONMENT".into(), "development".into()));
+    env.push(("PROSODY_ADMINS".into(), ADMIN.into()));
+    let m = Mounts::new(); // its secret only: no certificate is mounted
+    let mut args = strings(&["--network", "host", "-v"]);
+    args.push(format!("{}:/var/lib/prosody", volume.0));
+    args.push("-v".into());
+    args.push(vol(&m.secrets(), "/run/secrets", "ro"));
+    args.extend(env_args(&env));
+    let c = Container::run(&args);
+    c.wait_healthy(Duration::from_secs(90))
+        .unwrap_or_else(|e| panic!("development without certificates: {e}"));
+    let logs = c.logs();
+    assert!(
+        logs.to_lowercase().contains("self-signed"),
+        "development must say it made a self-signed certificate:\n{logs}"
+    );
+    // The certificate it made, taken out of the container: STARTTLS verified
+    // against it, the admin logs in.
+    let pem = podman_ok(&[
+        "exec",
+        &c.name,
+        "cat",
+        "/var/lib/prosody/certs/localhost.crt",
+    ]);
+    let ca = m.dir.path().join("self-signed.crt");
+    fs::write(&ca, pem).unwrap();
+    let c2s = format!("127.0.0.1:{}", ports.c2s);
+    login_within(&c2s, ADMIN, ADMIN_PW, &ca, Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("login with the self-signed certificate: {e}\n{logs}"));
+}
