@@ -25,8 +25,12 @@ build() { podman build --format docker --network host -f docker/Dockerfile -t "$
   || { tail -n 30 /tmp/pfe-bench-build.log >&2; echo "bench-container: podman build failed" >&2; exit 1; }; }
 
 # Cold: no layer cache, no cargo cache (buildah keeps cache mounts here).
-rm -rf /var/tmp/buildah-cache-"$(id -u)"
-t=$(now); build --no-cache; cold=$(since "$t")
+# PFE_BENCH_COLD=0 skips it (it empties the cargo cache other builds reuse).
+cold=skipped
+if [ "${PFE_BENCH_COLD:-1}" != 0 ]; then
+  rm -rf /var/tmp/buildah-cache /var/tmp/buildah-cache-"$(id -u)"
+  t=$(now); build --no-cache; cold="$(since "$t") s"
+fi
 t=$(now); build; warm=$(since "$t")
 size=$(podman image inspect --format '{{.Size}}' "$image" | awk '{ printf "%.0f MB", $1 / 1e6 }')
 
@@ -64,7 +68,7 @@ mem=$(podman stats --no-stream --format '{{.MemUsage}}' "$name" | awk -F' / ' '{
 cat <<EOF
 | container figure (podman 4.3, runc, $(nproc) cores) | value |
 |---|---|
-| image build, cold (--no-cache, empty cargo cache) | ${cold} s |
+| image build, cold (--no-cache, empty cargo cache) | ${cold} |
 | image build, warm (nothing changed) | ${warm} s |
 | image size | ${size} |
 | podman run → healthy (HEALTHCHECK via podman healthcheck run) | ${healthy} s |
