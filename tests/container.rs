@@ -577,12 +577,16 @@ fn published_ports_answer_in_a_private_network() {
     let _g = serial();
     image();
     let m = Mounts::new();
-    let p = server::free_ports(2).expect("ports");
-    let (c2s_port, http_port) = (p[0], p[1]);
+    let p = server::free_ports(3).expect("ports");
+    let (c2s_port, http_port, https_port) = (p[0], p[1], p[2]);
     let mut args = strings(&["--network", "slirp4netns", "-p"]);
     args.push(format!("127.0.0.1:{c2s_port}:5222"));
     args.push("-p".into());
     args.push(format!("127.0.0.1:{http_port}:5280"));
+    // Upload slots are https URLs with the container's HTTPS port in them:
+    // it listens on the same number as the published one.
+    args.push("-p".into());
+    args.push(format!("127.0.0.1:{https_port}:{https_port}"));
     args.push("-v".into());
     args.push(vol(&m.certs(), "/etc/prosody/certs", "ro"));
     args.push("-v".into());
@@ -596,6 +600,7 @@ fn published_ports_answer_in_a_private_network() {
         ("PROSODY_ENVIRONMENT".into(), "development".into()),
         ("PROSODY_ADMINS".into(), ADMIN.into()),
         ("PROSODY_ANTISPAM_RTBL".into(), "none".into()),
+        ("PROSODY_HTTPS_PORT".into(), https_port.to_string()),
     ]));
     let c = Container::run(&args);
     c.wait_healthy(Duration::from_secs(90))
