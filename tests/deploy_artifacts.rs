@@ -516,7 +516,12 @@ fn dockerfile_builds_pfe_and_runs_it_as_the_entrypoint() {
         "USER 999:999",
         "ARG PROSODY_PROFILE=standard",
         "ENV PROSODY_PROFILE=${PROSODY_PROFILE}",
-        "ENV PFE_FEATURES=${PROSODY_FEATURES}",
+        "PFE_FEATURES=${PROSODY_FEATURES}",
+        "ARG PFE_ALLOW_UNSTABLE=false",
+        "PFE_ALLOW_UNSTABLE=${PFE_ALLOW_UNSTABLE}",
+        "CREDENTIALS_DIRECTORY=/run/secrets",
+        "lua-unbound",
+        "lua-ldap",
     ] {
         assert!(text.contains(needle), "docker/Dockerfile lacks {needle:?}");
     }
