@@ -6,6 +6,9 @@
 // Errors carry source snippets for miette; they are built once, on the cold
 // path, so their size does not matter.
 #![allow(clippy::result_large_err)]
+// The library never prints: the CLI renders (a stray print! would also
+// panic on a closed stream).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod catalog;
 pub mod check;

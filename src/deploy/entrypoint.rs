@@ -707,12 +707,12 @@ pub fn execute(plan: &Plan, opts: &Options) -> Result<Infallible, DeployError> {
                 Some(0o640),
                 false,
             )?;
-            eprintln!(
+            note(&format!(
                 "pfe entrypoint: running a copy of {} with certificates = {}: {}",
                 config_path.display(),
                 dir.display(),
                 copy.display()
-            );
+            ));
             config_path = copy;
         }
         (None, None) => {}
@@ -1092,7 +1092,7 @@ fn prepare_certificates(plan: &CertPlan) -> Result<Option<PathBuf>, DeployError>
             })?;
         }
     }
-    eprintln!(
+    note(&format!(
         "pfe entrypoint: no certificate for {} in {}; {} self-signed certificate for {} in {} (clients must accept it; mount real ones for production)",
         missing.join(", "),
         searched.display(),
@@ -1103,7 +1103,7 @@ fn prepare_certificates(plan: &CertPlan) -> Result<Option<PathBuf>, DeployError>
             .collect::<Vec<_>>()
             .join(", "),
         dir.display()
-    );
+    ));
     Ok(Some(dir.clone()))
 }
 
