@@ -731,7 +731,11 @@ fn check(slot: &Slot) -> Result<bool, TestCaseError> {
                 let docs = yaml_docs(&sts)?;
                 let mut images = Vec::new();
                 docs.iter().for_each(|d| find_key(d, "image", &mut images));
-                let want = format!("{image}:latest");
+                let want = if tagged(image) {
+                    image.clone()
+                } else {
+                    format!("{image}:latest")
+                };
                 if images.is_empty() || images.iter().any(|y| y.as_str() != Some(want.as_str())) {
                     return Err(fail(format!("images {images:?}, wanted {want:?}")));
                 }
@@ -760,7 +764,11 @@ fn check(slot: &Slot) -> Result<bool, TestCaseError> {
                 yaml_docs(&compose.join("compose.development.yaml"))?;
                 let mut images = Vec::new();
                 find_key(&docs[0], "image", &mut images);
-                let want = format!("{image}:${{PROSODY_VERSION:-latest}}");
+                let want = if tagged(image) {
+                    image.clone()
+                } else {
+                    format!("{image}:${{PROSODY_VERSION:-latest}}")
+                };
                 if !images.iter().any(|y| y.as_str() == Some(want.as_str())) {
                     return Err(fail(format!("images {images:?}, wanted {want:?}")));
                 }
@@ -812,6 +820,16 @@ proptest! {
 // ---------------------------------------------------------------- regressions
 
 const PAYLOAD: &str = "Lua.os.execute(\"touch pfe-pwned\")";
+
+/// Whether an image reference already names a tag or digest (then pfe adds
+/// no default tag): a `:` in its last path component, or an `@`.
+fn tagged(image: &str) -> bool {
+    image.contains('@')
+        || image
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains(':'))
+}
 
 /// The case must be written, and load to exactly what was intended.
 fn run_check(slot: Slot) {
@@ -916,7 +934,17 @@ fn catalog_file_names_with_newlines_stay_in_comments() {
 #[test]
 fn env_values_and_images_stay_data() {
     run_check(Slot::EnvValue(format!("a\n{PAYLOAD}--\"]]")));
-    run_check(Slot::Image("img\nx: 1 #\u{2028}".to_string()));
+    run_check(Slot::Image(
+        "registry.example:5000/team/prosody:1.0".to_string(),
+    ));
+    // An image reference with a newline is not a reference: refused (naming
+    // --image), never written as YAML.
+    let hostile = Slot::Image("img\nx: 1 #\u{2028}".to_string());
+    match check(&hostile) {
+        Ok(false) => {}
+        Ok(true) => panic!("{hostile:?}: written, expected a refusal"),
+        Err(e) => panic!("{hostile:?}: {e}"),
+    }
 }
 
 #[test]
