@@ -259,7 +259,7 @@ async fn bosh(path: &str, t: &HttpTarget, timeout: Duration) -> Probe {
 
 /// Judge a `where = "http"` promise from its probe.
 pub(crate) fn judge(p: &Promise, probe: &Probe) -> Outcome {
-    let path = p.extra.get("path").cloned().unwrap_or_else(|| "/".into());
+    let path = p.http.as_ref().map_or("/", |h| h.path.as_str());
     let seen = match probe {
         Ok(s) => s,
         Err(e) => {
