@@ -93,8 +93,7 @@ impl Stability {
 }
 
 /// Where `pfe check` looks for a promise (`checks.where`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckLocation {
     StreamPreTls,
     StreamPreAuth,
@@ -144,6 +143,13 @@ impl CheckLocation {
     /// A `checks.where` of the catalog (`security` is pfe's own).
     pub fn from_catalog(s: &str) -> Option<CheckLocation> {
         CheckLocation::CATALOG.into_iter().find(|l| l.as_str() == s)
+    }
+}
+
+/// Serialized as written in `checks.where`.
+impl serde::Serialize for CheckLocation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -1249,6 +1255,10 @@ mod tests {
         // Serialized as written.
         let json = serde_json::to_value(&c[0]).unwrap();
         assert_eq!(json["where"], "server_disco");
+        for l in CheckLocation::CATALOG {
+            assert_eq!(CheckLocation::from_catalog(l.as_str()), Some(l));
+            assert_eq!(serde_json::to_value(l).unwrap(), l.as_str());
+        }
 
         // A typo in `where` names the line of the bad entry and the choices.
         let (line, message, help) = metadata_error(
