@@ -92,12 +92,138 @@ impl Stability {
     }
 }
 
+/// Where `pfe check` looks for a promise (`checks.where`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckLocation {
+    StreamPreTls,
+    StreamPreAuth,
+    StreamPostAuth,
+    Sasl2Inline,
+    ServerDisco,
+    AccountDisco,
+    ComponentDisco,
+    Extdisco,
+    Http,
+    /// The resolved config's security promises; never written in a catalog.
+    Security,
+    None,
+}
+
+impl CheckLocation {
+    /// The values a catalog may write in `checks.where`.
+    pub const CATALOG: [CheckLocation; 10] = [
+        CheckLocation::StreamPreTls,
+        CheckLocation::StreamPreAuth,
+        CheckLocation::StreamPostAuth,
+        CheckLocation::Sasl2Inline,
+        CheckLocation::ServerDisco,
+        CheckLocation::AccountDisco,
+        CheckLocation::ComponentDisco,
+        CheckLocation::Extdisco,
+        CheckLocation::Http,
+        CheckLocation::None,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckLocation::StreamPreTls => "stream_pre_tls",
+            CheckLocation::StreamPreAuth => "stream_pre_auth",
+            CheckLocation::StreamPostAuth => "stream_post_auth",
+            CheckLocation::Sasl2Inline => "sasl2_inline",
+            CheckLocation::ServerDisco => "server_disco",
+            CheckLocation::AccountDisco => "account_disco",
+            CheckLocation::ComponentDisco => "component_disco",
+            CheckLocation::Extdisco => "extdisco",
+            CheckLocation::Http => "http",
+            CheckLocation::Security => "security",
+            CheckLocation::None => "none",
+        }
+    }
+
+    /// A `checks.where` of the catalog (`security` is pfe's own).
+    pub fn from_catalog(s: &str) -> Option<CheckLocation> {
+        CheckLocation::CATALOG.into_iter().find(|l| l.as_str() == s)
+    }
+}
+
+/// Serialized as written in `checks.where`.
+impl serde::Serialize for CheckLocation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Compares with the name written in `checks.where`.
+impl PartialEq<&str> for CheckLocation {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Display for CheckLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a `where = "http"` check asks (`checks.probe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HttpProbe {
+    Get,
+    WebSocket,
+    Bosh,
+    HostMeta,
+    Upload,
+}
+
+impl HttpProbe {
+    pub const ALL: [HttpProbe; 5] = [
+        HttpProbe::Get,
+        HttpProbe::WebSocket,
+        HttpProbe::Bosh,
+        HttpProbe::HostMeta,
+        HttpProbe::Upload,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpProbe::Get => "get",
+            HttpProbe::WebSocket => "websocket",
+            HttpProbe::Bosh => "bosh",
+            HttpProbe::HostMeta => "host-meta",
+            HttpProbe::Upload => "upload",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<HttpProbe> {
+        HttpProbe::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for HttpProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a `where = "http"` check requests: the probe and the path
+/// (`/` by default), both checked when the catalog loads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpCheck {
+    pub probe: HttpProbe,
+    pub path: String,
+}
+
 /// How `pfe check` finds one XEP on a live server.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Check {
     pub xep: String,
     #[serde(rename = "where")]
-    pub location: String,
+    pub location: CheckLocation,
+    /// Set exactly when `location` is `Http` (its `probe` and `path` are
+    /// also in `extra`, as written).
+    #[serde(skip)]
+    pub http: Option<HttpCheck>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub var: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -567,6 +693,100 @@ impl Fields<'_> {
         }
     }
 
+    /// The line of `field = "value"` (the first one after the table's
+    /// start), else that of the field.
+    fn line_of_value(&self, field: &str, value: &str) -> usize {
+        let quoted = format!("\"{value}\"");
+        let start = self.line_of(self.table) - 1;
+        self.src
+            .text
+            .lines()
+            .enumerate()
+            .skip(start)
+            .find(|(_, l)| l.contains(field) && l.contains(&quoted))
+            .map(|(i, _)| i + 1)
+            .unwrap_or_else(|| self.line_of(field))
+    }
+
+    fn error_at_value(
+        &self,
+        field: &str,
+        value: &str,
+        message: String,
+        help: String,
+    ) -> CatalogError {
+        CatalogError::Metadata {
+            path: self.src.path.clone(),
+            line: self.line_of_value(field, value),
+            message,
+            help: Some(help),
+        }
+    }
+
+    /// `where`, and for `where = "http"` its `probe` and `path`, of one
+    /// entry of `checks`.
+    fn check_location(
+        &self,
+        item: &Value,
+    ) -> Result<(CheckLocation, Option<HttpCheck>), CatalogError> {
+        let table = self.table;
+        let raw = self.string(item, "where")?;
+        let Some(location) = CheckLocation::from_catalog(&raw) else {
+            return Err(self.error_at_value(
+                "where",
+                &raw,
+                format!("{table}.checks: unknown where = \"{raw}\""),
+                format!(
+                    "where is one of: {} (see docs/catalog.md)",
+                    CheckLocation::CATALOG.map(CheckLocation::as_str).join(", ")
+                ),
+            ));
+        };
+        let probe = self.opt_string(item, "probe")?;
+        let path = self.opt_string(item, "path")?;
+        if location != CheckLocation::Http {
+            if let Some((field, value)) = probe
+                .as_ref()
+                .map(|p| ("probe", p))
+                .or(path.as_ref().map(|p| ("path", p)))
+            {
+                return Err(self.error_at_value(
+                    field,
+                    value,
+                    format!(
+                        "{table}.checks: {field} applies only to where = \"http\", not \"{raw}\""
+                    ),
+                    format!("drop {field}, or set where = \"http\""),
+                ));
+            }
+            return Ok((location, None));
+        }
+        let probe = match probe {
+            None => HttpProbe::Get,
+            Some(p) => HttpProbe::parse(&p).ok_or_else(|| {
+                self.error_at_value(
+                    "probe",
+                    &p,
+                    format!("{table}.checks: unknown probe = \"{p}\""),
+                    format!(
+                        "probe is one of: {} (see docs/catalog.md)",
+                        HttpProbe::ALL.map(HttpProbe::as_str).join(", ")
+                    ),
+                )
+            })?,
+        };
+        let path = path.unwrap_or_else(|| "/".into());
+        if !path.starts_with('/') || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(self.error_at_value(
+                "path",
+                &path,
+                format!("{table}.checks: path = {path:?} is not an absolute request path"),
+                "write the path the way it goes on the request line: it starts with / and has no spaces, e.g. \"/http-bind\"".into(),
+            ));
+        }
+        Ok((location, Some(HttpCheck { probe, path })))
+    }
+
     fn opt_string(&self, t: &Value, field: &str) -> Result<Option<String>, CatalogError> {
         match t.get(field) {
             None => Ok(None),
@@ -751,9 +971,12 @@ impl FeatureInfo {
                         }
                     }
                 }
+                let xep = f.string(item, "xep")?;
+                let (location, http) = f.check_location(item)?;
                 checks.push(Check {
-                    xep: f.string(item, "xep")?,
-                    location: f.string(item, "where")?,
+                    xep,
+                    location,
+                    http,
                     var: f.opt_string(item, "var")?,
                     module: f.opt_string(item, "module")?,
                     extra,
@@ -966,6 +1189,125 @@ mod tests {
         std::fs::write(shallow.join("x.cfg.lua"), "x = 1\n").unwrap();
         std::fs::remove_dir_all(&deep).unwrap();
         assert!(Catalog::load(Some(dir.path())).is_ok());
+    }
+
+    fn feature(text: &str) -> Result<FeatureInfo, CatalogError> {
+        let sb = crate::sandbox::Sandbox::new(
+            std::collections::HashMap::new(),
+            &crate::sandbox::Context::default(),
+        )
+        .unwrap();
+        let src = Source {
+            id: "features/x/y.cfg.lua".into(),
+            path: "features/x/y.cfg.lua".into(),
+            text: text.into(),
+        };
+        let meta = sb.eval_isolated(&src).unwrap();
+        FeatureInfo::from_meta("x/y", &src, &meta)
+    }
+
+    fn metadata_error(text: &str) -> (usize, String, String) {
+        match feature(text) {
+            Err(CatalogError::Metadata {
+                path,
+                line,
+                message,
+                help,
+            }) => {
+                assert_eq!(path, "features/x/y.cfg.lua");
+                (line, message, help.unwrap_or_default())
+            }
+            other => panic!("expected a metadata error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn check_locations_and_probes_are_typed_when_the_catalog_loads() {
+        let ok = feature(
+            r#"feature_info = { name = "Y", checks = {
+    { xep = "XEP-0199", where = "server_disco", var = "urn:xmpp:ping" },
+    { xep = "XEP-0206", where = "http", probe = "bosh", path = "/http-bind" },
+    { xep = "XEP-0156", where = "http", path = "/.well-known/host-meta", probe = "host-meta" },
+    { xep = "XEP-0025", where = "http" },
+} }"#,
+        )
+        .unwrap();
+        let c = &ok.checks;
+        assert_eq!(c[0].location, CheckLocation::ServerDisco);
+        assert_eq!(c[0].http, None);
+        assert_eq!(c[1].location, CheckLocation::Http);
+        assert_eq!(
+            c[1].http,
+            Some(HttpCheck {
+                probe: HttpProbe::Bosh,
+                path: "/http-bind".into()
+            })
+        );
+        assert_eq!(c[2].http.as_ref().unwrap().probe, HttpProbe::HostMeta);
+        // Defaults: GET /.
+        assert_eq!(
+            c[3].http,
+            Some(HttpCheck {
+                probe: HttpProbe::Get,
+                path: "/".into()
+            })
+        );
+        // Serialized as written.
+        let json = serde_json::to_value(&c[0]).unwrap();
+        assert_eq!(json["where"], "server_disco");
+        for l in CheckLocation::CATALOG {
+            assert_eq!(CheckLocation::from_catalog(l.as_str()), Some(l));
+            assert_eq!(serde_json::to_value(l).unwrap(), l.as_str());
+        }
+
+        // A typo in `where` names the line of the bad entry and the choices.
+        let (line, message, help) = metadata_error(
+            r#"feature_info = { name = "Y", checks = {
+    { xep = "XEP-0199", where = "server_disco", var = "urn:xmpp:ping" },
+    { xep = "XEP-0030", where = "server_disko", var = "d" },
+} }"#,
+        );
+        assert_eq!(line, 3, "{message}");
+        assert!(
+            message.contains(r#"unknown where = "server_disko""#),
+            "{message}"
+        );
+        assert!(help.contains("server_disco"), "{help}");
+        // `security` is pfe's own location, not the catalog's.
+        let (_, message, _) = metadata_error(
+            r#"feature_info = { checks = { { xep = "RFC 6120", where = "security" } } }"#,
+        );
+        assert!(message.contains("unknown where"), "{message}");
+        // Unknown probe.
+        let (line, message, help) = metadata_error(
+            "feature_info = {\n checks = {\n  { xep = \"XEP-0124\", where = \"http\", probe = \"boss\" },\n },\n}",
+        );
+        assert_eq!(line, 3);
+        assert!(message.contains(r#"unknown probe = "boss""#), "{message}");
+        assert!(help.contains("websocket"), "{help}");
+        // A path that cannot go on a request line.
+        let (_, message, _) = metadata_error(
+            r#"feature_info = { checks = { { xep = "XEP-0124", where = "http", path = "http-bind" } } }"#,
+        );
+        assert!(
+            message.contains("not an absolute request path"),
+            "{message}"
+        );
+        let (_, message, _) = metadata_error(
+            r#"feature_info = { checks = { { xep = "XEP-0124", where = "http", path = "/a b" } } }"#,
+        );
+        assert!(
+            message.contains("not an absolute request path"),
+            "{message}"
+        );
+        // probe/path mean nothing elsewhere.
+        let (_, message, _) = metadata_error(
+            r#"feature_info = { checks = { { xep = "XEP-0124", where = "none", probe = "bosh" } } }"#,
+        );
+        assert!(
+            message.contains(r#"probe applies only to where = "http""#),
+            "{message}"
+        );
     }
 
     #[cfg(unix)]

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::catalog::{CheckLocation, HttpCheck, HttpProbe};
 use crate::engine::Build;
 use crate::sandbox::SectionKind;
 use crate::xmpp::{
@@ -32,7 +33,10 @@ pub struct Promise {
     pub feature: String,
     pub xep: String,
     #[serde(rename = "where")]
-    pub location: String,
+    pub location: CheckLocation,
+    /// The probe and path of a `where = "http"` promise.
+    #[serde(skip)]
+    pub http: Option<HttpCheck>,
     pub var: Option<String>,
     pub extra: BTreeMap<String, String>,
 }
@@ -117,7 +121,8 @@ fn promises_for(build: &Build, modules: &BTreeSet<String>) -> Vec<Promise> {
             out.push(Promise {
                 feature: f.clone(),
                 xep: c.xep.clone(),
-                location: c.location.clone(),
+                location: c.location,
+                http: c.http.clone(),
                 var: c.var.clone(),
                 extra: c.extra.clone(),
             });
@@ -187,7 +192,8 @@ fn security_promise(
     Promise {
         feature: feature.into(),
         xep: spec.into(),
-        location: "security".into(),
+        location: CheckLocation::Security,
+        http: None,
         var: None,
         extra,
     }
@@ -676,7 +682,7 @@ async fn inspect_inner(
     let wants = |probe: &str| {
         promises
             .iter()
-            .any(|p| p.location == "security" && probe_of(p) == Some(probe))
+            .any(|p| p.location == CheckLocation::Security && probe_of(p) == Some(probe))
     };
     // The cleartext stream is the session's own in STARTTLS mode; in direct
     // TLS mode a separate probe reads it (when a STARTTLS port is known).
@@ -696,7 +702,11 @@ async fn inspect_inner(
     let http_probes = http::planned(promises);
     let upload_size = promises
         .iter()
-        .any(|p| p.location == "http" && probe_of(p) == Some("upload"))
+        .any(|p| {
+            p.http
+                .as_ref()
+                .is_some_and(|h| h.probe == HttpProbe::Upload)
+        })
         .then(|| (UPLOAD_BODY_PREFIX.len() + 12 + 1) as u64);
 
     let mut facts = Facts::default();
@@ -834,11 +844,12 @@ fn judge(p: &Promise, facts: &Facts, target: &Target) -> Outcome {
             missing: format!("{var} not in {what} disco#info"),
         },
     };
-    match p.location.as_str() {
-        "stream_pre_tls" => stream(&facts.pre_tls, "before TLS"),
-        "stream_pre_auth" => stream(&facts.pre_auth, "after TLS, before authentication"),
-        "stream_post_auth" => stream(&facts.post_auth, "after authentication"),
-        "sasl2_inline" => match &facts.pre_auth {
+    use CheckLocation as L;
+    match p.location {
+        L::StreamPreTls => stream(&facts.pre_tls, "before TLS"),
+        L::StreamPreAuth => stream(&facts.pre_auth, "after TLS, before authentication"),
+        L::StreamPostAuth => stream(&facts.post_auth, "after authentication"),
+        L::Sasl2Inline => match &facts.pre_auth {
             Some(f) if f.has_sasl2_inline(&var) => Outcome::Pass {
                 evidence: format!("{var} inline in SASL2"),
             },
@@ -846,9 +857,9 @@ fn judge(p: &Promise, facts: &Facts, target: &Target) -> Outcome {
                 missing: format!("{var} not inline in SASL2 features"),
             },
         },
-        "server_disco" => disco(&facts.server, "the server's"),
-        "account_disco" => disco(&facts.account, "the account's"),
-        "component_disco" => {
+        L::ServerDisco => disco(&facts.server, "the server's"),
+        L::AccountDisco => disco(&facts.account, "the account's"),
+        L::ComponentDisco => {
             let category = p.extra.get("category");
             let found = facts.items.iter().find(|(_, info)| {
                 (var.is_empty() || info.has_feature(&var))
@@ -877,7 +888,7 @@ fn judge(p: &Promise, facts: &Facts, target: &Target) -> Outcome {
                 }
             }
         }
-        "extdisco" => match &facts.extdisco {
+        L::Extdisco => match &facts.extdisco {
             Some(Ok(list)) if !list.is_empty() => Outcome::Pass {
                 evidence: format!(
                     "{} external service(s) listed: {}",
@@ -903,9 +914,13 @@ fn judge(p: &Promise, facts: &Facts, target: &Target) -> Outcome {
                 missing: "no answer to the external services query".into(),
             },
         },
-        "http" => {
-            let probe = p.extra.get("probe").map(String::as_str).unwrap_or("get");
-            if probe == "upload" {
+        L::Http => {
+            let Some(h) = &p.http else {
+                return Outcome::NotCheckable {
+                    why: "the HTTP check names no probe".into(),
+                };
+            };
+            if h.probe == HttpProbe::Upload {
                 return facts.upload.clone().unwrap_or(Outcome::NotCheckable {
                     why: "the upload probe did not run".into(),
                 });
@@ -915,24 +930,23 @@ fn judge(p: &Promise, facts: &Facts, target: &Target) -> Outcome {
                     why: "no HTTP address to probe (pfe check --http HOST:PORT)".into(),
                 };
             }
-            let path = p.extra.get("path").cloned().unwrap_or_else(|| "/".into());
-            match facts.http.get(&(probe.to_string(), path.clone())) {
+            match facts
+                .http
+                .get(&(h.probe.as_str().to_string(), h.path.clone()))
+            {
                 Some(result) => http::judge(p, result),
                 None => Outcome::NotCheckable {
-                    why: format!("HTTP probe '{probe}' of {path} did not run"),
+                    why: format!("HTTP probe '{}' of {} did not run", h.probe, h.path),
                 },
             }
         }
-        "security" => judge_security(p, facts, target),
-        "none" => Outcome::NotCheckable {
+        L::Security => judge_security(p, facts, target),
+        L::None => Outcome::NotCheckable {
             why: p
                 .extra
                 .get("why")
                 .cloned()
                 .unwrap_or_else(|| "not visible over XMPP".into()),
-        },
-        other => Outcome::NotCheckable {
-            why: format!("unknown check location '{other}'"),
         },
     }
 }

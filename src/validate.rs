@@ -1365,15 +1365,15 @@ pub fn check_build(build: &Build) -> Vec<Finding> {
         extra.push(feature_at(f, id, "xeps"));
     }
 
-    // Resolution warnings: "<feature> is ..." sentences.
+    // Resolution warnings, each pointed at the field of its feature.
     for w in &build.resolution.warnings {
-        let feature = w.split_whitespace().next().unwrap_or("");
-        let (code, field) = if w.contains(" is off too") {
-            (DEPENDENCY_OFF, "dependencies")
-        } else {
-            (STABILITY, "stability")
+        use crate::resolve::ResolveWarning as W;
+        let (code, field) = match w {
+            W::DependencyOff { .. } => (DEPENDENCY_OFF, "dependencies"),
+            W::AllowedUnstable { .. } | W::BetaAsDependency { .. } => (STABILITY, "stability"),
         };
-        let f = Finding::warning(code, w.clone());
+        let feature = w.feature();
+        let f = Finding::warning(code, w.to_string());
         extra.push(if build.features.contains_key(feature) {
             feature_at(f, feature, field)
         } else {

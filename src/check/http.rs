@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::{HttpTarget, Outcome, Promise, host_of};
+use crate::catalog::HttpProbe;
 use crate::xmpp::xml::{self, Element, NS_STREAMS};
 use crate::xmpp::{self, HttpRequest, TlsVerify, UploadSlot};
 
@@ -42,19 +43,14 @@ pub(crate) enum Detail {
 
 pub(crate) type Probe = Result<Seen, String>;
 
-fn probe_kind(p: &Promise) -> &str {
-    p.extra.get("probe").map(String::as_str).unwrap_or("get")
-}
-
 /// The distinct (probe, path) pairs the promises need (uploads aside).
 pub(crate) fn planned(promises: &[Promise]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
-    for p in promises.iter().filter(|p| p.location == "http") {
-        let kind = probe_kind(p).to_string();
-        if kind == "upload" {
+    for h in promises.iter().filter_map(|p| p.http.as_ref()) {
+        if h.probe == HttpProbe::Upload {
             continue;
         }
-        let path = p.extra.get("path").cloned().unwrap_or_else(|| "/".into());
+        let (kind, path) = (h.probe.as_str().to_string(), h.path.clone());
         if !out.iter().any(|(k, q)| *k == kind && *q == path) {
             out.push((kind, path));
         }
@@ -263,7 +259,7 @@ async fn bosh(path: &str, t: &HttpTarget, timeout: Duration) -> Probe {
 
 /// Judge a `where = "http"` promise from its probe.
 pub(crate) fn judge(p: &Promise, probe: &Probe) -> Outcome {
-    let path = p.extra.get("path").cloned().unwrap_or_else(|| "/".into());
+    let path = p.http.as_ref().map_or("/", |h| h.path.as_str());
     let seen = match probe {
         Ok(s) => s,
         Err(e) => {

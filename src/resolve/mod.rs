@@ -52,7 +52,74 @@ pub struct Resolution {
     pub reasons: BTreeMap<String, Reason>,
     /// Features switched off, and by what.
     pub disabled: BTreeMap<String, String>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<ResolveWarning>,
+}
+
+/// Something the resolution went along with but the user should know.
+/// Its Display is the sentence shown to people (and in JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResolveWarning {
+    /// A profile feature dropped because a dependency was switched off.
+    DependencyOff {
+        feature: String,
+        dependency: String,
+        /// What switched the dependency off, e.g. `--without`.
+        disabled_by: String,
+    },
+    /// A feature the environment does not allow, enabled by --allow-unstable.
+    AllowedUnstable {
+        feature: String,
+        stability: Stability,
+        environment: String,
+    },
+    /// A beta feature pulled in only as a dependency.
+    BetaAsDependency { feature: String, reason: Reason },
+}
+
+impl ResolveWarning {
+    /// The feature the warning is about.
+    pub fn feature(&self) -> &str {
+        match self {
+            ResolveWarning::DependencyOff { feature, .. }
+            | ResolveWarning::AllowedUnstable { feature, .. }
+            | ResolveWarning::BetaAsDependency { feature, .. } => feature,
+        }
+    }
+}
+
+impl std::fmt::Display for ResolveWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResolveWarning::DependencyOff {
+                feature,
+                dependency,
+                disabled_by,
+            } => write!(
+                f,
+                "{feature} is off too: it needs {dependency}, which {disabled_by} switched off"
+            ),
+            ResolveWarning::AllowedUnstable {
+                feature,
+                stability,
+                environment,
+            } => write!(
+                f,
+                "{feature} is {} and environment '{environment}' does not allow it; enabled because of --allow-unstable",
+                stability.as_str()
+            ),
+            ResolveWarning::BetaAsDependency { feature, reason } => write!(
+                f,
+                "{feature} is beta and only enabled as a {reason}; list it in the profile or pass --with {feature} to opt in"
+            ),
+        }
+    }
+}
+
+/// Serialized as its sentence, as before it was typed.
+impl serde::Serialize for ResolveWarning {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 impl Resolution {
@@ -308,11 +375,13 @@ pub fn resolve(
             }
         }
         if let Some((root, dep, by)) = drop {
-            warnings.push(format!(
-                "{root} is off too: it needs {dep}, which {by} switched off"
-            ));
+            disabled.insert(root.clone(), format!("needs {dep}"));
             wanted.remove(&root);
-            disabled.insert(root, format!("needs {dep}"));
+            warnings.push(ResolveWarning::DependencyOff {
+                feature: root,
+                dependency: dep,
+                disabled_by: by,
+            });
             dropped_any = true;
             continue;
         }
@@ -377,7 +446,11 @@ pub fn resolve(
         let s = features[f].stability;
         if !environment.allow_stability.contains(&s) {
             if request.allow_unstable {
-                warnings.push(format!("{f} is {} and environment '{}' does not allow it; enabled because of --allow-unstable", s.as_str(), environment.id));
+                warnings.push(ResolveWarning::AllowedUnstable {
+                    feature: f.clone(),
+                    stability: s,
+                    environment: environment.id.clone(),
+                });
             } else {
                 return Err(ResolveError::Stability {
                     feature: f.clone(),
@@ -395,7 +468,10 @@ pub fn resolve(
             && !environment.allow_stability.contains(&Stability::Alpha)
             && matches!(reasons.get(f), Some(Reason::Dependency { .. }))
         {
-            warnings.push(format!("{f} is beta and only enabled as a {}; list it in the profile or pass --with {f} to opt in", reasons[f]));
+            warnings.push(ResolveWarning::BetaAsDependency {
+                feature: f.clone(),
+                reason: reasons[f].clone(),
+            });
         }
     }
 

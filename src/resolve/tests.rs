@@ -193,7 +193,16 @@ fn without_a_dependency_drops_profile_dependents_but_refuses_explicit_ones() {
     assert!(
         r.warnings
             .iter()
-            .any(|w| w.contains("web/websocket is off too")),
+            .any(|w| w.to_string().contains("web/websocket is off too")),
+        "{:?}",
+        r.warnings
+    );
+    assert!(
+        r.warnings.contains(&ResolveWarning::DependencyOff {
+            feature: "web/websocket".into(),
+            dependency: "web/http".into(),
+            disabled_by: "--without".into(),
+        }),
         "{:?}",
         r.warnings
     );
@@ -279,7 +288,18 @@ fn alpha_in_production_is_an_error_unless_allowed() {
     let mut r = req(&[], &[], &[]);
     r.allow_unstable = true;
     let ok = resolve(&profile(&["web/admin"]), &env(PROD), &catalog(), &r).unwrap();
-    assert!(ok.warnings.iter().any(|w| w.contains("--allow-unstable")));
+    assert!(
+        ok.warnings
+            .iter()
+            .any(|w| w.to_string().contains("--allow-unstable"))
+    );
+    assert!(
+        ok.warnings.iter().any(|w| matches!(w,
+            ResolveWarning::AllowedUnstable { feature, stability: Stability::Alpha, .. }
+                if feature == "web/admin")),
+        "{:?}",
+        ok.warnings
+    );
 }
 
 #[test]
@@ -299,7 +319,14 @@ fn beta_only_as_dependency_warns_in_production() {
     assert!(
         r.warnings
             .iter()
-            .any(|w| w.contains("authentication/modern is beta")),
+            .any(|w| w.to_string().contains("authentication/modern is beta")),
+        "{:?}",
+        r.warnings
+    );
+    assert!(
+        r.warnings.iter().any(|w| matches!(w,
+            ResolveWarning::BetaAsDependency { feature, reason: Reason::Dependency { of } }
+                if feature == "authentication/modern" && of == "messaging/archive")),
         "{:?}",
         r.warnings
     );
