@@ -7,7 +7,9 @@
 //! regard to case.  A candidate is a typo of `name` when it is within
 //! 1 edit for names up to 4 characters, 2 up to 12, 3 beyond, and fewer
 //! edits than `name` has characters.  Ties go to the candidate sharing the
-//! longest prefix with `name`, then to the alphabetically first.
+//! longest prefix with `name`, then to the alphabetically first.  When no
+//! candidate is that close, an abbreviation of at least 3 characters that
+//! begins exactly one candidate (`prod` → `production`) gets it.
 
 use std::cmp::Reverse;
 
@@ -23,8 +25,16 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         _ => 3,
     };
     let mut best: Option<(usize, Reverse<usize>, &'a str)> = None;
+    // The candidates `name` abbreviates: (the first, whether it is the only one).
+    let mut completion: Option<(&'a str, bool)> = None;
     for cand in candidates {
         let cand_lower = cand.to_lowercase();
+        if len >= 3 && cand_lower.len() > lower.len() && cand_lower.starts_with(&lower) {
+            completion = match completion {
+                None => Some((cand, true)),
+                Some((first, _)) => Some((first, false)),
+            };
+        }
         let d = strsim::osa_distance(&lower, &cand_lower);
         if d > limit || d >= len {
             continue;
@@ -40,6 +50,7 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         }
     }
     best.map(|(_, _, c)| c)
+        .or(completion.and_then(|(c, only)| only.then_some(c)))
 }
 
 /// [`closest`], owned: for error values that outlive the candidates.
@@ -82,6 +93,18 @@ mod tests {
         assert_eq!(closest("abcdefghijklm", ["abcdefghiWXYZ"]), None);
         // Never as many edits as the name has characters.
         assert_eq!(closest("a", ["b"]), None);
+    }
+
+    #[test]
+    fn an_abbreviation_of_exactly_one_name_gets_it() {
+        let envs = ["development", "production", "staging", "testing"];
+        assert_eq!(closest("prod", envs), Some("production"));
+        assert_eq!(closest("DEV", envs), Some("development"));
+        // Too short, or the beginning of more than one name: nothing.
+        assert_eq!(closest("pr", envs), None);
+        assert_eq!(closest("mobile/", ["mobile/push", "mobile/csi"]), None);
+        // A typo within the threshold wins over a completion.
+        assert_eq!(closest("stagin", ["staging", "stagingx"]), Some("staging"));
     }
 
     #[test]
