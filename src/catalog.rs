@@ -53,19 +53,6 @@ fn did_you_mean_text(s: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
-/// The closest of `candidates` to `name`, if it is close enough to be a typo.
-pub fn did_you_mean<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<String> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(name, c), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c.to_string())
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stability {
@@ -465,7 +452,7 @@ impl Catalog {
         self.files.get(&id).ok_or_else(|| CatalogError::Unknown {
             kind,
             name: name.to_string(),
-            suggestion: did_you_mean(name, all.iter().map(String::as_str)),
+            suggestion: crate::suggest::did_you_mean(name, all.iter().map(String::as_str)),
             list,
         })
     }

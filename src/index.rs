@@ -977,7 +977,7 @@ impl Index {
         if self.option_known(name) {
             return None;
         }
-        closest(name, self.readers.keys().map(String::as_str))
+        crate::suggest::closest(name, self.readers.keys().map(String::as_str))
     }
 
     /// "Did you mean": the closest module name (a `mod_` prefix is
@@ -1004,68 +1004,8 @@ impl Index {
         if self.module_exists(name) {
             return None; // an upstream-only module: known, not a typo
         }
-        closest(bare, self.modules.keys().map(String::as_str))
+        crate::suggest::closest(bare, self.modules.keys().map(String::as_str))
     }
-}
-
-/// The candidate with the smallest optimal-string-alignment (Damerau-
-/// Levenshtein) distance, within a threshold that grows with the length:
-/// 1 edit up to 4 characters, 2 up to 12, 3 beyond.  Ties go to the
-/// candidate sharing the longest prefix, then the alphabetically first.
-fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let lower = name.to_lowercase();
-    let len = lower.chars().count();
-    let limit = match len {
-        0 => return None,
-        1..=4 => 1,
-        5..=12 => 2,
-        _ => 3,
-    };
-    let mut best: Option<(usize, std::cmp::Reverse<usize>, &'a str)> = None;
-    for cand in candidates {
-        let d = osa_distance(&lower, cand);
-        if d > limit || d >= len {
-            continue;
-        }
-        let prefix = lower
-            .chars()
-            .zip(cand.chars())
-            .take_while(|(a, b)| a == b)
-            .count();
-        let key = (d, std::cmp::Reverse(prefix), cand);
-        if best.is_none_or(|b| key < b) {
-            best = Some(key);
-        }
-    }
-    best.map(|(_, _, c)| c)
-}
-
-/// Optimal string alignment distance (Damerau-Levenshtein with adjacent
-/// transpositions, no substring edited twice).
-fn osa_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let (n, m) = (a.len(), b.len());
-    let mut d = vec![vec![0usize; m + 1]; n + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=n {
-        for j in 1..=m {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = v;
-        }
-    }
-    d[n][m]
 }
 
 /// `string.find(s, pattern)` for the subset of Lua patterns prosodyctl

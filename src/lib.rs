@@ -26,6 +26,7 @@ pub mod request;
 pub mod resolve;
 pub mod sandbox;
 pub mod server;
+pub mod suggest;
 pub mod validate;
 pub mod value;
 pub mod xmpp;

@@ -710,7 +710,7 @@ fn validate_cmd(
         if let Some(n) = name
             && !known.contains(n)
         {
-            let hint = pfe::catalog::did_you_mean(n, known.iter().map(String::as_str))
+            let hint = pfe::suggest::did_you_mean(n, known.iter().map(String::as_str))
                 .map(|s| format!("did you mean '{s}'? "))
                 .unwrap_or_default();
             sayln!("error: unknown {kind} '{n}'\n  hint: {hint}`pfe list` shows them");

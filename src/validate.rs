@@ -1323,7 +1323,7 @@ pub fn check_build(build: &Build) -> Vec<Finding> {
                             "feature {id} lists '{dep}' in its {field}, but no such feature exists"
                         ),
                     );
-                    f = match crate::catalog::did_you_mean(
+                    f = match crate::suggest::did_you_mean(
                         dep,
                         build.features.keys().map(String::as_str),
                     ) {

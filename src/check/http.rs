@@ -385,35 +385,45 @@ pub(crate) fn judge(p: &Promise, probe: &Probe) -> Outcome {
     }
 }
 
-/// `scheme://host[:port]/path` split into (https?, host, port, path, authority).
-fn split_url(url: &str) -> Option<(bool, String, u16, String, String)> {
-    let (https, rest) = if let Some(r) = url.strip_prefix("https://") {
-        (true, r)
-    } else {
-        (false, url.strip_prefix("http://")?)
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let default = if https { 443 } else { 80 };
-    let (host, port) = if let Some(h) = authority.strip_prefix('[') {
-        let (h, tail) = h.split_once(']')?;
-        let port = match tail.strip_prefix(':') {
-            Some(p) => p.parse().ok()?,
-            None => default,
-        };
-        (format!("[{h}]"), port)
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h.to_string(), p.parse().ok()?),
-            None => (authority.to_string(), default),
-        }
-    };
-    if host.is_empty() || path.contains([' ', '\r', '\n']) {
+/// An `http`/`https` URL (parsed by the `url` crate) split into
+/// (https?, host, port, path with query, authority for the Host header).
+/// What a WHATWG parser would repair in silence is None: white space or
+/// control characters, backslashes, a missing `//` or an empty host
+/// (`http:///p`); so are user info and other schemes.
+fn split_url(raw: &str) -> Option<(bool, String, u16, String, String)> {
+    if raw
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+    {
         return None;
     }
-    Some((https, host, port, path.to_string(), authority.to_string()))
+    let (scheme, rest) = raw.split_once("://")?;
+    if rest.starts_with('/') {
+        return None;
+    }
+    let u = url::Url::parse(raw).ok()?;
+    if !scheme.eq_ignore_ascii_case(u.scheme()) {
+        return None;
+    }
+    let https = match u.scheme() {
+        "https" => true,
+        "http" => false,
+        _ => return None,
+    };
+    if !u.username().is_empty() || u.password().is_some() {
+        return None;
+    }
+    let host = u.host_str().filter(|h| !h.is_empty())?.to_string();
+    let port = u.port_or_known_default()?;
+    let authority = match u.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.clone(),
+    };
+    let path = match u.query() {
+        Some(q) => format!("{}?{q}", u.path()),
+        None => u.path().to_string(),
+    };
+    Some((https, host, port, path, authority))
 }
 
 /// Where to connect for `host:port`: the name itself when it resolves,
@@ -557,6 +567,18 @@ mod tests {
             Some("[::1]".into())
         );
         assert_eq!(split_url("ftp://x/y"), None);
+        assert_eq!(split_url("http:///p"), None);
+        assert_eq!(split_url("http:h/p"), None);
+        assert_eq!(split_url("http://h\\p"), None);
+        assert_eq!(split_url("http://h:99999/"), None);
+        assert_eq!(split_url("http://user@h/"), None);
+        assert_eq!(split_url("http://h/a b"), None);
+        assert_eq!(split_url("http://h/a\r\nX: y"), None);
+        // The fragment stays on this side; the Host header carries the port.
+        assert_eq!(
+            split_url("http://h:8080/p?x=1#frag").map(|u| (u.3, u.4)),
+            Some(("/p?x=1".into(), "h:8080".into()))
+        );
     }
 
     #[test]

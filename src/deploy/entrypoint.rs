@@ -28,11 +28,12 @@ use std::time::Duration;
 
 use super::secrets::{self, Found, Origin};
 use super::{DeployError, Problem, env_value, render_problems};
-use crate::catalog::{Catalog, did_you_mean};
+use crate::catalog::Catalog;
 use crate::engine::{self, Build, DEFAULT_ENVIRONMENT, DEFAULT_PROFILE};
 use crate::fsutil;
 use crate::resolve::parse_bool;
 use crate::sandbox::{Context, Sandbox, SectionKind};
+use crate::suggest::did_you_mean;
 use crate::value::Value;
 
 pub const DEFAULT_CONFIG_OUTPUT: &str = "/etc/prosody/prosody.cfg.lua";

@@ -258,7 +258,7 @@ pub fn unknown_variables(build_vars: &[String], env: &HashMap<String, String>) -
         if build_vars.iter().any(|k| k == n) {
             continue;
         }
-        let hint = crate::catalog::did_you_mean(n, build_vars.iter().map(String::as_str))
+        let hint = crate::suggest::did_you_mean(n, build_vars.iter().map(String::as_str))
             .map(|s| format!("did you mean {s}? "))
             .unwrap_or_default();
         out.push(Problem::warning(

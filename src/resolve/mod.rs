@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use miette::Diagnostic;
 
-use crate::catalog::{EnvironmentInfo, FeatureInfo, ProfileInfo, Stability, did_you_mean};
+use crate::catalog::{EnvironmentInfo, FeatureInfo, ProfileInfo, Stability};
+use crate::suggest::did_you_mean;
 
 /// Why a feature is on.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
