@@ -97,8 +97,9 @@ pub fn parse_located(path: &str, text: &str) -> Result<Vec<(String, String, usiz
 }
 
 /// Reads and parses the env file at `path`: a regular UTF-8 file of at most
-/// [`crate::fsutil::Kind::EnvFile`]'s limit (1 MiB).
-pub fn read(path: &Path) -> Result<Vec<(String, String)>, EnvFileError> {
+/// [`crate::fsutil::Kind::EnvFile`]'s limit (1 MiB). Each variable comes with
+/// the line it is set on, for messages.
+pub fn read(path: &Path) -> Result<Vec<(String, String, usize)>, EnvFileError> {
     let text =
         crate::fsutil::read_bounded_text(path, crate::fsutil::Kind::EnvFile).map_err(|e| {
             EnvFileError::Io {
@@ -106,7 +107,7 @@ pub fn read(path: &Path) -> Result<Vec<(String, String)>, EnvFileError> {
                 reason: e.reason(),
             }
         })?;
-    parse(&path.display().to_string(), &text)
+    parse_located(&path.display().to_string(), &text)
 }
 
 /// The process environment with `file_vars` underneath: a variable set in

@@ -411,11 +411,11 @@ fn run(cli: Cli) -> Result<(), Exit> {
     let catalog = Catalog::load(cli.config_dir.as_deref()).map_err(report)?;
     let file_vars = match &cli.env_file {
         Some(p) => {
-            let vars = envfile::read(p).map_err(report)?;
+            let located = envfile::read(p).map_err(report)?;
             Some(request::EnvFile {
                 path: p.display().to_string(),
-                lines: env_file_lines(p),
-                vars,
+                lines: located.iter().map(|(k, _, l)| (k.clone(), *l)).collect(),
+                vars: located.into_iter().map(|(k, v, _)| (k, v)).collect(),
             })
         }
         None => None,
@@ -566,30 +566,6 @@ fn run(cli: Cli) -> Result<(), Exit> {
                 .map_err(report)?
                 .as_bytes(),
         ),
-    }
-}
-
-/// The line each variable of an env file is set on, for messages: the file
-/// was read and checked already, so this second look is bounded and
-/// best-effort (nothing if it changed meanwhile).
-fn env_file_lines(path: &Path) -> HashMap<String, usize> {
-    use std::io::Read as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut text = String::new();
-    // Non-blocking: a FIFO swapped in since the first read cannot hang us.
-    let read = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .and_then(|f| {
-            if !f.metadata()?.is_file() {
-                return Err(std::io::ErrorKind::InvalidInput.into());
-            }
-            f.take(64 * 1024 * 1024).read_to_string(&mut text)
-        });
-    match read.ok().map(|_| envfile::parse_located("", &text)) {
-        Some(Ok(vars)) => vars.into_iter().map(|(k, _, line)| (k, line)).collect(),
-        _ => HashMap::new(),
     }
 }
 
