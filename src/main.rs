@@ -207,7 +207,7 @@ enum Command {
         /// host[:port] of the c2s listener [default: the first of c2s_ports (c2s_direct_tls_ports with --direct-tls) on loopback in the config the container runs ($PFE_USE_CONFIG, else $PFE_CONFIG_OUTPUT, else /etc/prosody/prosody.cfg.lua); without that config $PROSODY_C2S_PORT ($PROSODY_C2S_DIRECT_TLS_PORT); else 127.0.0.1:5222 (5223)]. A host without a port gets 5222 (5223)
         #[arg(long)]
         server: Option<String>,
-        /// Domain to open the stream to, which must answer as itself [default: $PROSODY_DOMAIN, else that config's first VirtualHost, else localhost]
+        /// Domain to open the stream to, which must answer as itself [default: $PROSODY_DOMAIN, else (without --server) that config's first VirtualHost, else localhost]
         #[arg(long)]
         domain: Option<String>,
         /// Deadline in milliseconds
@@ -451,10 +451,14 @@ fn run(cli: Cli) -> Result<(), Exit> {
             ca_file,
             insecure,
         } => {
-            let target = pfe::xmpp::default_target(&ctx.env, domain.as_deref(), direct_tls);
-            let server = server.unwrap_or(target.addr);
+            let target = pfe::xmpp::healthcheck_target(
+                &ctx.env,
+                server.as_deref(),
+                domain.as_deref(),
+                direct_tls,
+            );
             healthcheck_cmd(
-                &server,
+                &target.addr,
                 &target.domain,
                 timeout,
                 tls,

@@ -438,7 +438,7 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
         volumes.push(format!("{}:{CATALOG_MOUNT}:ro", dir.display()));
     }
     svc.insert_commented(
-        "certificates: ./certs/<domain>.crt and .key (or <domain>/fullchain.pem and privkey.pem),\nreadable by the image's prosody user (uid 999)",
+        "certificates: ./certs/<domain>.crt and .key (or <domain>/fullchain.pem and privkey.pem),\nreadable by the image's prosody user (uid 999); production and staging refuse to start\nwithout them, development and testing make a self-signed one in prosody_data",
         "volumes",
         strings(volumes),
     );

@@ -995,19 +995,26 @@ fn plan_certificates(
     }
     let others = other_certificates(&certs, 3);
     let lenient = secrets::LENIENT_ENVIRONMENTS.contains(&environment);
+    if !others.is_empty() {
+        problems.push(Problem::warning(
+            certs.display().to_string(),
+            format!(
+                "has no certificate named for {}; Prosody may still match {} by its subject names",
+                missing.join(", "),
+                others
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            format!(
+                "name it after the host: {}",
+                expected_text(&certs, &missing[0])
+            ),
+        ));
+        return CertPlan::Found { dir: certs };
+    }
     if !lenient {
-        if !others.is_empty() {
-            problems.push(Problem::warning(
-                certs.display().to_string(),
-                format!(
-                    "has no certificate named for {}; Prosody may still match {} by its subject names",
-                    missing.join(", "),
-                    others.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-                ),
-                format!("name it after the host: {}", expected_text(&certs, &missing[0])),
-            ));
-            return CertPlan::Found { dir: certs };
-        }
         for (root, subs) in &roots {
             let lacking: Vec<&String> = std::iter::once(root)
                 .chain(subs)

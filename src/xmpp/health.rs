@@ -140,6 +140,31 @@ pub fn default_target(
     }
 }
 
+/// What `pfe healthcheck` probes: `server` (its port defaulted later) for
+/// `domain`, else PROSODY_DOMAIN, else localhost; without `server`,
+/// [`default_target`] (the served config decides).
+pub fn healthcheck_target(
+    env: &HashMap<String, String>,
+    server: Option<&str>,
+    domain: Option<&str>,
+    direct_tls: bool,
+) -> Target {
+    match server {
+        None => default_target(env, domain, direct_tls),
+        Some(s) => Target {
+            addr: s.to_string(),
+            domain: domain
+                .or(env
+                    .get("PROSODY_DOMAIN")
+                    .map(|d| d.trim())
+                    .filter(|d| !d.is_empty()))
+                .unwrap_or("localhost")
+                .to_string(),
+            source: "--server".into(),
+        },
+    }
+}
+
 /// (addr, first VirtualHost) from the config at `path`, if it evaluates.
 fn from_config(
     path: &Path,
@@ -344,6 +369,28 @@ mod tests {
         let e = env(&[("PFE_CONFIG_OUTPUT", "/nonexistent/x.cfg.lua")]);
         assert_eq!(default_target(&e, None, false).addr, "127.0.0.1:5222");
         assert_eq!(default_target(&e, None, true).addr, "127.0.0.1:5223");
+    }
+
+    #[test]
+    fn a_given_server_keeps_the_old_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("prosody.cfg.lua");
+        std::fs::write(
+            &cfg,
+            "c2s_ports = { 15222 }\nVirtualHost \"chat.example.org\"\n",
+        )
+        .unwrap();
+        let e = env(&[("PFE_CONFIG_OUTPUT", cfg.to_str().unwrap())]);
+        let t = healthcheck_target(&e, Some("10.0.0.1"), None, false);
+        assert_eq!(
+            (t.addr.as_str(), t.domain.as_str()),
+            ("10.0.0.1", "localhost")
+        );
+        let t = healthcheck_target(&e, None, None, false);
+        assert_eq!(
+            (t.addr.as_str(), t.domain.as_str()),
+            ("127.0.0.1:15222", "chat.example.org")
+        );
     }
 
     /// Another server on the port (host networking) answers as itself.

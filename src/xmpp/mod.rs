@@ -39,8 +39,8 @@ pub use features::{
     NS_TLS,
 };
 pub use health::{
-    HealthReport, Target, default_target, healthcheck, healthcheck_starttls, healthcheck_tls,
-    served_config_path,
+    HealthReport, Target, default_target, healthcheck, healthcheck_starttls, healthcheck_target,
+    healthcheck_tls, served_config_path,
 };
 pub use http::{
     HttpExchange, HttpRequest, HttpResponse, MAX_HEAD, WebSocketProbe, http_get, http_request,
