@@ -284,7 +284,7 @@ impl Drop for Container {
             eprintln!("--- logs of {} ---\n{}", self.name, self.logs());
         }
         let _ = podman()
-            .args(["rm", "-f", "-t", "5", &self.name])
+            .args(["rm", "-f", "-v", "-t", "5", &self.name])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
