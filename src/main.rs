@@ -8,12 +8,12 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use miette::{Diagnostic, Report};
 
-use pfe::catalog::Catalog;
-use pfe::engine::{self, Build, Request};
-use pfe::explain::{self, Explanation};
-use pfe::request::{self, Environment};
-use pfe::validate::{self, Finding, Severity};
-use pfe::{envfile, fsutil, sandbox};
+use pfe_core::catalog::Catalog;
+use pfe_core::engine::{self, Build, Request};
+use pfe_core::explain::{self, Explanation};
+use pfe_core::request::{self, Environment};
+use pfe_core::validate::{self, Finding, Severity};
+use pfe_core::{envfile, fsutil, sandbox};
 
 #[derive(Parser)]
 #[command(
@@ -372,7 +372,7 @@ impl Ctx {
             .catalog
             .features()
             .iter()
-            .map(|f| pfe::catalog::implicit_toggle(f))
+            .map(|f| pfe_core::catalog::implicit_toggle(f))
             .collect();
         for f in build.features.values() {
             known.extend(f.all_toggles());
@@ -384,8 +384,8 @@ impl Ctx {
             .filter(|(k, _)| k.starts_with("PROSODY_FEATURES_"))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let problems = pfe::deploy::unknown_variables(&known, &toggles);
-        say!("{}", pfe::deploy::render_problems(&problems));
+        let problems = pfe_deploy::unknown_variables(&known, &toggles);
+        say!("{}", pfe_deploy::render_problems(&problems));
     }
 
     fn build(&self, req: &Request) -> Result<Build, Exit> {
@@ -510,7 +510,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
             }
             .transpose()
             .map_err(report)?;
-            let target = pfe::xmpp::healthcheck_target(
+            let target = pfe_probe::xmpp::healthcheck_target(
                 &ctx.env.vars,
                 server.as_deref(),
                 domain.as_deref(),
@@ -562,7 +562,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
             dry_run,
         } => entrypoint_cmd(&ctx, config_output, use_config, sets, dry_run),
         Command::Docs => stdout(
-            pfe::docs::catalog_tables(&ctx.catalog)
+            pfe_core::docs::catalog_tables(&ctx.catalog)
                 .map_err(report)?
                 .as_bytes(),
         ),
@@ -686,7 +686,7 @@ fn validate_cmd(
         if let Some(n) = name
             && !known.contains(n)
         {
-            let hint = pfe::suggest::did_you_mean(n, known.iter().map(String::as_str))
+            let hint = pfe_core::suggest::did_you_mean(n, known.iter().map(String::as_str))
                 .map(|s| format!("did you mean '{s}'? "))
                 .unwrap_or_default();
             sayln!("error: unknown {kind} '{n}'\n  hint: {hint}`pfe list` shows them");
@@ -760,7 +760,7 @@ fn validate_cmd(
 }
 
 fn lint_cmd(ctx: &Ctx, file: &Path, json: bool, deny_warnings: bool) -> Result<(), Exit> {
-    let lint = pfe::lint::lint_file(file, ctx.env.vars.clone()).map_err(|e| {
+    let lint = pfe_core::lint::lint_file(file, ctx.env.vars.clone()).map_err(|e| {
         sayln!("{:?}", Report::new(e));
         Exit(2)
     })?;
@@ -827,7 +827,7 @@ fn create(
     let dir = config_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from("config"));
-    let text = pfe::catalog::new_profile_text(name, &info, description.as_deref());
+    let text = pfe_core::catalog::new_profile_text(name, &info, description.as_deref());
     let target = dir.join("profiles").join(name);
     std::fs::create_dir_all(&target).map_err(|e| {
         sayln!(
@@ -942,8 +942,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
 }
 
 fn check_cmd(ctx: &Ctx, a: CheckArgs) -> Result<(), Exit> {
-    use pfe::check::{self, HttpTarget, Target};
-    use pfe::xmpp::{ClientConfig, TlsMode, TlsVerify};
+    use pfe_probe::check::{self, HttpTarget, Target};
+    use pfe_probe::xmpp::{ClientConfig, TlsMode, TlsVerify};
     let verify = match (&a.ca_file, a.insecure) {
         (Some(f), _) => TlsVerify::CaFile(f.clone()),
         (None, true) => TlsVerify::InsecureAcceptAny,
@@ -1061,9 +1061,9 @@ fn healthcheck_cmd(
     ca_file: Option<PathBuf>,
     insecure: bool,
 ) -> Result<(), Exit> {
-    use pfe::xmpp::{self, TlsVerify};
+    use pfe_probe::xmpp::{self, TlsVerify};
     let t = std::time::Duration::from_millis(timeout);
-    let addr = if pfe::check::host_of(server) != server {
+    let addr = if pfe_probe::check::host_of(server) != server {
         server.to_string()
     } else {
         format!("{server}:{}", if direct_tls { 5223 } else { 5222 })
@@ -1114,7 +1114,7 @@ fn run_cmd(
     http_port: u16,
     user: Option<String>,
 ) -> Result<(), Exit> {
-    use pfe::server::{self, Ports, StateDir};
+    use pfe_run::server::{self, Ports, StateDir};
     let domain =
         &request::domain_from(&request::Origin::flag("--domain"), domain).map_err(report)?;
     let fail = |e: server::ServerError| {
@@ -1214,9 +1214,9 @@ fn run_cmd(
 
 /// Prints a deploy error. Input problems are plain lines, one per problem
 /// naming what to fix (container logs are read as text), then a summary.
-fn deploy_report(e: pfe::deploy::DeployError) -> Exit {
-    if let pfe::deploy::DeployError::Input { problems } = &e {
-        say!("{}", pfe::deploy::render_problems(problems));
+fn deploy_report(e: pfe_deploy::DeployError) -> Exit {
+    if let pfe_deploy::DeployError::Input { problems } = &e {
+        say!("{}", pfe_deploy::render_problems(problems));
         let summary = e.to_string();
         sayln!("error: {}", summary.lines().next().unwrap_or_default());
         return Exit(1);
@@ -1232,7 +1232,7 @@ fn compose_cmd(
     force: bool,
     image: String,
 ) -> Result<(), Exit> {
-    use pfe::deploy::{self, compose};
+    use pfe_deploy::compose;
     let config_dir = match config_dir {
         Some(d) => Some(std::fs::canonicalize(d).map_err(|e| {
             sayln!("error: cannot resolve --config-dir {}: {e}", d.display());
@@ -1243,7 +1243,7 @@ fn compose_cmd(
     let opts = compose::Options { image, config_dir };
     let out = compose::render(&ctx.catalog, &ctx.request(sel)?, &opts).map_err(deploy_report)?;
     say!("{}", out.warnings);
-    deploy::write_files(output, &out.files, force).map_err(deploy_report)?;
+    pfe_deploy::write_files(output, &out.files, force).map_err(deploy_report)?;
     for (name, _) in &out.files {
         sayln!("wrote {}", output.join(name).display());
     }
@@ -1264,11 +1264,11 @@ fn k8s_cmd(
     image: String,
     name: String,
 ) -> Result<(), Exit> {
-    use pfe::deploy::{self, k8s};
+    use pfe_deploy::k8s;
     let opts = k8s::Options { image, name };
     let out = k8s::render(&ctx.catalog, &ctx.request(sel)?, &opts).map_err(deploy_report)?;
     say!("{}", out.warnings);
-    deploy::write_files(output, &out.files, force).map_err(deploy_report)?;
+    pfe_deploy::write_files(output, &out.files, force).map_err(deploy_report)?;
     for (file, _) in &out.files {
         sayln!("wrote {}", output.join(file).display());
     }
@@ -1294,7 +1294,7 @@ fn entrypoint_cmd(
     sets: Vec<String>,
     dry_run: bool,
 ) -> Result<(), Exit> {
-    use pfe::deploy::entrypoint;
+    use pfe_run::entrypoint;
     let mut opts = entrypoint::Options::new(config_output, &ctx.env.vars);
     opts.use_config = use_config;
     opts.sets = sets;

@@ -1,0 +1,897 @@
+//! Every shipped profile × {production, development}: generate → prosodyctl
+//! check config → start Prosody 13 on loopback → `pfe check` (the library
+//! for every pair, the CLI for a few) must see every promise on the wire:
+//! XMPP features, the HTTP endpoints (WebSocket, BOSH, host-meta, an
+//! XEP-0363 upload) and the security promises of the resolved config.
+//! Negative cases: a module switched off with --set, a server weaker than
+//! its config promises, hostile servers. Real Prosody, real sessions.
+
+use pfe_testkit::pfe;
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pfe_core::catalog::Catalog;
+use pfe_core::engine::{self, Build, Request};
+use pfe_probe::check::{self, HttpTarget, Level, Outcome, Report, Target};
+use pfe_probe::xmpp::{ClientConfig, TlsMode, TlsVerify};
+use pfe_run::server::{self, CertFiles, Ports, Prosody, ServerError, StartOptions, StateDir};
+
+const DOMAIN: &str = "localhost";
+const USER: &str = "alice@localhost";
+const PASSWORD: &str = "correct horse";
+
+fn require_prosody() {
+    let ok = Command::new("prosodyctl")
+        .arg("about")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "prosodyctl is missing: run scripts/install-deps.sh (the test command does)"
+    );
+}
+
+/// A config for `profile`/`env`, made to run in `state` on `ports`.
+fn build(profile: &str, env: &str, state: &StateDir, ports: &Ports, extra: &[&str]) -> Build {
+    let mut req = Request::new(profile, env);
+    req.domain = Some(DOMAIN.into());
+    req.sets = server::loopback_overrides(state, ports)
+        .into_iter()
+        .filter(|(k, _)| k != "daemonize") // deprecated in Prosody 13: prosodyctl flags it
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    // No traffic off this machine: the anti-spam feature's default RTBL is remote.
+    req.sets.push("anti_spam_services={}".into());
+    req.sets.extend(extra.iter().map(|s| s.to_string()));
+    engine::build(&Catalog::builtin(), &req).unwrap_or_else(|e| panic!("{profile}/{env}: {e:?}"))
+}
+
+/// A running Prosody for one profile/environment (fields drop in order:
+/// Prosody stops before its directory goes).
+struct Server {
+    prosody: Prosody,
+    build: Build,
+    ports: Ports,
+    cert: CertFiles,
+    state: StateDir,
+    _tmp: tempfile::TempDir,
+}
+
+impl Server {
+    /// Start `profile`/`env` with `extra` --set overrides, account USER.
+    /// Retried (fresh ports) if a port was taken between picking and binding.
+    fn start(profile: &str, env: &str, extra: &[&str]) -> Server {
+        require_prosody();
+        for attempt in 1.. {
+            match Server::try_start(profile, env, extra) {
+                Ok(s) => return s,
+                Err(
+                    e @ (ServerError::PortBusy { .. }
+                    | ServerError::PortConflict { .. }
+                    | ServerError::StartTimeout { .. }),
+                ) if attempt < 3 => eprintln!("retrying Prosody start: {e}"),
+                Err(e) => panic!("{profile}/{env}: {e}"),
+            }
+        }
+        unreachable!()
+    }
+
+    fn try_start(profile: &str, env: &str, extra: &[&str]) -> Result<Server, ServerError> {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let state = StateDir::create(tmp.path().join("state"))?;
+        let ports = Ports::pick()?;
+        let cert = server::generate_cert(
+            &state.certs_dir(),
+            DOMAIN,
+            &[
+                "conference.localhost",
+                "upload.localhost",
+                "proxy.localhost",
+            ],
+        )?;
+        let build = build(profile, env, &state, &ports, extra);
+        let config = state.write_config(&build.config)?;
+        server::create_user(&config, USER, PASSWORD)?;
+        let mut opts = StartOptions::new(&state, &ports);
+        opts.kill_with_parent = true;
+        opts.also_wait = vec![Ports::addr(ports.c2s_direct_tls)];
+        if build.config.contains("\"http\"") {
+            opts.also_wait.push(Ports::addr(ports.http));
+        }
+        let prosody = server::start(&config, &opts)?;
+        Ok(Server {
+            prosody,
+            build,
+            ports,
+            cert,
+            state,
+            _tmp: tmp,
+        })
+    }
+
+    fn c2s(&self) -> String {
+        self.ports.c2s_addr().to_string()
+    }
+
+    /// The library's view: STARTTLS session, HTTP(S) on the loopback
+    /// ports, direct TLS probed.
+    fn target(&self, https: bool) -> Target {
+        let mut cfg = ClientConfig::new(
+            self.c2s(),
+            USER,
+            PASSWORD,
+            TlsMode::StartTls,
+            TlsVerify::CaFile(self.cert.cert.clone()),
+        );
+        cfg.timeouts.overall = Duration::from_secs(20);
+        let mut t = Target::new(cfg);
+        t.http = Some(HttpTarget {
+            addr: format!(
+                "127.0.0.1:{}",
+                if https {
+                    self.ports.https
+                } else {
+                    self.ports.http
+                }
+            ),
+            host: DOMAIN.into(),
+            tls: https.then(|| TlsVerify::CaFile(self.cert.cert.clone())),
+        });
+        t.direct_tls_addr = Some(format!("127.0.0.1:{}", self.ports.c2s_direct_tls));
+        t
+    }
+
+    fn inspect(&self, promises: &[check::Promise], https: bool) -> Report {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(check::inspect(&self.target(https), promises))
+            .unwrap_or_else(|e| panic!("{e}\n{}", self.prosody.log_tail(30)))
+    }
+
+    /// `pfe check` for `profile`/`env` against this server (CA-verified).
+    fn cli_check(&self, profile: &str, env: &str, extra: &[&str]) -> std::process::Output {
+        let mut c = pfe();
+        c.args([
+            "check",
+            "--server",
+            &self.c2s(),
+            "--jid",
+            USER,
+            "--profile",
+            profile,
+            "--env",
+            env,
+            "--ca-file",
+            &self.cert.cert.to_string_lossy(),
+            "--http",
+            &format!("127.0.0.1:{}", self.ports.http),
+            "--alt-port",
+            &self.ports.c2s_direct_tls.to_string(),
+        ])
+        .args(extra)
+        .env("PFE_CHECK_PASSWORD", PASSWORD);
+        c.output().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- prosody log tail ---\n{}", self.prosody.log_tail(40));
+        }
+    }
+}
+
+fn failed(report: &Report) -> Vec<String> {
+    report
+        .rows
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            Outcome::Fail { missing } => Some(format!(
+                "{} {}: {missing}",
+                r.promise.feature, r.promise.xep
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+fn passed(report: &Report, feature: &str) -> Vec<String> {
+    report
+        .rows
+        .iter()
+        .filter(|r| r.promise.feature == feature && matches!(r.outcome, Outcome::Pass { .. }))
+        .map(|r| {
+            r.promise
+                .extra
+                .get("probe")
+                .cloned()
+                .unwrap_or_else(|| r.promise.xep.clone())
+        })
+        .collect()
+}
+
+fn level(report: &Report, category: &str) -> Option<Level> {
+    report
+        .compliance
+        .iter()
+        .find(|s| s.category == category)
+        .unwrap_or_else(|| panic!("no {category} in the compliance summary"))
+        .reached
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Cli {
+    None,
+    Json,
+    Text,
+}
+
+fn live(profile: &str, env: &str, https: bool, cli: Cli) {
+    let s = Server::start(profile, env, &[]);
+    let config = s.state.config_path();
+    let out = Command::new("prosodyctl")
+        .arg("--config")
+        .arg(&config)
+        .args(["check", "config"])
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && text.contains("All checks passed"),
+        "{profile}/{env}: prosodyctl check config:\n{text}"
+    );
+
+    let build = &s.build;
+    let promises = check::promises(build);
+    assert!(!promises.is_empty(), "{profile}/{env} promises nothing");
+    let report = s.inspect(&promises, https);
+    eprintln!("{profile}/{env}:\n{}", report.render_text());
+    let f = failed(&report);
+    assert!(
+        f.is_empty(),
+        "{profile}/{env}: promises broken:\n{}",
+        f.join("\n")
+    );
+    // Every enabled feature that declares checks shows at least one on the wire.
+    for f in &build.resolution.order {
+        let mine: Vec<_> = report
+            .rows
+            .iter()
+            .filter(|r| &r.promise.feature == f)
+            .collect();
+        let checkable = mine
+            .iter()
+            .any(|r| !matches!(r.outcome, Outcome::NotCheckable { .. }));
+        if checkable {
+            assert!(
+                !passed(&report, f).is_empty(),
+                "{profile}/{env}: nothing of {f} seen"
+            );
+        }
+    }
+    // The HTTP promises are probed, not waved through.
+    let http: Vec<_> = report
+        .rows
+        .iter()
+        .filter(|r| r.promise.location == "http")
+        .collect();
+    for r in &http {
+        assert!(
+            matches!(r.outcome, Outcome::Pass { .. }),
+            "{profile}/{env}: {} {} {:?}",
+            r.promise.feature,
+            r.promise.xep,
+            r.outcome
+        );
+    }
+    let web = ["web/bosh", "web/websocket", "web/upload", "web/http"];
+    let web_on: Vec<&&str> = web
+        .iter()
+        .filter(|w| build.resolution.order.iter().any(|f| f == **w))
+        .collect();
+    for w in &web_on {
+        assert!(
+            http.iter().any(|r| r.promise.feature == **w),
+            "{profile}/{env}: {w} has no HTTP row"
+        );
+    }
+    if https && web_on.contains(&&"web/bosh") {
+        let bosh = report
+            .rows
+            .iter()
+            .find(|r| r.promise.xep == "XEP-0206")
+            .unwrap();
+        let Outcome::Pass { evidence } = &bosh.outcome else {
+            unreachable!()
+        };
+        assert!(evidence.contains("mechanisms["), "{evidence}");
+    }
+    // The security promises of the resolved config, all kept.
+    let transport = passed(&report, check::SECURITY_TRANSPORT);
+    assert_eq!(
+        transport,
+        [
+            "starttls_required",
+            "no_plain_before_tls",
+            "cleartext_auth_refused"
+        ],
+        "{profile}/{env}"
+    );
+    let registration = passed(&report, check::SECURITY_REGISTRATION);
+    let open = build
+        .evaluated
+        .global()
+        .options
+        .get("allow_registration")
+        .and_then(|o| o.value.as_bool())
+        == Some(true);
+    if env == "production" {
+        assert!(!open);
+        assert_eq!(registration, ["registration_closed"], "{profile}/{env}");
+    } else {
+        assert_eq!(registration.is_empty(), open, "{profile}/{env}");
+    }
+    // XEP-0479: Core is Advanced on every profile (direct TLS, caps, PEP);
+    // the full-featured profiles reach Mobile and Web too.
+    assert_eq!(
+        level(&report, "Core"),
+        Some(Level::Advanced),
+        "{profile}/{env}"
+    );
+    if profile != "minimal" {
+        assert_eq!(level(&report, "Mobile"), Some(Level::Advanced));
+        assert_eq!(level(&report, "Web"), Some(Level::Advanced));
+        assert!(level(&report, "IM").is_some(), "{profile}/{env}");
+    }
+
+    if cli != Cli::None {
+        let args: &[&str] = if cli == Cli::Json { &["--json"] } else { &[] };
+        let out = s.cli_check(profile, env, args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{profile}/{env}: pfe check failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if cli == Cli::Json {
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(json["ok"], true);
+            assert_eq!(json["summary"]["fail"], 0);
+            let results = json["results"].as_array().unwrap();
+            assert_eq!(results.len(), promises.len(), "{stdout}");
+            for r in results {
+                if r["where"] == "http" || r["where"] == "security" {
+                    assert_eq!(r["result"], "pass", "{r}");
+                }
+            }
+            let core = &json["compliance"][0];
+            assert_eq!(core["category"], "Core");
+            assert_eq!(core["reached"], "advanced", "{core}");
+            assert!(json["session"]["timings_ms"]["session"].is_u64());
+        } else {
+            for needle in [
+                "security/transport",
+                "STARTTLS is required before authentication",
+                "XMPP Compliance Suites 2023",
+                " 0 fail",
+            ] {
+                assert!(stdout.contains(needle), "{needle}:\n{stdout}");
+            }
+        }
+    }
+    s.prosody.log_tail(1); // keep `s` alive to here
+    let log = std::fs::read_to_string(s.state.log_path()).unwrap_or_default();
+    assert!(
+        !log.contains("Error loading module") && !log.contains("Error initializing module"),
+        "{profile}/{env}: module errors:\n{log}"
+    );
+}
+
+#[test]
+fn minimal_production() {
+    live("minimal", "production", false, Cli::Json);
+}
+#[test]
+fn minimal_development() {
+    live("minimal", "development", false, Cli::None);
+}
+#[test]
+fn standard_production() {
+    live("standard", "production", false, Cli::Json);
+}
+#[test]
+fn standard_development() {
+    live("standard", "development", true, Cli::Text);
+}
+#[test]
+fn enterprise_production() {
+    live("enterprise", "production", true, Cli::None);
+}
+#[test]
+fn enterprise_development() {
+    live("enterprise", "development", false, Cli::None);
+}
+#[test]
+fn development_production() {
+    live("development", "production", false, Cli::None);
+}
+#[test]
+fn development_development() {
+    live("development", "development", false, Cli::Json);
+}
+
+/// XEP-0410 is advertised per room: with a public room on the MUC
+/// service, the check asks it, and the standard profile reaches IM Advanced.
+#[test]
+fn a_public_room_shows_muc_self_ping_and_im_advanced() {
+    use pfe_probe::xmpp::{Client, Element};
+    // The standard profile makes new rooms private; this one is listed.
+    let s = Server::start(
+        "standard",
+        "development",
+        &["conference:muc_room_default_public=true"],
+    );
+    let promises = check::promises(&s.build);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = rt.block_on(async {
+        let mut cfg = s.target(false).client;
+        cfg.resource = Some("occupant".into());
+        let mut occupant = Client::login(cfg, None).await.unwrap();
+        let room = "lobby@conference.localhost";
+        occupant
+            .send(
+                &Element::new("presence", "jabber:client")
+                    .with_attr("to", format!("{room}/alice"))
+                    .with_child(Element::new("x", "http://jabber.org/protocol/muc")),
+            )
+            .await
+            .unwrap();
+        // Our own presence back: the room exists.
+        loop {
+            let el = occupant.recv().await.unwrap();
+            if el.name == "presence" && el.attr("from") == Some(&format!("{room}/alice")) {
+                break;
+            }
+        }
+        let report = check::inspect(&s.target(false), &promises).await.unwrap();
+        occupant.close().await;
+        report
+    });
+    let im = report
+        .compliance
+        .iter()
+        .find(|c| c.category == "IM")
+        .unwrap();
+    let self_ping = im
+        .requirements
+        .iter()
+        .find(|r| r.spec == "XEP-0410")
+        .unwrap();
+    assert!(
+        matches!(&self_ping.status, check::Status::Seen { evidence } if evidence.contains("lobby@conference.localhost")),
+        "{self_ping:?}"
+    );
+    assert_eq!(
+        im.reached,
+        Some(Level::Advanced),
+        "{:?}",
+        im.missing_for_next
+    );
+    assert!(failed(&report).is_empty(), "{}", failed(&report).join("\n"));
+}
+
+/// (feature, XEP) of every failed row.
+fn failed_pairs(report: &Report) -> BTreeSet<(String, String)> {
+    report
+        .rows
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Fail { .. }))
+        .map(|r| (r.promise.feature.clone(), r.promise.xep.clone()))
+        .collect()
+}
+
+fn pairs(list: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    list.iter()
+        .map(|(f, x)| (f.to_string(), x.to_string()))
+        .collect()
+}
+
+/// One module switched off with --set fails exactly its feature's promises,
+/// the library and `pfe check` name the XEP.
+fn module_off(set: &str, expected: &[(&str, &str)]) {
+    let s = Server::start("standard", "development", &[set]);
+    // The promises are the profile's, not the server's --set.
+    let promises = check::promises(&build("standard", "development", &s.state, &s.ports, &[]));
+    let report = s.inspect(&promises, false);
+    assert_eq!(failed_pairs(&report), pairs(expected), "{set}");
+    let out = s.cli_check("standard", "development", &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    for (feature, xep) in expected {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with("FAIL") && l.contains(feature) && l.contains(xep)),
+            "{feature} {xep}:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn mam_off_fails_xep_0313() {
+    module_off(
+        "modules_disabled={\"mam\"}",
+        &[
+            ("messaging/archive", "XEP-0313"),
+            ("messaging/archive", "XEP-0359"),
+        ],
+    );
+}
+
+#[test]
+fn cloud_notify_off_fails_xep_0357() {
+    module_off(
+        "modules_disabled={\"cloud_notify\"}",
+        &[("mobile/push", "XEP-0357")],
+    );
+}
+
+#[test]
+fn muc_component_off_fails_xep_0045() {
+    module_off(
+        "conference:enabled=false",
+        &[
+            ("collaboration/muc", "XEP-0045"),
+            ("collaboration/muc", "XEP-0421"),
+            ("collaboration/muc", "XEP-0313"),
+        ],
+    );
+}
+
+/// A server weaker than its config promises: encryption optional, PLAIN in
+/// cleartext, registration open. The production promises fail, each
+/// naming what the server did; the account the probe managed to register
+/// is removed again.
+#[test]
+fn weakened_server_breaks_the_security_promises() {
+    let s = Server::start(
+        "standard",
+        "production",
+        &[
+            "c2s_require_encryption=false",
+            "allow_unencrypted_plain_auth=true",
+            "allow_registration=true",
+            "registration_invite_only=false",
+        ],
+    );
+    let promises = check::promises(&build("standard", "production", &s.state, &s.ports, &[]));
+    let report = s.inspect(&promises, false);
+    let security: Vec<(String, String)> = report
+        .rows
+        .iter()
+        .filter(|r| r.promise.location == "security")
+        .map(|r| {
+            (
+                r.promise.extra["probe"].clone(),
+                match &r.outcome {
+                    Outcome::Fail { missing } => missing.clone(),
+                    other => panic!("{}: {other:?}", r.promise.extra["probe"]),
+                },
+            )
+        })
+        .collect();
+    let msg = |probe: &str| {
+        security
+            .iter()
+            .find(|(p, _)| p == probe)
+            .map(|(_, m)| m.as_str())
+            .unwrap_or_else(|| panic!("no {probe} row"))
+    };
+    assert!(msg("starttls_required").contains("does not require STARTTLS"));
+    assert!(msg("no_plain_before_tls").contains("PLAIN is offered on the cleartext stream"));
+    assert!(msg("cleartext_auth_refused").contains("SCRAM challenge"));
+    let reg = msg("registration_closed");
+    assert!(
+        reg.contains("registration is OPEN") && reg.contains("removed again"),
+        "{reg}"
+    );
+    // Nothing left behind: the only account is the test's own.
+    let out = Command::new("prosodyctl")
+        .arg("--config")
+        .arg(s.state.config_path())
+        .args(["shell", "user", "list", DOMAIN])
+        .output()
+        .unwrap();
+    let users = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{users}");
+    assert!(
+        users.contains(USER) && users.contains("Showing all 1 users"),
+        "{users}"
+    );
+    // Every other promise still holds.
+    assert!(
+        report
+            .rows
+            .iter()
+            .filter(|r| r.promise.location != "security")
+            .all(|r| !matches!(r.outcome, Outcome::Fail { .. })),
+        "{}",
+        failed(&report).join("\n")
+    );
+}
+
+/// A listener that accepts and then sends `reply` (or nothing) forever.
+fn hostile(reply: Option<&'static [u8]>) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for mut s in l.incoming().flatten() {
+            if let Some(r) = reply {
+                let _ = s.write_all(r);
+            }
+            held.push(s);
+        }
+    });
+    addr
+}
+
+fn closed_port() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    drop(l);
+    addr
+}
+
+/// `pfe check` against a server that sends garbage, or nothing: a clear
+/// error on stderr, exit 1, within the deadline.
+#[test]
+fn check_cli_gives_up_on_hostile_servers_within_the_timeout() {
+    for (reply, expect) in [
+        (
+            Some(&b"\x16\x03\x01\x00garbage<<>>&&\r\n"[..]),
+            "stream header: malformed XML",
+        ),
+        (None, "timed out after"),
+    ] {
+        let addr = hostile(reply);
+        let t = Instant::now();
+        let out = pfe()
+            .args([
+                "check",
+                "--server",
+                &addr,
+                "--jid",
+                USER,
+                "--password",
+                "x",
+                "--insecure",
+                "--http",
+                &closed_port(),
+                "--timeout",
+                "1500",
+            ])
+            .output()
+            .unwrap();
+        let took = t.elapsed();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(expect), "{expect}: {stderr}");
+        assert!(took < Duration::from_secs(4), "{took:?}: {stderr}");
+        let t = Instant::now();
+        pfe()
+            .args(["healthcheck", "--server", &addr, "--timeout", "800"])
+            .assert()
+            .code(1)
+            .stderr(predicates::str::contains("unhealthy:"));
+        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    }
+}
+
+/// `pfe check` and `pfe healthcheck` as scripts call them.
+#[test]
+fn check_and_healthcheck_commands() {
+    let s = Server::start("standard", "production", &[]);
+    let addr = s.c2s();
+    let ca = s.cert.cert.to_string_lossy().into_owned();
+    // The same server does not keep an enterprise profile's promises (proxy65, TURN...).
+    let out = s.cli_check("enterprise", "production", &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FAIL"), "{stdout}");
+    // No trust decision, no check.
+    pfe()
+        .args(["check", "--server", &addr, "--jid", USER, "--password", "x"])
+        .assert()
+        .code(2);
+    // A wrong password is an error, not a report.
+    pfe()
+        .args([
+            "check",
+            "--server",
+            &addr,
+            "--jid",
+            USER,
+            "--password",
+            "wrong",
+            "--insecure",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("not-authorized"));
+    // Direct TLS session; the STARTTLS port for the cleartext probes.
+    let out = pfe()
+        .args([
+            "check",
+            "--server",
+            &format!("127.0.0.1:{}", s.ports.c2s_direct_tls),
+            "--direct-tls",
+            "--alt-port",
+            &s.ports.c2s.to_string(),
+            "--jid",
+            USER,
+            "--ca-file",
+            &ca,
+            "--http",
+            &format!("127.0.0.1:{}", s.ports.https),
+            "--https",
+            "--json",
+        ])
+        .env("PFE_CHECK_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(json["ok"], true, "{json}");
+    assert_eq!(json["session"]["tls_mode"], "direct_tls");
+
+    pfe()
+        .args(["healthcheck", "--server", &addr, "--timeout", "3000"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("healthy"));
+    pfe()
+        .args([
+            "healthcheck",
+            "--server",
+            &addr,
+            "--ca-file",
+            &ca,
+            "--timeout",
+            "3000",
+        ])
+        .assert()
+        .success();
+    pfe()
+        .args([
+            "healthcheck",
+            "--server",
+            &format!("127.0.0.1:{}", s.ports.c2s_direct_tls),
+            "--direct-tls",
+            "--insecure",
+        ])
+        .assert()
+        .success();
+    // The certificate is checked: a CA that did not sign it fails.
+    let other = tempfile::tempdir().unwrap();
+    let wrong = server::generate_cert(other.path(), DOMAIN, &[]).unwrap();
+    pfe()
+        .args([
+            "healthcheck",
+            "--server",
+            &addr,
+            "--tls",
+            "--ca-file",
+            &wrong.cert.to_string_lossy(),
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("TLS"));
+    pfe()
+        .args(["healthcheck", "--server", &addr, "--tls"])
+        .assert()
+        .code(2);
+    drop(s);
+    pfe()
+        .args(["healthcheck", "--server", &addr, "--timeout", "1000"])
+        .assert()
+        .code(1);
+}
+
+/// `pfe run` in a fresh state directory stores SCRAM-SHA-256 hashes
+/// (remembered in <state>/password_hash); a state directory with earlier
+/// data and no such record keeps Prosody's SHA-1.
+#[test]
+fn pfe_run_uses_scram_sha_256_for_fresh_state_dirs() {
+    require_prosody();
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |state: &PathBuf, expect: &str, new_user: bool| {
+        let ports = Ports::pick().unwrap();
+        let bin = assert_cmd::cargo::cargo_bin("pfe");
+        let mut cmd = Command::new(bin);
+        cmd.args(["run", "minimal", "development", "--state-dir"])
+            .arg(state)
+            .args([
+                "--c2s-port",
+                &ports.c2s.to_string(),
+                "--http-port",
+                &ports.http.to_string(),
+            ]);
+        if new_user {
+            cmd.args(["--user", "bob@localhost:pw-bob"]);
+        }
+        let mut child = cmd
+            .env("PROSODY_LOG_LEVEL", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let t = Instant::now();
+        while std::net::TcpStream::connect(ports.c2s_addr()).is_err() {
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "pfe run did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = pfe()
+            .args([
+                "check",
+                "--server",
+                &ports.c2s_addr().to_string(),
+                "--jid",
+                "bob@localhost",
+                "--password",
+                "pw-bob",
+                "--insecure",
+                "--profile",
+                "minimal",
+                "--env",
+                "development",
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        // Stop the Prosody that `pfe run` became (our own child, by its pid).
+        // SAFETY: plain syscall on our own, not yet reaped, child.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let status = child.wait().unwrap();
+        let mut err = String::new();
+        let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+        assert!(err.contains(&format!("password_hash {expect}")), "{err}");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+        });
+        assert_eq!(json["session"]["mechanism"], format!("SCRAM-{expect}"));
+        use std::os::unix::process::ExitStatusExt;
+        assert!(
+            status.success() || status.signal() == Some(libc::SIGTERM),
+            "{status:?}"
+        );
+    };
+    let fresh = tmp.path().join("fresh");
+    run(&fresh, "SHA-256", true);
+    assert_eq!(
+        std::fs::read_to_string(fresh.join("password_hash")).unwrap(),
+        "SHA-256\n"
+    );
+    run(&fresh, "SHA-256", false); // remembered, and bob still logs in
+    // Data from before pfe remembered the choice: SHA-1 stays.
+    let old = tmp.path().join("old");
+    std::fs::create_dir_all(old.join("data").join("localhost")).unwrap();
+    run(&old, "SHA-1", true);
+}
