@@ -41,13 +41,15 @@ case "$(dpkg-query -W -f='${Version}' prosody)" in
   *) echo "install-deps: prosody 13 is required, found $(dpkg-query -W -f='${Version}' prosody)" >&2; exit 1 ;;
 esac
 
-# ---- The real servers crates/pfe-testkit starts on loopback for the tests
-# (OpenLDAP, nginx, coturn, Knot DNS). Each test starts its own daemon in a
-# temp dir; the system services the packages start on install would hold the
-# standard ports (389, 80, 3478, 53), so they are stopped and disabled.
-# slapd's debconf questions are preseeded (and the install is noninteractive),
-# so it never waits for an answer; its system database is never used.
-svc_pkgs=(slapd ldap-utils nginx-light coturn knot knot-dnsutils)
+# ---- The real servers crates/pfe-testkit starts on loopback for the tests:
+# OpenLDAP, nginx with its stream module (Debian 12's nginx-light is only a
+# transitional package for nginx), coturn, Knot DNS. Each test starts its own
+# daemon in a temp dir; the system services the packages start on install
+# would hold the standard ports (389, 80, 3478, 53), so they are stopped and
+# disabled. slapd's debconf questions are preseeded (and the install is
+# noninteractive), so it never waits for an answer; its system database is
+# never used.
+svc_pkgs=(slapd ldap-utils nginx libnginx-mod-stream coturn knot knot-dnsutils)
 svc_need=()
 for p in "${svc_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || svc_need+=("$p")
