@@ -17,10 +17,11 @@
 
 use super::{
     Context, Daemon, Error, PortLease, Probe, Result, StartError, TestCa, find_binary, lease_port,
-    retry_on_clash, run_tool, wait_ready, write_file,
+    output_with_timeout, retry_on_clash, run_tool, wait_ready, write_file,
 };
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 use tempfile::TempDir;
 
 const SCHEMA_DIR: &str = "/etc/ldap/schema";
@@ -200,24 +201,34 @@ impl Slapd {
                 urls.push_str(&format!(" ldaps://127.0.0.1:{}/", l.port));
             }
             let mut cmd = Command::new(&slapd);
-            cmd.args(["-d", "stats", "-f"]).arg(&conf).arg("-h").arg(&urls);
+            cmd.args(["-d", "stats", "-f"])
+                .arg(&conf)
+                .arg("-h")
+                .arg(&urls);
             let mut daemon = Daemon::spawn("slapd", cmd, &log, vec![], libc::SIGKILL)?;
-            let probe_urls: Vec<(Transport, String)> = std::iter::once((
-                Transport::Plain,
-                format!("ldap://127.0.0.1:{}", ldap.port),
-            ))
-            .chain(
-                ldaps
-                    .as_ref()
-                    .map(|l| (Transport::Ldaps, format!("ldaps://127.0.0.1:{}", l.port))),
-            )
-            .collect();
+            let probe_urls: Vec<(Transport, String)> =
+                std::iter::once((Transport::Plain, format!("ldap://127.0.0.1:{}", ldap.port)))
+                    .chain(
+                        ldaps
+                            .as_ref()
+                            .map(|l| (Transport::Ldaps, format!("ldaps://127.0.0.1:{}", l.port))),
+                    )
+                    .collect();
             let ca_pem = ca.as_ref().map(|c| c.ca_pem().to_path_buf());
             wait_ready(&mut daemon, &[], || {
                 for (transport, url) in &probe_urls {
                     let cmd = ldap_cmd("ldapwhoami", ca_pem.as_deref());
                     match cmd.and_then(|c| {
-                        whoami_with(c, *transport, url, &root_dn, &opts.root_password)
+                        // Short: a port taken by a listener that never
+                        // answers must not stall the clash check.
+                        whoami_with(
+                            c,
+                            *transport,
+                            url,
+                            &root_dn,
+                            &opts.root_password,
+                            Duration::from_secs(1),
+                        )
                     }) {
                         Ok(Some(_)) => {}
                         Ok(None) => {
@@ -331,7 +342,7 @@ impl Slapd {
     /// A simple bind with `ldapwhoami` over `transport`: `Ok(Some(authzid))`
     /// (e.g. `"dn:uid=alice,ou=people,dc=example,dc=org"`) when it succeeds,
     /// `Ok(None)` when slapd answers invalidCredentials (49), `Err` for
-    /// anything else (TLS failure, no answer…).
+    /// anything else (TLS failure, no answer within 5 s…).
     pub fn whoami(&self, transport: Transport, dn: &str, password: &str) -> Result<Option<String>> {
         let url = match transport {
             Transport::Plain | Transport::StartTls => self.url(),
@@ -339,7 +350,14 @@ impl Slapd {
                 Error::new("Slapd::whoami over ldaps: this slapd was started without TLS")
             })?,
         };
-        whoami_with(self.ldap_command("ldapwhoami")?, transport, &url, dn, password)
+        whoami_with(
+            self.ldap_command("ldapwhoami")?,
+            transport,
+            &url,
+            dn,
+            password,
+            Duration::from_secs(5),
+        )
     }
 
     /// A `Command` for an ldap-utils tool (`ldapsearch`, `ldapwhoami`…),
@@ -374,30 +392,38 @@ fn ldap_cmd(tool: &str, ca_pem: Option<&Path>) -> Result<Command> {
     // Not ~/.ldaprc nor ./ldaprc of whoever runs the tests.
     cmd.env("LDAPRC", "/dev/null");
     cmd.env("LDAPTLS_REQCERT", "demand");
+    // ldap.conf's TIMEOUT: an answer must come within 5 s (nettimeout only
+    // bounds the connect).
+    cmd.env("LDAPTIMEOUT", "5");
     if let Some(ca) = ca_pem {
         cmd.env("LDAPTLS_CACERT", ca);
     }
     Ok(cmd)
 }
 
+/// `limit` bounds the connect and the answer (each), the whole run thrice.
 fn whoami_with(
     mut cmd: Command,
     transport: Transport,
     url: &str,
     dn: &str,
     password: &str,
+    limit: Duration,
 ) -> Result<Option<String>> {
-    cmd.args(["-x", "-o", "nettimeout=3", "-H", url, "-D", dn, "-w", password]);
+    let secs = limit.as_secs().max(1);
+    cmd.env("LDAPTIMEOUT", secs.to_string())
+        .args(["-x", "-o", &format!("nettimeout={secs}"), "-H", url])
+        .args(["-D", dn, "-w", password]);
     if transport == Transport::StartTls {
         cmd.arg("-ZZ");
     }
     let shown = format!("ldapwhoami -H {url} -D {dn}");
-    let out = cmd
-        .stdin(std::process::Stdio::null())
-        .output()
-        .context(|| format!("cannot run {shown}"))?;
+    let out = output_with_timeout(cmd, None, limit * 3)
+        .map_err(|e| Error::new(format!("{shown}: {e}")))?;
     match out.status.code() {
-        Some(0) => Ok(Some(String::from_utf8_lossy(&out.stdout).trim().to_string())),
+        Some(0) => Ok(Some(
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        )),
         Some(49) => Ok(None),
         _ => Err(Error::new(format!(
             "{shown} failed ({}): {}{}",

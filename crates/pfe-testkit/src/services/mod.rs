@@ -127,9 +127,33 @@ fn is_executable(p: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Runs a helper tool to completion; a non-zero exit is an error carrying
-/// its output.
-pub(crate) fn run_tool(mut cmd: Command, stdin: Option<&[u8]>) -> Result<Output> {
+/// How long a helper tool (openssl, slapadd, ldapadd, kdig…) may run.
+pub(crate) const TOOL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs a helper tool to completion (killed after [`TOOL_TIMEOUT`]); a
+/// non-zero exit is an error carrying its output.
+pub(crate) fn run_tool(cmd: Command, stdin: Option<&[u8]>) -> Result<Output> {
+    let shown = format!("{cmd:?}");
+    let out = output_with_timeout(cmd, stdin, TOOL_TIMEOUT)?;
+    if !out.status.success() {
+        return Err(Error::new(format!(
+            "{shown} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(out)
+}
+
+/// Runs `cmd` with `stdin` (or none), collecting its output; kills it and
+/// errs if it has not exited after `timeout` (a peer that accepts and never
+/// answers must not hang a test).
+pub(crate) fn output_with_timeout(
+    mut cmd: Command,
+    stdin: Option<&[u8]>,
+    timeout: Duration,
+) -> Result<Output> {
     use std::io::Write;
     let shown = format!("{cmd:?}");
     cmd.stdin(if stdin.is_some() {
@@ -142,21 +166,43 @@ pub(crate) fn run_tool(mut cmd: Command, stdin: Option<&[u8]>) -> Result<Output>
     let mut child = cmd.spawn().context(|| format!("cannot run {shown}"))?;
     if let Some(input) = stdin {
         let mut pipe = child.stdin.take().expect("stdin is piped");
-        pipe.write_all(input)
-            .context(|| format!("cannot write to {shown}"))?;
+        // A tool that exits early closes the pipe: its status tells why.
+        let _ = pipe.write_all(input);
     }
-    let out = child
-        .wait_with_output()
-        .context(|| format!("cannot wait for {shown}"))?;
-    if !out.status.success() {
-        return Err(Error::new(format!(
-            "{shown} failed ({}):\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )));
-    }
-    Ok(out)
+    let mut out_pipe = child.stdout.take().expect("stdout is piped");
+    let mut err_pipe = child.stderr.take().expect("stderr is piped");
+    let out_reader = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = out_pipe.read_to_end(&mut b);
+        b
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = err_pipe.read_to_end(&mut b);
+        b
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child
+            .try_wait()
+            .context(|| format!("cannot wait for {shown}"))?
+        {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Error::new(format!(
+                "{shown} did not finish within {timeout:?} (killed)"
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Ok(Output {
+        status,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    })
 }
 
 /// A small unpredictable-enough number for ids and serials (no rand crate).
@@ -218,7 +264,11 @@ pub(crate) fn lease_port(udp: bool) -> Result<PortLease> {
             .open(&path)
             .context(|| format!("cannot open {}", path.display()))?;
         match lock.try_lock() {
-            Ok(()) => return Ok(PortLease { port, _lock: lock }),
+            Ok(()) => {
+                #[cfg(test)]
+                tests::maybe_block(tcp, _udp);
+                return Ok(PortLease { port, _lock: lock });
+            }
             Err(e) => last = format!("port {port} is leased by another harness: {e}"),
         }
     }
@@ -300,8 +350,13 @@ impl Daemon {
         // allocates nothing.
         unsafe {
             cmd.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, death_signal as libc::c_ulong, 0, 0, 0)
-                    != 0
+                if libc::prctl(
+                    libc::PR_SET_PDEATHSIG,
+                    death_signal as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                ) != 0
                 {
                     return Err(io::Error::last_os_error());
                 }
@@ -328,10 +383,10 @@ impl Daemon {
 
     /// The exit status if the daemon has exited (it is then reaped).
     pub(crate) fn exit_status(&mut self) -> Option<ExitStatus> {
-        if self.exited.is_none() {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                self.exited = Some(status);
-            }
+        if self.exited.is_none()
+            && let Ok(Some(status)) = self.child.try_wait()
+        {
+            self.exited = Some(status);
         }
         self.exited
     }
@@ -609,4 +664,102 @@ impl TestCa {
 /// `127.0.0.1:port`.
 pub(crate) fn loopback(port: u16) -> SocketAddr {
     SocketAddr::new(LOOPBACK, port)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::{Cell, RefCell};
+
+    thread_local! {
+        /// How many of this thread's next leases to keep bound (a clash).
+        static BLOCK_NEXT: Cell<usize> = const { Cell::new(0) };
+        static BLOCKERS: RefCell<Vec<(TcpListener, Option<UdpSocket>)>> =
+            const { RefCell::new(Vec::new()) };
+    }
+
+    /// Called by lease_port with its probe sockets: keeps them bound when a
+    /// clash was asked for, so the daemon finds its port taken.
+    pub(super) fn maybe_block(tcp: TcpListener, udp: Option<UdpSocket>) {
+        if BLOCK_NEXT.get() > 0 {
+            BLOCK_NEXT.set(BLOCK_NEXT.get() - 1);
+            BLOCKERS.with_borrow_mut(|b| b.push((tcp, udp)));
+        }
+    }
+
+    fn blocked_ports() -> Vec<u16> {
+        BLOCKERS.with_borrow(|b| {
+            b.iter()
+                .map(|(t, _)| t.local_addr().unwrap().port())
+                .collect()
+        })
+    }
+
+    /// Each daemon, finding its first port taken, starts on another.
+    #[test]
+    fn a_taken_port_is_retried_on_another() {
+        let t = Instant::now();
+        BLOCK_NEXT.set(1);
+        let ldap = ldap::Slapd::start().unwrap();
+        eprintln!("slapd after a clash: {:?}", t.elapsed());
+        let t = Instant::now();
+        BLOCK_NEXT.set(1);
+        let web = nginx::Nginx::start("server { listen 127.0.0.1:@PORT@; return 200; }").unwrap();
+        eprintln!("nginx after a clash: {:?}", t.elapsed());
+        let t = Instant::now();
+        BLOCK_NEXT.set(1);
+        let turn = turn::Coturn::start("s", "example.org").unwrap();
+        eprintln!("coturn after a clash: {:?}", t.elapsed());
+        let t = Instant::now();
+        BLOCK_NEXT.set(1);
+        let knot = dns::Knot::start(&[("example.org", &dns::minimal_zone("example.org"))]).unwrap();
+        eprintln!("knot after a clash: {:?}", t.elapsed());
+        let blocked = blocked_ports();
+        assert_eq!(blocked.len(), 4);
+        for (name, port) in [
+            ("slapd", ldap.port()),
+            ("nginx", web.port()),
+            ("coturn", turn.port()),
+            ("knot", knot.port()),
+        ] {
+            assert!(!blocked.contains(&port), "{name} got a blocked port {port}");
+        }
+        assert!(turn::stun_binding(turn.addr()).is_ok());
+        assert_eq!(
+            knot.query("example.org", dns::rtype::SOA).unwrap().rcode,
+            dns::rcode::NOERROR
+        );
+    }
+
+    #[test]
+    fn a_missing_binary_names_itself_and_its_package() {
+        let err = find_binary("pfe-no-such-daemon", "pfe-no-such-package").unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("pfe-no-such-daemon") && msg.contains("pfe-no-such-package"),
+            "{msg}"
+        );
+        assert!(find_binary("slapd", "slapd").is_ok());
+    }
+
+    #[test]
+    fn leases_are_exclusive_across_open_files() {
+        let a = lease_port(true).unwrap();
+        // The same port's lock file, opened again (as another process
+        // would), cannot be locked while the lease lives.
+        let path = std::env::temp_dir().join(format!("pfe-testkit-ports/{}.lock", a.port));
+        let f = File::open(&path).unwrap();
+        assert!(f.try_lock().is_err());
+        drop(a);
+        assert!(f.try_lock().is_ok());
+    }
+
+    #[test]
+    fn tail_keeps_the_last_lines() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("log");
+        fs::write(&p, "a\nb\nc\n").unwrap();
+        assert_eq!(tail(&p, 2), "b\nc\n");
+        assert!(tail(&d.path().join("none"), 2).contains("cannot read"));
+    }
 }

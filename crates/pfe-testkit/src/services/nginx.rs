@@ -110,7 +110,9 @@ impl Nginx {
                 vec![d.join("logs/error.log")],
                 libc::SIGTERM,
             )?;
-            wait_ready(&mut daemon, &["[emerg]"], || generation_probe(control.port, 1))?;
+            wait_ready(&mut daemon, &["[emerg]"], || {
+                generation_probe(control.port, 1)
+            })?;
             Ok::<_, StartError>((daemon, ports, control))
         })?;
         Ok(Nginx {
@@ -253,7 +255,11 @@ impl Nginx {
 
 /// Every `@PORT@`-ish token in the config, as port numbers 1..=9.
 fn port_tokens(config: &NginxConfig) -> Vec<u8> {
-    let text = format!("{}\n{}", config.http, config.stream.as_deref().unwrap_or(""));
+    let text = format!(
+        "{}\n{}",
+        config.http,
+        config.stream.as_deref().unwrap_or("")
+    );
     let mut out = vec![];
     if text.contains("@PORT@") {
         out.push(1);
@@ -319,8 +325,9 @@ fn write_config(
         }
         None => (String::new(), String::new()),
     };
-    // As root, workers would drop to `nobody`, who cannot enter the 0700
-    // temp dir (temp paths, @DIR@ files): keep them root.
+    // As root, workers would drop to `nobody`, who may not read what a test
+    // puts in @DIR@ (0600 keys from TestCa, say) nor write root's temp
+    // paths: keep them root.
     // SAFETY: geteuid has no preconditions.
     let user = if unsafe { libc::geteuid() } == 0 {
         "user root root;\n"

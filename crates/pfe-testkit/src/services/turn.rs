@@ -173,16 +173,18 @@ fn unspecified_for(server: SocketAddr) -> SocketAddr {
 /// Sends a STUN Binding request (RFC 5389) over UDP from a fresh socket and
 /// returns the XOR-MAPPED-ADDRESS (or MAPPED-ADDRESS) of the success
 /// response: the client's address as the server saw it. Retransmits 4 times
-/// (500 ms apart); an error response is an error naming its code.
+/// (500 ms apart); an error response is an error naming its code. The
+/// socket is connected, so a closed port fails at once (ConnectionRefused).
 pub fn stun_binding(server: SocketAddr) -> io::Result<SocketAddr> {
     let sock = UdpSocket::bind(unspecified_for(server))?;
+    sock.connect(server)?;
     stun_binding_on(&sock, server)
 }
 
 /// [`stun_binding`] from a socket of the caller's (so the caller knows the
-/// local address to compare the mapped address with). Uses `send_to`, so
-/// the socket may be unconnected; replies from other peers or with another
-/// transaction id are ignored.
+/// local address to compare the mapped address with). The socket may be
+/// unconnected or connected to `server`; replies from other peers or with
+/// another transaction id are ignored.
 pub fn stun_binding_on(sock: &UdpSocket, server: SocketAddr) -> io::Result<SocketAddr> {
     let txid = new_transaction_id();
     let req = binding_request(&txid);
@@ -257,10 +259,13 @@ pub fn parse_binding_response(msg: &[u8], txid: &[u8; 12]) -> io::Result<SocketA
     if &msg[8..20] != txid {
         return Err(not_ours("another transaction id"));
     }
-    if msg.len() < 20 + len || len % 4 != 0 {
+    if msg.len() < 20 + len || !len.is_multiple_of(4) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("STUN length {len} does not fit the {} bytes received", msg.len()),
+            format!(
+                "STUN length {len} does not fit the {} bytes received",
+                msg.len()
+            ),
         ));
     }
     let mut attrs = vec![];
