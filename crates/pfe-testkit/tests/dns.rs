@@ -123,3 +123,16 @@ fn a_broken_zone_is_an_error_with_knots_reason() {
         .expect("a zone without SOA loaded");
     assert!(err.to_string().contains("missing SOA"), "{err}");
 }
+
+#[test]
+fn a_harness_outlives_the_thread_that_started_it() {
+    // Daemons are forked from a process-lifetime thread, so the kernel's
+    // parent-death signal does not fire when a test thread ends.
+    let zone = minimal_zone("example.org");
+    let knot = std::thread::spawn(move || Knot::start(&[("example.org", &zone)]).unwrap())
+        .join()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let r = knot.query("example.org", rtype::SOA).unwrap();
+    assert_eq!(r.rcode, rcode::NOERROR, "{}", knot.log_tail());
+}

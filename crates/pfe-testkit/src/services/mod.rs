@@ -22,7 +22,7 @@
 //!   the tests never skip.
 //!
 //! Ports are also reserved across processes with a lock file per port under
-//! `$TMPDIR/pfe-testkit-ports/`, held for the harness's life: coturn and
+//! `/tmp/pfe-testkit-ports/` (`flock`), held for the harness's life: coturn and
 //! Knot bind with `SO_REUSEPORT`, so two of them on one port would not fail
 //! but silently share it; the lock keeps two harnesses (in any test
 //! processes) from being handed the same port.
@@ -231,10 +231,24 @@ pub(crate) struct PortLease {
     _lock: File,
 }
 
-/// Leases a port free on 127.0.0.1 for TCP (and UDP too when `udp`).
-pub(crate) fn lease_port(udp: bool) -> Result<PortLease> {
+/// `/tmp/pfe-testkit-ports` (fixed, so test processes with different
+/// `TMPDIR`s still see each other's leases; mode 1777 like /tmp, so every
+/// user's tests share it), else `$TMPDIR/pfe-testkit-ports`.
+fn port_lock_dir() -> Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let fixed = PathBuf::from("/tmp/pfe-testkit-ports");
+    if fs::create_dir_all(&fixed).is_ok() {
+        let _ = fs::set_permissions(&fixed, fs::Permissions::from_mode(0o1777));
+        return Ok(fixed);
+    }
     let dir = std::env::temp_dir().join("pfe-testkit-ports");
     fs::create_dir_all(&dir).context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Leases a port free on 127.0.0.1 for TCP (and UDP too when `udp`).
+pub(crate) fn lease_port(udp: bool) -> Result<PortLease> {
+    let dir = port_lock_dir()?;
     let mut last = String::from("no attempt");
     for _ in 0..64 {
         let tcp = match TcpListener::bind((LOOPBACK, 0)) {
@@ -747,7 +761,7 @@ mod tests {
         let a = lease_port(true).unwrap();
         // The same port's lock file, opened again (as another process
         // would), cannot be locked while the lease lives.
-        let path = std::env::temp_dir().join(format!("pfe-testkit-ports/{}.lock", a.port));
+        let path = port_lock_dir().unwrap().join(format!("{}.lock", a.port));
         let f = File::open(&path).unwrap();
         assert!(f.try_lock().is_err());
         drop(a);
