@@ -43,8 +43,8 @@ pub use health::{
     healthcheck_tls, served_config_path,
 };
 pub use http::{
-    HttpExchange, HttpRequest, HttpResponse, MAX_HEAD, WebSocketProbe, http_get, http_request,
-    websocket_accept, websocket_probe,
+    HttpExchange, HttpRequest, HttpResponse, MAX_HEAD, WebSocketProbe, WebSocketSession, http_get,
+    http_request, websocket_accept, websocket_probe, websocket_session,
 };
 pub use stream::{Limits, Timeouts};
 pub use tls::{TlsMode, TlsVerify};
