@@ -407,6 +407,11 @@ pub struct TargetOptions {
     pub https: bool,
     /// The overall deadline; every probe ends within it.
     pub timeout: Duration,
+    /// A second, disposable account (JID, password) for the two-party
+    /// behaviour probes.
+    pub second: Option<(String, String)>,
+    /// The external components' secret when the config does not hold it.
+    pub component_secret: Option<String>,
 }
 
 /// The addresses one check probes, with the defaults the config implies:
@@ -439,7 +444,14 @@ pub fn plan_target(build: &Build, o: &TargetOptions) -> Target {
     cfg.timeouts.overall = o.timeout;
     cfg.timeouts.connect = cfg.timeouts.connect.min(o.timeout);
     cfg.timeouts.read = cfg.timeouts.read.min(o.timeout);
-    let mut target = Target::new(cfg);
+    let mut target = Target::new(cfg.clone());
+    if let Some((jid, password)) = &o.second {
+        let mut second = cfg;
+        second.jid = jid.clone();
+        second.password = password.clone();
+        target.second = Some(second);
+    }
+    target.components = component_targets(build, &host, o.component_secret.as_deref());
     let http_default = if o.https {
         configured_port(build, "https_ports").unwrap_or(5281)
     } else {
@@ -597,14 +609,13 @@ pub(crate) fn extdisco_problems(list: &[ExternalService]) -> Vec<String> {
             out.push(format!("{name}: no host"));
         }
         match s.kind.as_str() {
-            "turn" | "turns" => {
+            "turn" | "turns"
                 if s.username.as_deref().unwrap_or("").is_empty()
-                    || s.password.as_deref().unwrap_or("").is_empty()
-                {
-                    out.push(format!(
-                        "{name}: no username/password (the TURN secret is not configured)"
-                    ));
-                }
+                    || s.password.as_deref().unwrap_or("").is_empty() =>
+            {
+                out.push(format!(
+                    "{name}: no username/password (the TURN secret is not configured)"
+                ));
             }
             "stun" | "stuns" => {}
             "" => out.push(format!("{name}: no type")),

@@ -36,6 +36,9 @@ const NS_STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
 const CHECK_NS: &str = "urn:pfe:check:0";
 const CAPS_NODE: &str = "https://pfe.invalid/check";
 
+/// Whether the (unfinished) MAM probe runs.
+const MAM_PROBE: bool = false;
+
 pub(crate) type Results = BTreeMap<String, Result<String, String>>;
 
 /// What the probes found, and what they left behind.
@@ -498,10 +501,17 @@ async fn run_inner(
         put(out, "publish_options", po);
     }
 
-    // Message archive (XEP-0313): two messages to ourselves, found by time
-    // and paged with RSM one by one.
-    {
-        let r = mam(&mut a, &mut b).await;
+    // Message archive (XEP-0313): two messages from the second account,
+    // found by time and paged with RSM one by one. Not run yet: on Prosody
+    // 13 the query finds none of them (under investigation), and a probe
+    // that fails on a working server must not judge anything.
+    if MAM_PROBE {
+        // Prosody archives no message between two resources of one
+        // account: the sender is the second account when there is one.
+        let r = match c.as_mut() {
+            Some(cp) => mam(&mut a, cp).await,
+            None => mam(&mut a, &mut b).await,
+        };
         if r.is_ok() {
             out.expires.push(format!(
                 "two messages to {} in its archive (removed when archive_expires_after passes)",
@@ -539,6 +549,7 @@ async fn run_inner(
 }
 
 async fn mam(a: &mut Party, b: &mut Party) -> Result<String, String> {
+    let with = b.bare.clone();
     let start = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs().saturating_sub(2))
@@ -562,7 +573,7 @@ async fn mam(a: &mut Party, b: &mut Party) -> Result<String, String> {
         }
         Element::new("query", NS_MAM)
             .with_attr("queryid", qid)
-            .with_child(form(NS_MAM, &[("start", &start), ("with", &to)]))
+            .with_child(form(NS_MAM, &[("start", &start), ("with", &with)]))
             .with_child(set)
     };
     // Page 1 (by time, max 1), then page 2 (after the first's id).
@@ -621,7 +632,7 @@ async fn mam(a: &mut Party, b: &mut Party) -> Result<String, String> {
         ));
     }
     Ok(format!(
-        "two messages to self archived; found by time (start {start}), paged one by one with RSM (after id {})",
+        "two messages from {with} archived; found by time (start {start}) and sender, paged one by one with RSM (after id {})",
         found[0].0
     ))
 }
@@ -1109,9 +1120,7 @@ async fn sm(cfg: &ClientConfig, b: &mut Party) -> Result<String, String> {
     }
     r.close().await;
     if redelivered {
-        Ok(format!(
-            "acks counted (h=2 after 2 stanzas); a session cut without closing resumed with <resumed/> and redelivered the unacknowledged message"
-        ))
+        Ok("acks counted (h=2 after 2 stanzas); a session cut without closing resumed with <resumed/> and redelivered the unacknowledged message".into())
     } else {
         Err("the session resumed, but the unacknowledged message was not redelivered".into())
     }

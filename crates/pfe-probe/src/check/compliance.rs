@@ -662,29 +662,65 @@ mod tests {
                 ..Default::default()
             },
         ));
+        // Advertised only: nothing is claimed, and the summary says why.
         let suites = evaluate(&f);
-        let by = |c: &str| suites.iter().find(|s| s.category == c).unwrap().clone();
-        assert_eq!(by("Core").reached, Some(Level::Core));
+        let by = |s: &[Suite], c: &str| s.iter().find(|x| x.category == c).unwrap().clone();
+        assert_eq!(by(&suites, "Core").reached, None);
         assert!(
-            by("Core")
+            by(&suites, "Core")
                 .missing_for_next
-                .iter()
-                .any(|m| m.starts_with("XEP-0368")),
+                .contains(&"XEP-0114 (Server extensibility): missing".to_string()),
             "{:?}",
-            by("Core").missing_for_next
+            by(&suites, "Core").missing_for_next
         );
-        // IM needs file upload for Core.
-        assert_eq!(by("IM").reached, None);
-        assert_eq!(by("IM").missing_for_next, ["XEP-0363 (File upload)"]);
-        // Mobile without SM and CSI: nothing; its list names both.
-        assert_eq!(by("Mobile").reached, None);
-        assert_eq!(by("Mobile").missing_for_next.len(), 2);
-        // Web names the Core category when that blocks the next level.
+        assert_eq!(by(&suites, "IM").reached, None);
         assert!(
-            by("Web")
-                .missing_for_next
+            by(&suites, "IM").missing_for_next.contains(
+                &"XEP-0280 (Outbound message synchronization): only advertised".to_string()
+            ),
+            "{:?}",
+            by(&suites, "IM").missing_for_next
+        );
+        // A component handshake and carbons seen working: Core is claimed,
+        // XEP-0280 no longer blocks IM; the provider modules are named.
+        f.component = Some(Ok("handshake".into()));
+        f.behave.insert("carbons".into(), Ok("copied".into()));
+        let suites = evaluate(&f);
+        assert_eq!(by(&suites, "Core").reached, Some(Level::Core));
+        let im = by(&suites, "IM");
+        assert!(
+            !im.missing_for_next
                 .iter()
-                .any(|m| m.starts_with("RFC 7395"))
+                .any(|m| m.starts_with("XEP-0280")),
+            "{:?}",
+            im.missing_for_next
+        );
+        let carbons = im
+            .requirements
+            .iter()
+            .find(|r| r.spec == "XEP-0280")
+            .unwrap();
+        assert_eq!(carbons.modules, ["carbons"]);
+        // A behaviour seen broken turns the advertisement into a miss.
+        f.behave.insert("carbons".into(), Err("no copy".into()));
+        let im = by(&evaluate(&f), "IM");
+        let carbons = im
+            .requirements
+            .iter()
+            .find(|r| r.spec == "XEP-0280")
+            .unwrap();
+        assert!(matches!(&carbons.status, Status::Missing { why } if why.contains("no copy")));
+        // Unverifiable never counts: XEP-0249 without a MUC probe.
+        let g = im
+            .requirements
+            .iter()
+            .find(|r| r.spec == "XEP-0249")
+            .unwrap();
+        assert!(matches!(g.status, Status::Unverifiable { .. }));
+        assert!(
+            im.missing_for_next
+                .iter()
+                .any(|m| m == "XEP-0249 (Group chat): unverifiable")
         );
     }
 }
