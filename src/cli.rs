@@ -100,6 +100,17 @@ pub struct CheckArgs {
     /// Probe the HTTP endpoints over TLS (verified like the XMPP session)
     #[arg(long)]
     pub https: bool,
+    /// A second, disposable account for the probes that need two parties (carbons, blocking,
+    /// offline delivery, direct invitations to it); without it they do not run
+    #[arg(long, value_name = "JID", requires = "password2")]
+    pub jid2: Option<String>,
+    /// The second account's password
+    #[arg(long, env = "PFE_CHECK_PASSWORD2", hide_env_values = true)]
+    pub password2: Option<String>,
+    /// The shared secret of the config's external components, for the XEP-0114 handshake
+    /// (unless the config holds it literally)
+    #[arg(long, env = "PFE_CHECK_COMPONENT_SECRET", hide_env_values = true)]
+    pub component_secret: Option<String>,
     /// Overall deadline in milliseconds (every probe ends within it)
     #[arg(long, default_value_t = pfe_probe::check::DEFAULT_TIMEOUT_MS)]
     pub timeout: u64,

@@ -44,8 +44,8 @@ pub use health::{
     served_config_path, with_default_port,
 };
 pub use http::{
-    HttpExchange, HttpRequest, HttpResponse, MAX_HEAD, WebSocketProbe, http_get, http_request,
-    websocket_accept, websocket_probe,
+    HttpExchange, HttpRequest, HttpResponse, MAX_HEAD, WebSocketProbe, WebSocketSession, http_get,
+    http_request, websocket_accept, websocket_probe, websocket_session,
 };
 pub use stream::{Limits, Timeouts};
 pub use tls::{TlsMode, TlsVerify};
