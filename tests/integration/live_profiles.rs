@@ -957,6 +957,8 @@ fn behaviours_pass_on_a_stock_standard_server() {
         "muc_mam",
         "invite",
         "sm",
+        "mam",
+        "csi",
     ] {
         assert!(
             behaviour(&report, key).is_ok(),
@@ -1015,4 +1017,23 @@ fn private_off_fails_xep_0049_although_bookmarks_advertise_it() {
         "XEP-0049",
         "jabber:iq:private",
     );
+}
+
+/// A server whose archive answers no more than 0 results per query:
+/// messages are archived (stanza-id), but no query can page through them.
+#[test]
+fn archive_query_limit_zero_fails_the_mam_row() {
+    behaviour_broken(
+        "max_archive_query_results=0",
+        "mam",
+        "XEP-0313",
+        "returned 0",
+    );
+}
+
+/// A CSI queue of one stanza flushes on the second held stanza: presence
+/// updates reach the inactive resource at once, urn:xmpp:csi:0 stays.
+#[test]
+fn csi_queue_of_one_fails_xep_0352() {
+    behaviour_broken("csi_queue_size=1", "csi", "XEP-0352", "at once");
 }

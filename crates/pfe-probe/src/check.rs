@@ -1008,6 +1008,9 @@ async fn inspect_inner(
     if let Some((_, t)) = &components {
         timings.insert("component handshake".into(), ms(*t));
     }
+    for (name, t) in &behaviours.0.timings {
+        timings.insert(format!("behaviour: {name}"), *t);
+    }
     facts.behave = behaviours.0.results;
     facts.leftovers = behaviours.0.leftovers;
     facts.expires = behaviours.0.expires;
@@ -1081,6 +1084,7 @@ fn behaviour_key(p: &Promise) -> Option<&'static str> {
         ("XEP-0160", _) => "offline",
         ("XEP-0049", _) => "private",
         ("XEP-0163", _) => "pep",
+        ("XEP-0352", _) => "csi",
         _ => return None,
     })
 }
@@ -1506,6 +1510,9 @@ impl Report {
         out += &format!(
             "\nproof: {b} rows seen working (or failing), {a} rows on advertisement only\n"
         );
+        if let Some(Err(e)) = self.behaviours.get("session") {
+            out += &format!("behaviour probes cut short: {e}\n");
+        }
         if !self.leftovers.is_empty() {
             out += &format!("NOT removed: {}\n", self.leftovers.join("; "));
         }

@@ -10,10 +10,11 @@
 //! routed to it. The only timed wait is the CSI hold (nothing must arrive).
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::nonce;
-use crate::xmpp::{self, Client, ClientConfig, DiscoInfo, DiscoItem, Element, Error, NS_SM};
+use crate::xmpp::{
+    self, Client, ClientConfig, DiscoInfo, DiscoItem, Element, Error, NS_CSI, NS_SM,
+};
 
 const NS_CLIENT: &str = "jabber:client";
 const NS_PING: &str = "urn:xmpp:ping";
@@ -24,6 +25,9 @@ const NS_DATA: &str = "jabber:x:data";
 const NS_MAM: &str = "urn:xmpp:mam:2";
 const NS_RSM: &str = "http://jabber.org/protocol/rsm";
 const NS_FORWARD: &str = "urn:xmpp:forward:0";
+const NS_DELAY: &str = "urn:xmpp:delay";
+const NS_SID: &str = "urn:xmpp:sid:0";
+const NS_ROSTER: &str = "jabber:iq:roster";
 const NS_CARBONS: &str = "urn:xmpp:carbons:2";
 const NS_BLOCKING: &str = "urn:xmpp:blocking";
 const NS_MUC: &str = "http://jabber.org/protocol/muc";
@@ -36,9 +40,6 @@ const NS_STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
 const CHECK_NS: &str = "urn:pfe:check:0";
 const CAPS_NODE: &str = "https://pfe.invalid/check";
 
-/// Whether the (unfinished) MAM probe runs.
-const MAM_PROBE: bool = false;
-
 pub(crate) type Results = BTreeMap<String, Result<String, String>>;
 
 /// What the probes found, and what they left behind.
@@ -47,6 +48,16 @@ pub(crate) struct Out {
     pub(crate) results: Results,
     pub(crate) leftovers: Vec<String>,
     pub(crate) expires: Vec<String>,
+    /// Milliseconds per step, in order.
+    pub(crate) timings: Vec<(String, u64)>,
+}
+
+/// Record the time since the last lap under `name`.
+fn lap(out: &mut Out, t: &mut tokio::time::Instant, name: &str) {
+    let now = tokio::time::Instant::now();
+    out.timings
+        .push((name.into(), now.duration_since(*t).as_millis() as u64));
+    *t = now;
 }
 
 /// One logged-in resource: a client plus the stanzas it received while
@@ -149,6 +160,12 @@ impl Party {
                 .with_child(Element::new("feature", NS_DISCO_INFO).with_attr("var", NS_DISCO_INFO));
             reply.set_attr("type", "result");
             reply = reply.with_child(answer);
+        } else if req.attr("type") == Some("set")
+            && req.child("query", NS_ROSTER).is_some()
+            && req.attr("from").is_none_or(|f| f == self.bare)
+        {
+            // A roster push (RFC 6121 2.1.6).
+            reply.set_attr("type", "result");
         } else if req.attr("type") == Some("set") && req.child("pubsub", NS_PUBSUB).is_some() {
             // A push notification (XEP-0357) to us as the app server.
             reply.set_attr("type", "result");
@@ -236,32 +253,76 @@ impl Party {
         }
     }
 
-    /// Wait at most `d` for a stanza matching `f` (None: none came).
-    async fn within(
-        &mut self,
-        d: Duration,
-        f: impl Fn(&Element) -> bool,
-    ) -> Result<Option<Element>, String> {
-        if let Some(el) = self.take(&f) {
-            return Ok(Some(el));
-        }
-        let end = tokio::time::Instant::now() + d;
-        loop {
-            match tokio::time::timeout_at(end, self.recv()).await {
-                Err(_) => return Ok(None),
-                Ok(r) => {
-                    let el = r?;
-                    if f(&el) {
-                        return Ok(Some(el));
-                    }
-                    self.inbox.push(el);
-                }
-            }
-        }
-    }
-
     async fn close(self) {
         self.c.close().await;
+    }
+}
+
+/// XEP-0352 with Prosody's mod_csi_simple: while a session is inactive,
+/// presence updates (unimportant) are held, stamped with
+/// `<delay from='account'/>`, and written when the client is active again
+/// (any data from it flushes; `<active/>` ends the holding). Ordering
+/// without timed waits: B's `<inactive/>` is followed on its stream by a
+/// presence update, so once A sees that update, B's inactivity is in
+/// force; A's two updates are routed before A's ping is answered; B then
+/// sends `<active/>` and a ping, and its inbox must hold both updates with
+/// the hold's `<delay/>`. A too small `csi_queue_size` flushes at once (no
+/// `<delay/>` on the second update).
+async fn csi(a: &mut Party, b: &mut Party) -> Result<String, String> {
+    // Without <c/>: new caps would make mod_pep query the inactive
+    // resource, and an iq is important (it flushes).
+    let status = |t: &str| {
+        Element::new("presence", NS_CLIENT)
+            .with_child(Element::new("status", NS_CLIENT).with_text(t))
+    };
+    let tag = nonce();
+    let (sb, s1, s2) = (
+        format!("pfe check csi {tag} b"),
+        format!("pfe check csi {tag} 1"),
+        format!("pfe check csi {tag} 2"),
+    );
+    b.send(Element::new("inactive", NS_CSI)).await?;
+    b.send(status(&sb)).await?;
+    let bfull = b.full.clone();
+    let has_status = |e: &Element, from: &str, t: &str| {
+        e.is("presence", NS_CLIENT)
+            && e.attr("from") == Some(from)
+            && e.child("status", NS_CLIENT).is_some_and(|s| s.text == t)
+    };
+    a.wait(
+        |e| has_status(e, &bfull, &sb),
+        "the inactive resource's presence update",
+    )
+    .await?;
+    a.send(status(&s1)).await?;
+    a.send(status(&s2)).await?;
+    a.barrier().await?;
+    b.send(Element::new("active", NS_CSI)).await?;
+    b.barrier().await?;
+    let afull = a.full.clone();
+    let bare = b.bare.clone();
+    let mut seen = Vec::new();
+    for s in [&s1, &s2] {
+        let Some(p) = b.take(|e| has_status(e, &afull, s)) else {
+            return Err(format!(
+                "a presence update of {afull} did not reach {bfull} after <active/>"
+            ));
+        };
+        let held = p
+            .children_named("delay", NS_DELAY)
+            .any(|d| d.attr("from") == Some(bare.as_str()));
+        seen.push(held);
+    }
+    b.inbox.retain(|e| !e.is("presence", NS_CLIENT));
+    a.inbox.retain(|e| !e.is("presence", NS_CLIENT));
+    match seen.as_slice() {
+        [true, true] => Ok(format!(
+            "two presence updates of {afull} to inactive {bfull} were held (stamped <delay from='{bare}'/>) and delivered after <active/>"
+        )),
+        _ => Err(format!(
+            "{} of two presence updates of {afull} reached inactive {bfull} at once (no <delay from='{bare}'/> of a hold)",
+            seen.iter().filter(|h| !**h).count()
+        )),
     }
 }
 
@@ -296,15 +357,39 @@ fn form(form_type: &str, fields: &[(&str, &str)]) -> Element {
     x
 }
 
+/// A submitted form whose fields may carry several values.
+fn form_multi(form_type: &str, fields: &[(&str, &[&str])]) -> Element {
+    let mut x = form(form_type, &[]);
+    for (var, values) in fields {
+        let mut f = Element::new("field", NS_DATA).with_attr("var", *var);
+        for v in *values {
+            f = f.with_child(Element::new("value", NS_DATA).with_text(*v));
+        }
+        x = x.with_child(f);
+    }
+    x
+}
+
 /// Run every probe. `second` is the disposable second account.
+/// Bounded by the check's deadline (`cfg.timeouts.overall` from now): a
+/// probe still waiting then is cut off and reported, so a slow or silent
+/// server gives failed rows, never a check that ends without a report.
 pub(crate) async fn run(cfg: &ClientConfig, second: Option<&ClientConfig>) -> Out {
     let mut out = Out::default();
-    let r = run_inner(cfg, second, &mut out).await;
-    if let Err(e) = r {
-        out.results
-            .entry("session".into())
-            .or_insert_with(|| Err(format!("the behaviour session failed: {e}")));
-    }
+    let overall = cfg.timeouts.overall;
+    let r = tokio::time::timeout(overall, run_inner(cfg, second, &mut out)).await;
+    let e = match r {
+        Ok(Ok(())) => return out,
+        Ok(Err(e)) => format!("the behaviour session failed: {e}"),
+        Err(_) => format!(
+            "the behaviour probes did not finish within {} ms (after: {})",
+            overall.as_millis(),
+            out.timings
+                .last()
+                .map_or("the logins", |(name, _)| name.as_str())
+        ),
+    };
+    out.results.entry("session".into()).or_insert(Err(e));
     out
 }
 
@@ -317,6 +402,7 @@ async fn run_inner(
     second: Option<&ClientConfig>,
     out: &mut Out,
 ) -> Result<(), String> {
+    let mut t = tokio::time::Instant::now();
     // A message to an offline second account, before it logs in.
     let (ra, rb) = tokio::join!(
         Party::login(cfg.clone(), "pfe-a"),
@@ -335,6 +421,7 @@ async fn run_inner(
         a.send(message(&c2.jid, &mid, &offline_body)).await?;
         a.barrier().await?;
     }
+    lap(out, &mut t, "login");
     let mut c = match second {
         Some(c2) => {
             let mut p = Party::login(c2.clone(), "pfe-c")
@@ -359,18 +446,20 @@ async fn run_inner(
         };
         put(out, "offline", r);
     }
+    lap(out, &mut t, "offline");
 
-    // Entity capabilities (XEP-0115): mod_pep asks for an unknown hash.
+    // Entity capabilities (XEP-0115): mod_pep asks for an unknown hash
+    // while it handles the presence (mod_pep's presence hook sends the
+    // disco#info query at once), so once a ping sent after the presence is
+    // answered, the query is in the inbox (and was answered). No timed wait.
     {
         let node = format!("{CAPS_NODE}#{ver}");
         a.barrier().await?;
-        let asked = a
-            .within(Duration::from_millis(300), |e| {
-                e.is("iq", NS_CLIENT)
-                    && e.child("query", NS_DISCO_INFO)
-                        .is_some_and(|q| q.attr("node") == Some(node.as_str()))
-            })
-            .await?;
+        let asked = a.take(|e| {
+            e.is("iq", NS_CLIENT)
+                && e.child("query", NS_DISCO_INFO)
+                    .is_some_and(|q| q.attr("node") == Some(node.as_str()))
+        });
         put(
             out,
             "caps",
@@ -385,6 +474,7 @@ async fn run_inner(
             },
         );
     }
+    lap(out, &mut t, "caps");
 
     // Private XML storage (XEP-0049), a namespace of our own.
     {
@@ -412,6 +502,7 @@ async fn run_inner(
         .await;
         put(out, "private", r);
     }
+    lap(out, &mut t, "private");
 
     // PEP (XEP-0163) with publish-options (XEP-0223): publish to a node of
     // our own, read it from the other resource, read its config, delete it.
@@ -500,26 +591,22 @@ async fn run_inner(
         put(out, "pep", pep);
         put(out, "publish_options", po);
     }
+    lap(out, &mut t, "pep");
 
-    // Message archive (XEP-0313): two messages from the second account,
-    // found by time and paged with RSM one by one. Not run yet: on Prosody
-    // 13 the query finds none of them (under investigation), and a probe
-    // that fails on a working server must not judge anything.
-    if MAM_PROBE {
-        // Prosody archives no message between two resources of one
-        // account: the sender is the second account when there is one.
-        let r = match c.as_mut() {
-            Some(cp) => mam(&mut a, cp).await,
-            None => mam(&mut a, &mut b).await,
-        };
+    // Message archive (XEP-0313): three messages from the second account,
+    // found by id and by time, paged with RSM (needs C: see `mam`).
+    if let Some(cp) = c.as_mut() {
+        let r = mam(&mut a, cp, out).await;
         if r.is_ok() {
             out.expires.push(format!(
-                "two messages to {} in its archive (removed when archive_expires_after passes)",
-                a.bare
+                "three messages from {} in the archive of {} (until archive_expires_after passes)",
+                cp.bare, a.bare
             ));
         }
+        b.inbox.clear();
         put(out, "mam", r);
     }
+    lap(out, &mut t, "mam");
 
     // Carbons (XEP-0280), blocking (XEP-0191): need the second account.
     if let Some(cp) = c.as_mut() {
@@ -533,12 +620,22 @@ async fn run_inner(
         }
         put(out, "blocking", r);
     }
+    lap(out, &mut t, "carbons+blocking");
+
+    // Client state indication (XEP-0352): B inactive, A's presence updates
+    // are held for B and flushed when B is active again.
+    if b.c.features_post_auth().is_some_and(|f| f.has_ns(NS_CSI)) {
+        put(out, "csi", csi(&mut a, &mut b).await);
+        lap(out, &mut t, "csi");
+    }
 
     // MUC (XEP-0045, 0313, 0410, 0421, 0249).
     muc(&mut a, &mut b, c.as_mut(), out).await?;
+    lap(out, &mut t, "muc");
 
     // Stream management (XEP-0198): acks, then resumption with redelivery.
     put(out, "sm", sm(cfg, &mut b).await);
+    lap(out, &mut t, "sm");
 
     a.close().await;
     b.close().await;
@@ -548,93 +645,283 @@ async fn run_inner(
     Ok(())
 }
 
-async fn mam(a: &mut Party, b: &mut Party) -> Result<String, String> {
-    let with = b.bare.clone();
-    let start = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs().saturating_sub(2))
-        .unwrap_or(0);
-    let start = format_time(start);
-    let bodies = [
-        format!("pfe check mam 1 {}", nonce()),
-        format!("pfe check mam 2 {}", nonce()),
-    ];
-    let to = a.bare.clone();
-    for body in &bodies {
-        let id = b.id();
-        b.send(message(&to, &id, body)).await?;
+/// XEP-0313 on the account's own archive. Prosody archives a message
+/// between two accounts in the recipient's archive when the recipient's
+/// preference allows it: `default_archive_policy` (or the account's own
+/// prefs) `always`, or `roster` and the sender is a contact — the standard
+/// profile archives only contacts. So the second account is put on the
+/// roster for the probe (when the policy is `roster` and it is not there
+/// yet) and taken off again. Messages between resources of one account
+/// are never archived under `roster` (one is not one's own contact).
+async fn mam(a: &mut Party, c: &mut Party, out: &mut Out) -> Result<String, String> {
+    let prefs = a
+        .iq("get", None, Element::new("prefs", NS_MAM))
+        .await
+        .map_err(|e| format!("reading the archiving preferences: {e}"))?;
+    let default = prefs
+        .child("prefs", NS_MAM)
+        .and_then(|p| p.attr("default"))
+        .unwrap_or("always")
+        .to_string();
+    if default == "never" {
+        return Err(format!(
+            "the archiving preference of {} is default='never' (default_archive_policy = false): no message is archived",
+            a.bare
+        ));
     }
-    b.barrier().await?;
-    let query = |qid: &str, after: Option<&str>| {
-        let mut set =
-            Element::new("set", NS_RSM).with_child(Element::new("max", NS_RSM).with_text("1"));
-        if let Some(after) = after {
-            set = set.with_child(Element::new("after", NS_RSM).with_text(after));
-        }
-        Element::new("query", NS_MAM)
-            .with_attr("queryid", qid)
-            .with_child(form(NS_MAM, &[("start", &start), ("with", &with)]))
-            .with_child(set)
-    };
-    // Page 1 (by time, max 1), then page 2 (after the first's id).
-    let mut found: Vec<(String, String)> = Vec::new();
-    let mut after: Option<String> = None;
-    for page in 0..2 {
-        let qid = format!("q{page}-{}", nonce());
-        let fin = a
-            .iq("set", None, query(&qid, after.as_deref()))
+    let mut added = false;
+    if default == "roster" {
+        let roster = a
+            .iq("get", None, Element::new("query", NS_ROSTER))
             .await
-            .map_err(|e| format!("MAM query: {e}"))?;
-        let mut results = Vec::new();
-        while let Some(m) = a.take(|e| {
-            e.is("message", NS_CLIENT)
-                && e.child("result", NS_MAM)
-                    .is_some_and(|r| r.attr("queryid") == Some(qid.as_str()))
-        }) {
-            let r = m.child("result", NS_MAM).expect("matched");
-            let body = r
-                .child("forwarded", NS_FORWARD)
-                .and_then(|f| f.child("message", NS_CLIENT))
-                .and_then(|m| m.child("body", NS_CLIENT))
-                .map(|b| b.text.clone())
-                .unwrap_or_default();
-            results.push((r.attr("id").unwrap_or("").to_string(), body));
+            .map_err(|e| format!("reading the roster: {e}"))?;
+        let listed = roster.child("query", NS_ROSTER).is_some_and(|q| {
+            q.children
+                .iter()
+                .any(|i| i.attr("jid") == Some(c.bare.as_str()))
+        });
+        if !listed {
+            a.iq(
+                "set",
+                None,
+                Element::new("query", NS_ROSTER).with_child(
+                    Element::new("item", NS_ROSTER)
+                        .with_attr("jid", c.bare.clone())
+                        .with_attr("name", "pfe check (temporary)"),
+                ),
+            )
+            .await
+            .map_err(|e| format!("adding {} to the roster (policy 'roster'): {e}", c.bare))?;
+            added = true;
         }
-        if results.len() != 1 {
-            return Err(format!(
-                "an RSM page of max 1 returned {} results ({}ly archived messages by time)",
-                results.len(),
-                if results.is_empty() {
-                    "no recent"
-                } else {
-                    "several"
-                }
-            ));
+    }
+    let r = mam_inner(a, c).await;
+    if added {
+        let removed = a
+            .iq(
+                "set",
+                None,
+                Element::new("query", NS_ROSTER).with_child(
+                    Element::new("item", NS_ROSTER)
+                        .with_attr("jid", c.bare.clone())
+                        .with_attr("subscription", "remove"),
+                ),
+            )
+            .await;
+        if let Err(e) = removed {
+            out.leftovers
+                .push(format!("{} in the roster of {}: {e}", c.bare, a.bare));
         }
-        let last = fin
-            .child("fin", NS_MAM)
+    }
+    r.map(|s| {
+        if added {
+            format!(
+                "{s} ({} was a contact for the probe: policy 'roster')",
+                c.bare
+            )
+        } else {
+            s
+        }
+    })
+}
+
+/// One archive query: its results (archive id, stamp, body) and the
+/// `<fin/>` (complete, RSM last).
+struct Page {
+    results: Vec<(String, String, String)>,
+    complete: bool,
+    last: Option<String>,
+}
+
+async fn mam_query(a: &mut Party, x: Element, set: Option<Element>) -> Result<Page, String> {
+    let qid = format!("q-{}", nonce());
+    let mut q = Element::new("query", NS_MAM)
+        .with_attr("queryid", qid.clone())
+        .with_child(x);
+    if let Some(set) = set {
+        q = q.with_child(set);
+    }
+    let fin = a.iq("set", None, q).await?;
+    let mut results = Vec::new();
+    while let Some(m) = a.take(|e| {
+        e.is("message", NS_CLIENT)
+            && e.child("result", NS_MAM)
+                .is_some_and(|r| r.attr("queryid") == Some(qid.as_str()))
+    }) {
+        let Some(r) = m.child("result", NS_MAM) else {
+            continue;
+        };
+        let fwd = r.child("forwarded", NS_FORWARD);
+        let stamp = fwd
+            .and_then(|f| f.child("delay", NS_DELAY))
+            .and_then(|d| d.attr("stamp"))
+            .unwrap_or_default()
+            .to_string();
+        let body = fwd
+            .and_then(|f| f.child("message", NS_CLIENT))
+            .and_then(|m| m.child("body", NS_CLIENT))
+            .map(|b| b.text.clone())
+            .unwrap_or_default();
+        results.push((r.attr("id").unwrap_or("").to_string(), stamp, body));
+    }
+    let fin = fin.child("fin", NS_MAM);
+    Ok(Page {
+        results,
+        complete: fin.is_some_and(|f| matches!(f.attr("complete"), Some("true" | "1"))),
+        last: fin
             .and_then(|f| f.child("set", NS_RSM))
             .and_then(|s| s.child("last", NS_RSM))
-            .map(|l| l.text.clone());
-        if last.as_deref() != Some(results[0].0.as_str()) {
+            .map(|l| l.text.clone()),
+    })
+}
+
+async fn mam_inner(a: &mut Party, c: &mut Party) -> Result<String, String> {
+    let with = c.bare.clone();
+    let tag = nonce();
+    let bodies: Vec<String> = (1..=3)
+        .map(|i| format!("pfe check mam {tag} {i}"))
+        .collect();
+    let to = a.bare.clone();
+    for body in &bodies {
+        let id = c.id();
+        c.send(message(&to, &id, body)).await?;
+    }
+    c.barrier().await?;
+    a.barrier().await?;
+    // Delivered with the archive's <stanza-id by='account'/>: archived.
+    let mut ids = Vec::new();
+    for body in &bodies {
+        let Some(m) = a.take(|e| body_is(e, body)) else {
+            return Err(format!("a message from {with} to {to} did not arrive"));
+        };
+        let sid = m
+            .children_named("stanza-id", NS_SID)
+            .find(|s| s.attr("by") == Some(to.as_str()))
+            .and_then(|s| s.attr("id"))
+            .map(str::to_string);
+        match sid {
+            Some(id) => ids.push(id),
+            None => {
+                return Err(format!(
+                    "a message from {with} arrived without <stanza-id by='{to}'/>: it was not archived"
+                ));
+            }
+        }
+    }
+    // By id (XEP-0313 `ids`): exactly the second message.
+    let x = form_multi(NS_MAM, &[("ids", &[ids[1].as_str()])]);
+    let page = mam_query(a, x, None)
+        .await
+        .map_err(|e| format!("querying the archive by id: {e}"))?;
+    let stamp = match page.results.as_slice() {
+        [(id, stamp, body)] if *id == ids[1] && *body == bodies[1] => stamp.clone(),
+        r => {
             return Err(format!(
-                "the RSM <last/> {last:?} does not name the result {}",
-                results[0].0
+                "a query by id {} returned {} result(s), not the message archived under it",
+                ids[1],
+                r.len()
             ));
         }
-        after = last;
-        found.extend(results);
-    }
-    let got: Vec<&str> = found.iter().map(|(_, b)| b.as_str()).collect();
-    if got != [bodies[0].as_str(), bodies[1].as_str()] {
+    };
+    let Some(secs) = parse_time(&stamp) else {
         return Err(format!(
-            "paging the archive gave {got:?}, not the two messages just sent"
+            "the archived message's <delay stamp='{stamp}'/> is not a date"
+        ));
+    };
+    // By time: nothing of ours ends before the second message's second.
+    let before = format_time(secs.saturating_sub(1));
+    let x = form_multi(
+        NS_MAM,
+        &[("end", &[before.as_str()]), ("with", &[with.as_str()])],
+    );
+    let page = mam_query(a, x, None)
+        .await
+        .map_err(|e| format!("querying the archive by time: {e}"))?;
+    if page.results.iter().any(|(id, ..)| ids[1..].contains(id)) {
+        return Err(format!(
+            "a query with end={before} returned messages archived at {stamp}"
+        ));
+    }
+    // By time from that second, paged with RSM one result at a time.
+    let start = format_time(secs);
+    let mut found: Vec<String> = Vec::new();
+    let mut after: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        pages += 1;
+        let mut set =
+            Element::new("set", NS_RSM).with_child(Element::new("max", NS_RSM).with_text("1"));
+        if let Some(after) = &after {
+            set = set.with_child(Element::new("after", NS_RSM).with_text(after.clone()));
+        }
+        let x = form_multi(
+            NS_MAM,
+            &[("start", &[start.as_str()]), ("with", &[with.as_str()])],
+        );
+        let page = mam_query(a, x, Some(set))
+            .await
+            .map_err(|e| format!("paging the archive (RSM): {e}"))?;
+        match page.results.as_slice() {
+            [] if page.complete && found.ends_with(&bodies[1..]) => break,
+            [(id, _, body)] => {
+                if page.last.as_deref() != Some(id.as_str()) {
+                    return Err(format!(
+                        "the RSM <last/> {:?} of a page does not name its result {id}",
+                        page.last
+                    ));
+                }
+                found.push(body.clone());
+                after = Some(id.clone());
+                if page.complete {
+                    break;
+                }
+            }
+            r => {
+                return Err(format!(
+                    "an RSM page of max 1 (start {start}, with {with}) returned {} results{}",
+                    r.len(),
+                    if r.is_empty() {
+                        " although the archive holds the messages (max_archive_query_results too low?)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+        }
+        if pages >= 8 {
+            break;
+        }
+    }
+    let ours: Vec<&String> = found.iter().filter(|b| bodies.contains(b)).collect();
+    if !found.ends_with(&bodies[1..]) || ours.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(format!(
+            "paging the archive from {start} gave {ours:?}, not the messages just archived in order"
         ));
     }
     Ok(format!(
-        "two messages from {with} archived; found by time (start {start}) and sender, paged one by one with RSM (after id {})",
-        found[0].0
+        "3 messages from {with} archived (stanza-id); found by id {}, by time (none before {before}, from {start}), paged one by one with RSM ({pages} pages)",
+        ids[1]
     ))
+}
+
+/// Seconds since the epoch of an XEP-0082 date-time (`Z` only).
+fn parse_time(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || !s.ends_with('Z') || b[4] != b'-' || b[10] != b'T' {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (hh, mm, ss) = (n(11..13)?, n(14..16)?, n(17..19)?);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
 }
 
 fn format_time(secs: u64) -> String {
