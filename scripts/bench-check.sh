@@ -3,7 +3,8 @@
 #   check:       a full `pfe check` of the standard profile (release build:
 #                one XMPP session with every disco query, extdisco, roster,
 #                an XEP-0363 slot, PUT and GET of a file, WebSocket, BOSH and
-#                host-meta probes, a cleartext-stream probe) vs
+#                host-meta probes, a cleartext-stream probe, and the
+#                behaviour probes without a second account) vs
 #                tests/support/slixmpp_check.py doing the same XMPP session
 #                (same queries, the slot request; no HTTP, no cleartext probe).
 #   healthcheck: `pfe healthcheck` (hyperfine) and its peak RSS (GNU time %M).
@@ -12,7 +13,7 @@
 # production; the development environment has no mod_limits, whose
 # per-connection read pacing would time Prosody, not the client), and stops it.
 # Prints the figures and whether each target is met (exit 1 if one is not):
-# pfe check >= 5x faster than slixmpp and < 150 ms; healthcheck < 20 ms and
+# pfe check < 1 s (its ratio to slixmpp printed); healthcheck < 20 ms and
 # < 10 MB RSS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +50,10 @@ PY
 jid=bench@localhost
 password=bench-password
 # `pfe run` execs Prosody: $pid is Prosody itself.
+# Plain HTTP on loopback stands for TLS terminated by a proxy: without
+# consider_*_secure Prosody offers no SASL over BOSH/WebSocket, and the
+# check rightly fails those rows.
+PFE_SET_1=consider_bosh_secure=true PFE_SET_2=consider_websocket_secure=true \
 PROSODY_LOG_LEVEL=info "$PFE" run standard development --state-dir "$work/state" \
   --c2s-port "$c2s" --http-port "$http" --user "$jid:$password" >"$work/prosody.log" 2>&1 &
 pid=$!
@@ -69,6 +74,8 @@ $check >"$work/check.txt" || { cat "$work/check.txt" >&2; echo "bench-check: pfe
 $slix >"$work/slix.txt" || { cat "$work/slix.txt" >&2; echo "bench-check: slixmpp failed" >&2; exit 1; }
 $health >/dev/null
 tail -n 1 "$work/check.txt" >&2
+# Where the time goes: the parts of one check (they run at once).
+$check --json | python3 -c 'import json,sys; t=json.load(sys.stdin)["session"]["timings_ms"]; print("check parts (ms): " + ", ".join(f"{k} {v}" for k, v in sorted(t.items(), key=lambda kv: -kv[1])))' >&2
 
 hyperfine -N --warmup 3 --runs 30 --export-json "$work/check.json" \
   -n pfe-check "$check" \
@@ -98,8 +105,11 @@ def line(text, met):
     print(f"{text}  [{'met' if met else 'MISSED'}]")
 print(f"check: pfe check {p['mean']*1000:.1f} ms (median {p['median']*1000:.1f}, max {p['max']*1000:.1f}), "
       f"slixmpp session {s['mean']*1000:.1f} ms (median {s['median']*1000:.1f})")
-line(f"check: ratio slixmpp / pfe {s['mean']/p['mean']:.1f}x (target >= 5x)", s["mean"] / p["mean"] >= 5)
-line(f"check: pfe check mean {p['mean']*1000:.1f} ms (target < 150 ms)", p["mean"] < 0.150)
+# The check now also runs the behaviour probes (two more resources, a MUC
+# room, a stream-management resumption, ...), which the slixmpp baseline
+# does not: the ratio is reported, the target is the issue's 1 s.
+print(f"check: ratio slixmpp / pfe {s['mean']/p['mean']:.2f}x")
+line(f"check: pfe check mean {p['mean']*1000:.1f} ms (target < 1000 ms)", p["mean"] < 1.0)
 print(f"check: pfe check peak RSS {rss_check} KiB")
 line(f"healthcheck: mean {h['mean']*1000:.2f} ms, max {h['max']*1000:.2f} ms (target < 20 ms)", h["mean"] < 0.020)
 line(f"healthcheck: peak RSS {rss_health} KiB (target < 10240 KiB)", rss_health < 10240)

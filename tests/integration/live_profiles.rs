@@ -959,6 +959,7 @@ fn behaviours_pass_on_a_stock_standard_server() {
         "sm",
         "mam",
         "csi",
+        "push",
     ] {
         assert!(
             behaviour(&report, key).is_ok(),
@@ -1036,4 +1037,11 @@ fn archive_query_limit_zero_fails_the_mam_row() {
 #[test]
 fn csi_queue_of_one_fails_xep_0352() {
     behaviour_broken("csi_queue_size=1", "csi", "XEP-0352", "at once");
+}
+
+/// A server that cannot store a push registration (no device slot): the
+/// app server is refused although urn:xmpp:push:0 is advertised.
+#[test]
+fn refused_app_server_fails_xep_0357() {
+    behaviour_broken("push_max_devices=0", "push", "XEP-0357", "refused");
 }

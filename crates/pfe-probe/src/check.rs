@@ -1085,6 +1085,7 @@ fn behaviour_key(p: &Promise) -> Option<&'static str> {
         ("XEP-0049", _) => "private",
         ("XEP-0163", _) => "pep",
         ("XEP-0352", _) => "csi",
+        ("XEP-0357", _) => "push",
         _ => return None,
     })
 }

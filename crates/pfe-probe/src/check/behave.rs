@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use super::nonce;
 use crate::xmpp::{
-    self, Client, ClientConfig, DiscoInfo, DiscoItem, Element, Error, NS_CSI, NS_SM,
+    self, Client, ClientConfig, DiscoInfo, DiscoItem, Element, Error, IqType, NS_CSI, NS_SM,
 };
 
 const NS_CLIENT: &str = "jabber:client";
@@ -29,6 +29,7 @@ const NS_DELAY: &str = "urn:xmpp:delay";
 const NS_SID: &str = "urn:xmpp:sid:0";
 const NS_ROSTER: &str = "jabber:iq:roster";
 const NS_CARBONS: &str = "urn:xmpp:carbons:2";
+const NS_PUSH: &str = "urn:xmpp:push:0";
 const NS_BLOCKING: &str = "urn:xmpp:blocking";
 const NS_MUC: &str = "http://jabber.org/protocol/muc";
 const NS_MUC_OWNER: &str = "http://jabber.org/protocol/muc#owner";
@@ -634,7 +635,17 @@ async fn run_inner(
     lap(out, &mut t, "muc");
 
     // Stream management (XEP-0198): acks, then resumption with redelivery.
-    put(out, "sm", sm(cfg, &mut b).await);
+    let (smr, push) = sm(cfg, &mut b, c.as_mut()).await;
+    put(out, "sm", smr);
+    if let Some(push) = push {
+        if let Err(e) = &push
+            && e.contains("disabling")
+        {
+            out.leftovers
+                .push(format!("a push registration of {}: {e}", a.bare));
+        }
+        put(out, "push", push);
+    }
     lap(out, &mut t, "sm");
 
     a.close().await;
@@ -1290,11 +1301,142 @@ async fn muc_inner(
 /// SM: enable with resumption, check the ack count, read a message and cut
 /// the TCP connection without closing; resume on a new connection
 /// acknowledging less, and see `<resumed/>` and the message again.
-async fn sm(cfg: &ClientConfig, b: &mut Party) -> Result<String, String> {
+///
+/// With the second account C, the same resource first registers C's full
+/// JID as its XEP-0357 app server (node of our own): the session going into
+/// hibernation with the message unacknowledged must make the server publish
+/// a notification to C (mod_cloud_notify pushes a hibernating session's
+/// queue at once when hibernation starts); after resuming, the registration
+/// is disabled again. The second result is the push row (None: not tried).
+async fn sm(
+    cfg: &ClientConfig,
+    b: &mut Party,
+    c: Option<&mut Party>,
+) -> (Result<String, String>, Option<Result<String, String>>) {
+    let mut push = c.map(|c| (c, format!("pfe-check-{}", nonce()), None::<String>));
+    let r = sm_inner(cfg, b, &mut push).await;
+    let Some((c, node, enabled)) = push else {
+        return (r, None);
+    };
+    let Some(state) = enabled else {
+        return (r, None);
+    };
+    if r.is_err() && state == "enabled" {
+        return (
+            r,
+            Some(Err(format!(
+                "{} stays registered as app server (node {node}): disabling it was not reached (the session could not be resumed)",
+                c.full
+            ))),
+        );
+    }
+    if let Some(err) = state.strip_prefix("refused: ") {
+        return (r, Some(Err(err.to_string())));
+    }
+    // The resumed session disabled the registration (or said why not).
+    if let Some(err) = state.strip_prefix("disable failed: ") {
+        return (
+            r,
+            Some(Err(format!(
+                "disabling the push registration failed: {err}"
+            ))),
+        );
+    }
+    let cfull = c.full.clone();
+    let account = cfg.jid.clone();
+    // Prosody publishes from the host (the account's server).
+    let host = c.domain.clone();
+    let got = match c.barrier().await {
+        Ok(()) => c.take(|e| {
+            e.is("iq", NS_CLIENT)
+                && e.attr("type") == Some("set")
+                && e.attr("from").is_some_and(|f| f == account || f == host)
+                && e.child("pubsub", NS_PUBSUB)
+                    .and_then(|p| p.child("publish", NS_PUBSUB))
+                    .is_some_and(|p| p.attr("node") == Some(node.as_str()))
+        }),
+        Err(e) => return (r, Some(Err(e))),
+    };
+    let push = match got {
+        Some(_) => Ok(format!(
+            "{cfull} registered as app server; the session hibernating with an unacknowledged message made {host} publish a notification for {account} to node {node} there (registration disabled after)"
+        )),
+        None => Err(format!(
+            "{cfull} was registered as app server (node {node}), but no notification was published to it while the session hibernated with an unacknowledged message"
+        )),
+    };
+    (r, Some(push))
+}
+
+/// `push`: the app server party, its node, and what became of the
+/// registration (`None` not tried, `enabled`, `refused: ...`,
+/// `disable failed: ...`).
+async fn sm_inner(
+    cfg: &ClientConfig,
+    b: &mut Party,
+    push: &mut Option<(&mut Party, String, Option<String>)>,
+) -> Result<String, String> {
     let mut scfg = cfg.clone();
     scfg.resource = Some(format!("pfe-sm-{}", nonce()));
     let e = |e: Error| text_of(&e);
     let mut s = Client::login(scfg.clone(), None).await.map_err(e)?;
+    if let Some((app, node, state)) = push.as_mut() {
+        let enable = Element::new("enable", NS_PUSH)
+            .with_attr("jid", app.full.clone())
+            .with_attr("node", node.clone());
+        // The <enable/> and a ping at once: the server handles them in
+        // order, so a ping answered first means <enable/> got no answer.
+        let domain = cfg.split_jid().map_err(e)?.1.to_string();
+        let iq = |id: &str, to: Option<&str>, payload: Element| {
+            let mut el = Element::new("iq", NS_CLIENT)
+                .with_attr("type", if to.is_some() { "get" } else { "set" })
+                .with_attr("id", id);
+            if let Some(to) = to {
+                el.set_attr("to", to);
+            }
+            el.with_child(payload)
+        };
+        s.send(&iq("push-enable", None, enable)).await.map_err(e)?;
+        s.send(&iq(
+            "push-ping",
+            Some(&domain),
+            Element::new("ping", NS_PING),
+        ))
+        .await
+        .map_err(e)?;
+        let mut answer = None;
+        loop {
+            let el = s.recv().await.map_err(e)?;
+            if !el.is("iq", NS_CLIENT) {
+                continue;
+            }
+            match el.attr("id") {
+                Some("push-enable") => answer = Some(el),
+                Some("push-ping") => break,
+                _ => {}
+            }
+        }
+        *state = match answer {
+            None => Some(format!(
+                "refused: registering {} as app server was refused: no answer to <enable/> (the server answered a later ping first)",
+                app.full
+            )),
+            Some(r) if r.attr("type") == Some("result") => Some("enabled".into()),
+            Some(r) => {
+                let why = iq_error_text(&r);
+                if why.starts_with("<service-unavailable/>")
+                    || why.starts_with("<feature-not-implemented/>")
+                {
+                    None
+                } else {
+                    Some(format!(
+                        "refused: registering {} as app server was refused: {why}",
+                        app.full
+                    ))
+                }
+            }
+        };
+    }
     if !s.features_post_auth().is_some_and(|f| f.has_ns(NS_SM)) {
         s.close().await;
         return Err("no urn:xmpp:sm:3 stream feature after authentication".into());
@@ -1403,6 +1545,16 @@ async fn sm(cfg: &ClientConfig, b: &mut Party) -> Result<String, String> {
         }
         if el.is("a", NS_SM) {
             break;
+        }
+    }
+    if let Some((app, node, state)) = push.as_mut()
+        && state.as_deref() == Some("enabled")
+    {
+        let disable = Element::new("disable", NS_PUSH)
+            .with_attr("jid", app.full.clone())
+            .with_attr("node", node.clone());
+        if let Err(err) = r.iq(IqType::Set, None, disable).await {
+            *state = Some(format!("disable failed: {err}"));
         }
     }
     r.close().await;
