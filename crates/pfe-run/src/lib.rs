@@ -5,5 +5,6 @@
 
 #![allow(clippy::result_large_err)]
 
+pub mod certs;
 pub mod entrypoint;
 pub mod server;
