@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 pub mod prosody;
+pub mod services;
 
 pub use prosody::*;
 
