@@ -319,7 +319,12 @@ pub fn query(server: SocketAddr, name: &str, qtype: u16) -> io::Result<DnsReply>
     let mut last = None;
     for _ in 0..3 {
         match query_once(server, name, qtype, Duration::from_secs(1)) {
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 last = Some(e)
             }
             r => return r,
@@ -357,7 +362,11 @@ pub fn build_query(id: u16, name: &str, qtype: u16) -> io::Result<Vec<u8>> {
     let mut m = Vec::with_capacity(64);
     m.extend_from_slice(&id.to_be_bytes());
     m.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
-    for label in name.trim_end_matches('.').split('.').filter(|l| !l.is_empty()) {
+    for label in name
+        .trim_end_matches('.')
+        .split('.')
+        .filter(|l| !l.is_empty())
+    {
         if label.len() > 63 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,

@@ -200,18 +200,19 @@ impl Slapd {
                 urls.push_str(&format!(" ldaps://127.0.0.1:{}/", l.port));
             }
             let mut cmd = Command::new(&slapd);
-            cmd.args(["-d", "stats", "-f"]).arg(&conf).arg("-h").arg(&urls);
+            cmd.args(["-d", "stats", "-f"])
+                .arg(&conf)
+                .arg("-h")
+                .arg(&urls);
             let mut daemon = Daemon::spawn("slapd", cmd, &log, vec![], libc::SIGKILL)?;
-            let probe_urls: Vec<(Transport, String)> = std::iter::once((
-                Transport::Plain,
-                format!("ldap://127.0.0.1:{}", ldap.port),
-            ))
-            .chain(
-                ldaps
-                    .as_ref()
-                    .map(|l| (Transport::Ldaps, format!("ldaps://127.0.0.1:{}", l.port))),
-            )
-            .collect();
+            let probe_urls: Vec<(Transport, String)> =
+                std::iter::once((Transport::Plain, format!("ldap://127.0.0.1:{}", ldap.port)))
+                    .chain(
+                        ldaps
+                            .as_ref()
+                            .map(|l| (Transport::Ldaps, format!("ldaps://127.0.0.1:{}", l.port))),
+                    )
+                    .collect();
             let ca_pem = ca.as_ref().map(|c| c.ca_pem().to_path_buf());
             wait_ready(&mut daemon, &[], || {
                 for (transport, url) in &probe_urls {
@@ -339,7 +340,13 @@ impl Slapd {
                 Error::new("Slapd::whoami over ldaps: this slapd was started without TLS")
             })?,
         };
-        whoami_with(self.ldap_command("ldapwhoami")?, transport, &url, dn, password)
+        whoami_with(
+            self.ldap_command("ldapwhoami")?,
+            transport,
+            &url,
+            dn,
+            password,
+        )
     }
 
     /// A `Command` for an ldap-utils tool (`ldapsearch`, `ldapwhoami`…),
@@ -387,7 +394,17 @@ fn whoami_with(
     dn: &str,
     password: &str,
 ) -> Result<Option<String>> {
-    cmd.args(["-x", "-o", "nettimeout=3", "-H", url, "-D", dn, "-w", password]);
+    cmd.args([
+        "-x",
+        "-o",
+        "nettimeout=3",
+        "-H",
+        url,
+        "-D",
+        dn,
+        "-w",
+        password,
+    ]);
     if transport == Transport::StartTls {
         cmd.arg("-ZZ");
     }
@@ -397,7 +414,9 @@ fn whoami_with(
         .output()
         .context(|| format!("cannot run {shown}"))?;
     match out.status.code() {
-        Some(0) => Ok(Some(String::from_utf8_lossy(&out.stdout).trim().to_string())),
+        Some(0) => Ok(Some(
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        )),
         Some(49) => Ok(None),
         _ => Err(Error::new(format!(
             "{shown} failed ({}): {}{}",

@@ -110,7 +110,9 @@ impl Nginx {
                 vec![d.join("logs/error.log")],
                 libc::SIGTERM,
             )?;
-            wait_ready(&mut daemon, &["[emerg]"], || generation_probe(control.port, 1))?;
+            wait_ready(&mut daemon, &["[emerg]"], || {
+                generation_probe(control.port, 1)
+            })?;
             Ok::<_, StartError>((daemon, ports, control))
         })?;
         Ok(Nginx {
@@ -253,7 +255,11 @@ impl Nginx {
 
 /// Every `@PORT@`-ish token in the config, as port numbers 1..=9.
 fn port_tokens(config: &NginxConfig) -> Vec<u8> {
-    let text = format!("{}\n{}", config.http, config.stream.as_deref().unwrap_or(""));
+    let text = format!(
+        "{}\n{}",
+        config.http,
+        config.stream.as_deref().unwrap_or("")
+    );
     let mut out = vec![];
     if text.contains("@PORT@") {
         out.push(1);

@@ -257,10 +257,13 @@ pub fn parse_binding_response(msg: &[u8], txid: &[u8; 12]) -> io::Result<SocketA
     if &msg[8..20] != txid {
         return Err(not_ours("another transaction id"));
     }
-    if msg.len() < 20 + len || len % 4 != 0 {
+    if msg.len() < 20 + len || !len.is_multiple_of(4) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("STUN length {len} does not fit the {} bytes received", msg.len()),
+            format!(
+                "STUN length {len} does not fit the {} bytes received",
+                msg.len()
+            ),
         ));
     }
     let mut attrs = vec![];
