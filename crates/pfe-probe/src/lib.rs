@@ -8,4 +8,5 @@
 #![allow(clippy::result_large_err)]
 
 pub mod check;
+pub mod dns;
 pub mod xmpp;
