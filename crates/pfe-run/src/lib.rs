@@ -7,4 +7,5 @@
 
 pub mod certs;
 pub mod entrypoint;
+pub mod local;
 pub mod server;
