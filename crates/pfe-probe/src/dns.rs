@@ -31,6 +31,8 @@ pub enum VerifyError {
         "cannot read the system resolver configuration (/etc/resolv.conf): {0}; give --resolver HOST:PORT"
     )]
     SystemConfig(String),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(String),
 }
 
 /// Where to ask.
@@ -149,4 +151,13 @@ pub async fn verify(plan: &[Record], opts: &VerifyOptions) -> Result<Vec<Verdict
         });
     }
     Ok(out)
+}
+
+/// [`verify`] on a runtime of its own.
+pub fn verify_blocking(plan: &[Record], opts: &VerifyOptions) -> Result<Vec<Verdict>, VerifyError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| VerifyError::Runtime(e.to_string()))?;
+    rt.block_on(verify(plan, opts))
 }
