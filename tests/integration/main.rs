@@ -13,6 +13,7 @@ mod engine_cache;
 mod hostile_input;
 mod injection_props;
 mod live_profiles;
+mod operator_dns;
 mod request_inputs;
 mod validate_corpus;
 mod validate_lint;
