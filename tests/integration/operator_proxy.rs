@@ -182,3 +182,54 @@ fn nginx_from_pfe_proxy_carries_every_http_promise() {
     );
     drop(prosody);
 }
+
+/// No input breaks out of a directive: a newline, `;`, `}` or `$` in a flag
+/// or in the external URL is refused, naming it, or quoted whole.
+#[test]
+fn hostile_values_never_become_nginx_directives() {
+    let run = |url: &str, extra: &[&str]| {
+        let out = pfe()
+            .args([
+                "proxy",
+                "nginx",
+                "standard",
+                "development",
+                "--domain",
+                "localhost",
+            ])
+            .args(extra)
+            .env("PROSODY_HTTP_EXTERNAL_URL", url)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, _, err) = run("http://x.org/", &["--listen", "80;\n}\nserver { listen 81"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--listen") && err.contains("control characters"),
+        "{err}"
+    );
+    let (code, _, err) = run("https://x.org/", &["--certificate", "/c/$host.crt"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--certificate") && err.contains("nginx expands $"),
+        "{err}"
+    );
+    // A path with nginx syntax in it stays one quoted location path.
+    let (code, out, err) = run("http://x.org/a;b}", &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("location \"/a;b}/http-bind\" {"), "{out}");
+    assert_eq!(pfe_deploy::nginx::parse(&out).unwrap().len(), 1, "{out}");
+    let (code, out, err) = run("https://x.org/", &["--key", "/k/a b;}{.key"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("ssl_certificate_key \"/k/a b;}{.key\";"),
+        "{out}"
+    );
+    let tree = pfe_deploy::nginx::parse(&out).unwrap();
+    assert_eq!(tree.len(), 1, "one server block:\n{out}");
+}
