@@ -1,6 +1,5 @@
-//! The command line as clap types: parsing only. Every default that is
-//! policy (ports, profile, environment, domain) is decided by the library
-//! crates; the defaults here are the flags' own.
+//! The command line as clap types: parsing only. Every default a flag shows
+//! is a constant of the library crate that owns the decision.
 
 use std::path::PathBuf;
 
@@ -102,7 +101,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub https: bool,
     /// Overall deadline in milliseconds (every probe ends within it)
-    #[arg(long, default_value_t = 15000)]
+    #[arg(long, default_value_t = pfe_probe::check::DEFAULT_TIMEOUT_MS)]
     pub timeout: u64,
     #[arg(long)]
     pub json: bool,
@@ -118,7 +117,7 @@ pub struct DeployOutput {
     #[arg(long)]
     pub force: bool,
     /// Image name; the tag is $PROSODY_VERSION, else latest
-    #[arg(long, default_value = "prosody")]
+    #[arg(long, default_value = pfe_deploy::compose::DEFAULT_IMAGE)]
     pub image: String,
 }
 
@@ -164,7 +163,7 @@ pub enum Command {
         /// Name of the new profile (letters, digits, - and _)
         name: String,
         /// Profile to start from
-        #[arg(default_value = "standard")]
+        #[arg(default_value = pfe_core::engine::DEFAULT_PROFILE)]
         template: String,
         /// Description of the new profile
         #[arg(long)]
@@ -205,7 +204,7 @@ pub enum Command {
         #[arg(long)]
         domain: Option<String>,
         /// Deadline in milliseconds
-        #[arg(long, default_value_t = 2000)]
+        #[arg(long, default_value_t = pfe_probe::xmpp::HEALTHCHECK_TIMEOUT_MS)]
         timeout: u64,
         /// Also upgrade with STARTTLS and read the encrypted stream's features (checks the certificate)
         #[arg(long, conflicts_with = "direct_tls")]
@@ -227,16 +226,16 @@ pub enum Command {
         /// Environment [default: development]
         environment: Option<String>,
         /// Where config, certificates, data and logs go
-        #[arg(long, default_value = "pfe-state")]
+        #[arg(long, default_value = pfe_run::local::DEFAULT_STATE_DIR)]
         state_dir: PathBuf,
         /// The served domain
-        #[arg(long, default_value = "localhost")]
+        #[arg(long, default_value = pfe_core::engine::DEFAULT_DOMAIN)]
         domain: String,
         /// c2s port (STARTTLS)
-        #[arg(long, default_value_t = 5222)]
+        #[arg(long, default_value_t = pfe_run::local::DEFAULT_C2S_PORT)]
         c2s_port: u16,
         /// HTTP port (BOSH, WebSocket, uploads)
-        #[arg(long, default_value_t = 5280)]
+        #[arg(long, default_value_t = pfe_run::local::DEFAULT_HTTP_PORT)]
         http_port: u16,
         /// Create this account first: JID:PASSWORD
         #[arg(long, value_name = "JID:PASSWORD")]
@@ -265,7 +264,7 @@ pub enum Command {
         #[command(flatten)]
         out: DeployOutput,
         /// Name of the StatefulSet, prefix of the other objects
-        #[arg(long, default_value = "prosody")]
+        #[arg(long, default_value = pfe_deploy::k8s::DEFAULT_NAME)]
         name: String,
     },
     /// Certificates, offline: for every served name the file Prosody 13 will pick, whether it covers the name, its expiry, whether the key matches and whether Prosody's user can read both; exit 1 on an error

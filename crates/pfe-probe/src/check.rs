@@ -325,6 +325,9 @@ impl Target {
     }
 }
 
+/// `pfe check --timeout`: the overall deadline of one check, in ms.
+pub const DEFAULT_TIMEOUT_MS: u64 = 15_000;
+
 /// What the operator asked `pfe check` to reach; [`plan_target`] fills in
 /// every default from the resolved config.
 #[derive(Debug, Clone)]

@@ -39,9 +39,9 @@ pub use features::{
     NS_TLS,
 };
 pub use health::{
-    HealthMode, HealthReport, Target, default_target, healthcheck, healthcheck_starttls,
-    healthcheck_target, healthcheck_tls, probe as health_probe, served_config_path,
-    with_default_port,
+    HEALTHCHECK_TIMEOUT_MS, HealthMode, HealthReport, Target, default_target, healthcheck,
+    healthcheck_starttls, healthcheck_target, healthcheck_tls, probe as health_probe,
+    served_config_path, with_default_port,
 };
 pub use http::{
     HttpExchange, HttpRequest, HttpResponse, MAX_HEAD, WebSocketProbe, http_get, http_request,
