@@ -13,6 +13,8 @@ mod engine_cache;
 mod hostile_input;
 mod injection_props;
 mod live_profiles;
+mod operator_dns;
+mod operator_proxy;
 mod request_inputs;
 mod validate_corpus;
 mod validate_lint;
