@@ -2,12 +2,15 @@
 -- the way prosodyctl sets it up, and print what configmanager ended up
 -- holding as canonical JSON on stdout.
 --
--- Usage: lua5.4 prosody-eval.lua [--set KEY=VALUE]... CONFIG
+-- Usage: lua5.4 prosody-eval.lua [--set KEY=VALUE]... [--alias DIR=NAME]... CONFIG
 --
 -- ENV_* names in the config read the process environment (configmanager calls
 -- os.getenv), so run this under the environment the config should see.
 -- --set adds a top-level string field to the output (regen-expected.sh uses it
--- to record prosodyctl's verdict next to the evaluation).
+-- to record prosodyctl's verdict next to the evaluation). --alias replaces
+-- every occurrence of the literal text DIR in output strings by NAME, so that
+-- a config evaluated through its absolute path gives output that does not
+-- depend on where the checkout lives.
 --
 -- The output format is documented in README.md next to this file.
 
@@ -40,6 +43,7 @@ end
 
 -- Arguments.
 local extra_fields = {}
+local aliases = {}
 local filename
 do
 	local argv = { ... }
@@ -55,6 +59,15 @@ do
 			end
 			extra_fields[k] = v
 			i = i + 2
+		elseif a == "--alias" then
+			local kv = argv[i + 1] or ""
+			local k, v = kv:match("^([^=]+)=(.*)$")
+			if not k then
+				io.stderr:write("prosody-eval: --alias needs DIR=NAME\n")
+				os.exit(2)
+			end
+			aliases[#aliases + 1] = { k, v }
+			i = i + 2
 		elseif filename == nil then
 			filename = a
 			i = i + 1
@@ -64,7 +77,7 @@ do
 		end
 	end
 	if not filename then
-		io.stderr:write("usage: lua5.4 prosody-eval.lua [--set KEY=VALUE]... CONFIG\n")
+		io.stderr:write("usage: lua5.4 prosody-eval.lua [--set KEY=VALUE]... [--alias DIR=NAME]... CONFIG\n")
 		os.exit(2)
 	end
 end
@@ -114,7 +127,25 @@ local ok, err_kind, result = configmanager.load(filename)
 local m_type, s_format, s_byte = math.type, string.format, string.byte
 local t_sort, t_concat = table.sort, table.concat
 
+local function apply_aliases(s)
+	for _, a in ipairs(aliases) do
+		local from, to = a[1], a[2]
+		local parts, pos = {}, 1
+		while true do
+			local i, j = s:find(from, pos, true)
+			if not i then break end
+			parts[#parts + 1] = s:sub(pos, i - 1)
+			parts[#parts + 1] = to
+			pos = j + 1
+		end
+		parts[#parts + 1] = s:sub(pos)
+		s = table.concat(parts)
+	end
+	return s
+end
+
 local function json_string(s)
+	s = apply_aliases(s)
 	local valid_utf8 = utf8.len(s) ~= nil
 	local out = s:gsub('[%c"\\\128-\255]', function(c)
 		if c == '"' then return '\\"' end
