@@ -104,7 +104,6 @@ for _, def in ipairs(split(ENV_PROSODY_COMPONENTS) or {}) do
 	if kind == "muc" then
 		modules_enabled = split(ENV_PROSODY_MUC_MODULES)
 	elseif kind == "http_file_share" then
-		-- note the option name: the module reads http_file_share_expires_after
 		http_file_share_expire_after = 60 * 60 * 24 * tonumber(ENV_PROSODY_UPLOAD_EXPIRY_DAYS or ENV_PROSODY_RETENTION_DAYS or "7")
 		if ENV_PROSODY_UPLOAD_LIMIT_MB then
 			http_file_share_size_limit = (1024 * 1024 * tonumber(ENV_PROSODY_UPLOAD_LIMIT_MB)) + 16
