@@ -12,6 +12,7 @@ mod deploy_storage;
 mod engine_cache;
 mod hostile_input;
 mod injection_props;
+mod lint_eval;
 mod live_profiles;
 mod request_inputs;
 mod validate_corpus;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::fsutil::{FileId, Kind, read_bounded_text_id, size_text};
-use crate::sandbox::{Context, Evaluated, Sandbox, SandboxError, Source};
+use crate::sandbox::{Context, Evaluated, Mode, Sandbox, SandboxError, Source};
 use crate::validate::{self, CONFIG_ERROR, Finding};
 
 /// More Included files than this means a file includes itself.
@@ -184,7 +184,7 @@ pub fn lint_file(path: &Path, env: HashMap<String, String>) -> Result<Lint, Read
         findings: vec![error_finding(&e)],
         evaluated: None,
     };
-    let sb = match Sandbox::new(env, &ctx) {
+    let sb = match Sandbox::with_mode(env, &ctx, Mode::Prosody) {
         Ok(sb) => sb,
         Err(e) => return Ok(fail(e)),
     };

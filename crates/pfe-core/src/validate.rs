@@ -61,6 +61,17 @@ pub const UNKNOWN_FEATURE: &str = "PFE013";
 pub const CONFIG_ERROR: &str = "PFE014";
 pub const DEPENDENCY_OFF: &str = "PFE015";
 pub const BAD_PORT: &str = "PFE016";
+pub const NOT_EVALUATED: &str = "PFE017";
+pub const DIRECT_LUA_API: &str = "PFE018";
+pub const UNDEFINED_NAME: &str = "PFE019";
+pub const COMPONENT_CALL_FORM: &str = "PFE020";
+pub const MODULE_AND_COMPONENT: &str = "PFE021";
+pub const INVALID_HOST_NAME: &str = "PFE022";
+pub const BAD_DISCO_ITEMS: &str = "PFE023";
+pub const UNKNOWN_SSL_KEY: &str = "PFE024";
+pub const PORT_CLASH: &str = "PFE025";
+pub const COMPONENT_MODULE_ENABLED: &str = "PFE026";
+pub const UNKNOWN_STORAGE_DRIVER: &str = "PFE027";
 
 /// Every code pfe reports.  Codes are never reused or renumbered.
 pub const CODES: &[Code] = &[
@@ -160,6 +171,72 @@ pub const CODES: &[Code] = &[
         severity: Severity::Error,
         summary: "a *_ports option holds something Prosody's portmanager cannot listen on (not an integer 1-65535 or a numeric string, or not one value or a list)",
     },
+    Code {
+        code: NOT_EVALUATED,
+        name: "not-evaluated",
+        severity: Severity::Warning,
+        summary: "pfe did not run a construct with side effects or that reads Prosody's run-time state (Lua.io, os.execute, require, RunScript, Lua.prosody); the values depending on it are unknown to pfe and not checked",
+    },
+    Code {
+        code: DIRECT_LUA_API,
+        name: "direct-lua-api",
+        severity: Severity::Warning,
+        summary: "a Lua global is used directly in the config (`tonumber`, `string`); Prosody 13 deprecates this: write `Lua.tonumber`",
+    },
+    Code {
+        code: UNDEFINED_NAME,
+        name: "undefined-name",
+        severity: Severity::Warning,
+        summary: "a bare name that is not an option, a directive or a Lua global evaluates to nil (`admins = { ibrahim }`: a missing quote)",
+    },
+    Code {
+        code: COMPONENT_CALL_FORM,
+        name: "component-call-form",
+        severity: Severity::Error,
+        summary: "`Component(\"name\", \"module\")` ignores the module: the component is an external one; write `Component \"name\" \"module\"`",
+    },
+    Code {
+        code: MODULE_AND_COMPONENT,
+        name: "module-and-component",
+        severity: Severity::Warning,
+        summary: "a module is both in modules_enabled (so loaded on every VirtualHost) and loaded as a Component",
+    },
+    Code {
+        code: INVALID_HOST_NAME,
+        name: "invalid-host-name",
+        severity: Severity::Error,
+        summary: "a VirtualHost or Component name is not a valid domain name (empty label, `..`, a space, too long)",
+    },
+    Code {
+        code: BAD_DISCO_ITEMS,
+        name: "bad-disco-items",
+        severity: Severity::Error,
+        summary: "disco_items is malformed (an item that is not a { jid, name } table of strings): mod_disco drops the whole list",
+    },
+    Code {
+        code: UNKNOWN_SSL_KEY,
+        name: "unknown-ssl-key",
+        severity: Severity::Warning,
+        summary: "a key of an `ssl` table that neither Prosody nor LuaSec reads (`protocols` for `protocol`): the setting has no effect",
+    },
+    Code {
+        code: PORT_CLASH,
+        name: "port-clash",
+        severity: Severity::Error,
+        summary: "two services are configured to listen on the same port (`c2s_direct_tls_ports` and `legacy_ssl_ports` both 5223): one of them fails to start",
+    },
+    Code {
+        code: COMPONENT_MODULE_ENABLED,
+        name: "component-module-enabled",
+        severity: Severity::Error,
+        summary: "\"component\" (mod_component, the external component protocol) is in modules_enabled: it is loaded by `Component` sections, never on a VirtualHost",
+    },
+    Code {
+        code: UNKNOWN_STORAGE_DRIVER,
+        name: "unknown-storage-driver",
+        severity: Severity::Error,
+        summary: "default_storage or storage names a storage driver Prosody 13 does not have (`sql2`, removed in 0.10: use `sql`)",
+    },
 ];
 
 /// Why `v` is not a port Prosody's portmanager listens on: it passes each
@@ -176,7 +253,7 @@ fn bad_port(v: &Value) -> Option<String> {
         {
             None
         }
-        Value::Expr(_) => None,
+        Value::Expr(_) | Value::Unknown(_) => None,
         Value::Int(_) | Value::Float(_) => {
             Some(format!("{} is not a port number (1-65535)", v.to_lua(0)))
         }
@@ -451,6 +528,7 @@ pub fn check_evaluated_with(index: &Index, ev: &Evaluated, _ctx: &Context) -> Ve
     for section in &ev.sections {
         cx.options(section, &mut out);
     }
+    cx.real_world(&mut out);
     finish(ev, out)
 }
 
@@ -516,6 +594,8 @@ fn allowed(ev: &Evaluated, f: &Finding) -> bool {
         .filter(|l| **l >= 1 && **l <= lines.len())
         .any(|l| allowed_on_line(lines[l - 1]).contains(&f.code))
 }
+
+mod realcfg;
 
 /// What each host loads, and where things were set.
 struct Checker<'a> {
