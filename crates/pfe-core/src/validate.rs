@@ -535,9 +535,10 @@ pub fn check_evaluated_with(index: &Index, ev: &Evaluated, _ctx: &Context) -> Ve
 /// Drops allowed findings and duplicates, orders by place.
 fn finish(ev: &Evaluated, findings: Vec<Finding>) -> Vec<Finding> {
     let mut seen = BTreeSet::new();
+    let mut lines = LineCache::default();
     let mut out: Vec<Finding> = findings
         .into_iter()
-        .filter(|f| !allowed(ev, f))
+        .filter(|f| !allowed(ev, f, &mut lines))
         .filter(|f| seen.insert((f.code.clone(), f.message.clone(), f.file.clone(), f.line)))
         .collect();
     out.sort_by(|a, b| {
@@ -576,23 +577,31 @@ pub fn allowed_on_line(line: &str) -> Vec<String> {
     out
 }
 
-fn allowed(ev: &Evaluated, f: &Finding) -> bool {
+/// Each file's lines, split on first use (by display path).
+#[derive(Default)]
+struct LineCache {
+    by_path: BTreeMap<String, Option<Vec<String>>>,
+}
+
+fn allowed(ev: &Evaluated, f: &Finding, cache: &mut LineCache) -> bool {
     let (Some(file), Some(line)) = (&f.file, f.line) else {
         return false;
     };
-    let text = f.source.as_deref().or_else(|| {
-        ev.files
-            .iter()
-            .find(|(_, path)| *path == file)
-            .and_then(|(id, _)| ev.texts.get(id))
-            .map(String::as_str)
+    let lines = cache.by_path.entry(file.clone()).or_insert_with(|| {
+        let text = f.source.as_deref().or_else(|| {
+            ev.files
+                .iter()
+                .find(|(_, path)| *path == file)
+                .and_then(|(id, _)| ev.texts.get(id))
+                .map(String::as_str)
+        });
+        text.map(|t| t.lines().map(str::to_string).collect())
     });
-    let Some(text) = text else { return false };
-    let lines: Vec<&str> = text.lines().collect();
+    let Some(lines) = lines else { return false };
     [line, line.saturating_sub(1)]
         .iter()
         .filter(|l| **l >= 1 && **l <= lines.len())
-        .any(|l| allowed_on_line(lines[l - 1]).contains(&f.code))
+        .any(|l| allowed_on_line(&lines[l - 1]).contains(&f.code))
 }
 
 mod realcfg;
@@ -603,7 +612,13 @@ struct Checker<'a> {
     ev: &'a Evaluated,
     /// Section name → modules Prosody loads there (with dependencies).
     loaded: BTreeMap<&'a str, BTreeSet<String>>,
+    /// Every module loaded on some host.
+    loaded_anywhere: BTreeSet<String>,
+    /// Whether the config defines any VirtualHost.
+    virtual_hosts: bool,
     texts: BTreeMap<&'a str, Arc<str>>,
+    /// Each file's lines, split once (item_origin looks near a line).
+    lines: BTreeMap<&'a str, Vec<&'a str>>,
 }
 
 fn list_of(section: &Section, option: &str) -> Vec<String> {
@@ -632,11 +647,22 @@ impl<'a> Checker<'a> {
             .iter()
             .map(|(id, t)| (id.as_str(), Arc::<str>::from(t.as_str())))
             .collect();
+        let lines = ev
+            .texts
+            .iter()
+            .map(|(id, t)| (id.as_str(), t.lines().collect()))
+            .collect();
         let mut cx = Checker {
             index,
             ev,
             loaded: BTreeMap::new(),
+            loaded_anywhere: BTreeSet::new(),
+            virtual_hosts: ev
+                .sections
+                .iter()
+                .any(|s| s.kind == SectionKind::VirtualHost),
             texts,
+            lines,
         };
         let global = ev.global();
         let mut global_mods: BTreeSet<String> = index.autoload_modules.iter().cloned().collect();
@@ -710,6 +736,7 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
+            cx.loaded_anywhere.extend(mods.iter().cloned());
             cx.loaded.insert(section.name.as_str(), mods);
         }
         cx
@@ -733,24 +760,23 @@ impl<'a> Checker<'a> {
     /// The line naming `item` (`"mam"`) nearest to `origin`: a list spread
     /// over lines reports the module's own line.
     fn item_origin(&self, origin: &Origin, item: &str) -> Origin {
+        const WINDOW: usize = 60;
         let mut o = origin.clone();
-        let Some(text) = self.texts.get(origin.file.as_str()) else {
+        let Some(lines) = self.lines.get(origin.file.as_str()) else {
             return o;
         };
         let quoted = [format!("\"{item}\""), format!("'{item}'")];
-        let lines: Vec<&str> = text.lines().collect();
-        let best = lines
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| {
-                let code = l.split("--").next().unwrap_or("");
+        // Only lines within WINDOW of the origin qualify: look there alone,
+        // so a file with thousands of hosts is not scanned once per item.
+        let from = origin.line.saturating_sub(WINDOW).max(1);
+        let to = (origin.line + WINDOW).min(lines.len());
+        let best = (from..=to)
+            .filter(|l| {
+                let code = lines[l - 1].split("--").next().unwrap_or("");
                 quoted.iter().any(|q| code.contains(q.as_str()))
             })
-            .map(|(i, _)| i + 1)
             .min_by_key(|l| (l.abs_diff(origin.line), *l > origin.line));
-        if let Some(line) = best
-            && line.abs_diff(origin.line) <= 60
-        {
+        if let Some(line) = best {
             o.line = line;
         }
         o
@@ -961,10 +987,7 @@ impl<'a> Checker<'a> {
     }
 
     fn has_virtual_hosts(&self) -> bool {
-        self.ev
-            .sections
-            .iter()
-            .any(|s| s.kind == SectionKind::VirtualHost)
+        self.virtual_hosts
     }
 
     /// Where module `m` was enabled for this section: its modules_enabled
@@ -1092,7 +1115,7 @@ impl<'a> Checker<'a> {
         // the global section once, whichever host loaded it.
         let global_reader_loaded = readers.iter().any(|(r, spec)| {
             matches!(r, crate::index::Reader::Module(m)
-                if spec.global_context && self.loaded.values().any(|mods| mods.contains(&m.name)))
+                if spec.global_context && self.loaded_anywhere.contains(&m.name))
         });
         if is_global && global_reader_loaded {
             return None;
