@@ -406,7 +406,8 @@ async fn live_healthcheck_and_http_probes() {
         "TIMING healthcheck (STARTTLS port): {} ms",
         r.elapsed.as_millis()
     );
-    assert!(r.elapsed < Duration::from_secs(1), "{:?}", r.elapsed);
+    // How fast is the benchmarks' business (scripts/bench-check.sh); a
+    // loaded CI machine must not fail a test over it.
     assert!(r.features.starttls_required, "{}", r.features.summary());
     assert!(r.stream_id.is_some());
 
@@ -419,7 +420,6 @@ async fn live_healthcheck_and_http_probes() {
         "TIMING healthcheck (direct TLS port): {} ms",
         r.elapsed.as_millis()
     );
-    assert!(r.elapsed < Duration::from_secs(1), "{:?}", r.elapsed);
     assert!(
         r.features.has(NS_SASL2, "authentication"),
         "{}",

@@ -1042,6 +1042,74 @@ impl ProfileInfo {
     }
 }
 
+/// Why `pfe create` made no profile.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum CreateError {
+    #[error("'{name}' is not a valid profile name")]
+    #[diagnostic(
+        code(pfe::create::name),
+        help("use letters, digits, '-' and '_' only (no path separators, no '..')")
+    )]
+    InvalidName { name: String },
+    #[error("profile '{name}' already exists")]
+    #[diagnostic(
+        code(pfe::create::exists),
+        help("choose another name, or edit its profile.cfg.lua")
+    )]
+    Exists { name: String },
+    #[error("cannot create {path}: {reason}")]
+    #[diagnostic(code(pfe::create::io), help("check that the directory is writable"))]
+    Io { path: String, reason: String },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Write(#[from] crate::fsutil::WriteError),
+}
+
+/// A profile name `pfe create` accepts: a plain directory name.
+pub fn valid_profile_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.starts_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+impl Catalog {
+    /// Writes `<dir>/profiles/<name>/profile.cfg.lua`, a new profile that
+    /// extends `template`; refuses bad names and names the catalog has.
+    /// Returns the file written.
+    pub fn create_profile(
+        &self,
+        sb: &Sandbox,
+        dir: &Path,
+        name: &str,
+        template: &str,
+        description: Option<&str>,
+    ) -> Result<PathBuf, CreateError> {
+        if !valid_profile_name(name) {
+            return Err(CreateError::InvalidName { name: name.into() });
+        }
+        if self.profiles().iter().any(|p| p == name) {
+            return Err(CreateError::Exists { name: name.into() });
+        }
+        let info = self.profile_info(sb, template)?;
+        let text = new_profile_text(name, &info, description);
+        let target = dir.join("profiles").join(name);
+        std::fs::create_dir_all(&target).map_err(|e| CreateError::Io {
+            path: target.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let path = target.join("profile.cfg.lua");
+        crate::fsutil::write_atomic(&path, text.as_bytes(), None, false)?;
+        Ok(path)
+    }
+}
+
 /// The text of a new profile made from `template`: the template's metadata
 /// written out as data, with `extends` so its defaults still apply.
 pub fn new_profile_text(name: &str, template: &ProfileInfo, description: Option<&str>) -> String {

@@ -136,6 +136,11 @@ fn quote(v: &str) -> String {
     }
 }
 
+/// Where `pfe env` writes without `-o`: `.env.<profile>.<environment>`.
+pub fn default_path(req: &crate::engine::Request) -> std::path::PathBuf {
+    format!(".env.{}.{}", req.profile, req.environment).into()
+}
+
 /// Renders `.env.<profile>.<environment>`. Feature toggles reflect the
 /// resolved features, so feeding the file back gives the same config.
 pub fn render(build: &Build) -> String {

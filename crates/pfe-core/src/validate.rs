@@ -1381,6 +1381,48 @@ fn line_containing(text: &str, needle: &str) -> usize {
         .map_or(1, |i| i + 1)
 }
 
+/// The findings of one profile × environment pair.
+#[derive(Debug, Clone)]
+pub struct PairFindings {
+    pub profile: String,
+    pub environment: String,
+    pub findings: Vec<Finding>,
+}
+
+/// Builds and checks every pair; each is independent (its own Lua
+/// sandboxes), so they are spread over the cores. Results keep the order of
+/// `jobs`.
+pub fn check_pairs(
+    catalog: &crate::catalog::Catalog,
+    jobs: &[(String, String, crate::engine::Request)],
+) -> Vec<PairFindings> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = jobs.len().div_ceil(workers).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(p, e, req)| PairFindings {
+                            profile: p.clone(),
+                            environment: e.clone(),
+                            findings: match crate::engine::build(catalog, req) {
+                                Ok(build) => check_build(&build),
+                                Err(err) => vec![check_build_error(&err)],
+                            },
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a validate worker panicked"))
+            .collect()
+    })
+}
+
 /// Checks a successful build: [`check_evaluated`], the features' metadata
 /// and the resolution's warnings.
 pub fn check_build(build: &Build) -> Vec<Finding> {

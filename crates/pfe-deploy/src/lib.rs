@@ -274,6 +274,29 @@ pub fn unknown_variables(build_vars: &[String], env: &HashMap<String, String>) -
     out
 }
 
+/// PROSODY_FEATURES_* variables no feature of the catalog or the build
+/// reads (typos), as warnings with a suggestion.
+pub fn unknown_toggles(
+    catalog: &Catalog,
+    build: &Build,
+    env: &HashMap<String, String>,
+) -> Vec<Problem> {
+    let mut known: Vec<String> = catalog
+        .features()
+        .iter()
+        .map(|f| pfe_core::catalog::implicit_toggle(f))
+        .collect();
+    for f in build.features.values() {
+        known.extend(f.all_toggles());
+    }
+    let toggles: HashMap<String, String> = env
+        .iter()
+        .filter(|(k, _)| k.starts_with("PROSODY_FEATURES_"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    unknown_variables(&known, &toggles)
+}
+
 /// Secrets given as plain variables to a generator: never written out.
 pub fn ignored_secrets(build: &Build) -> Vec<Problem> {
     build

@@ -325,6 +325,92 @@ impl Target {
     }
 }
 
+/// What the operator asked `pfe check` to reach; [`plan_target`] fills in
+/// every default from the resolved config.
+#[derive(Debug, Clone)]
+pub struct TargetOptions {
+    /// `host[:port]` of the c2s listener.
+    pub server: String,
+    pub jid: String,
+    pub password: String,
+    pub verify: TlsVerify,
+    pub direct_tls: bool,
+    /// The other c2s port on the same host.
+    pub alt_port: Option<u16>,
+    /// `host[:port]` of the HTTP server.
+    pub http: Option<String>,
+    pub https: bool,
+    /// The overall deadline; every probe ends within it.
+    pub timeout: Duration,
+}
+
+/// The addresses one check probes, with the defaults the config implies:
+/// c2s 5222 (5223 with direct TLS), HTTP on the c2s host at the config's
+/// `http_ports`/`https_ports` (5280/5281), the direct TLS probe at
+/// `c2s_direct_tls_ports` (or the cleartext one at `c2s_ports`, 5222, when
+/// the session itself uses direct TLS).
+pub fn plan_target(build: &Build, o: &TargetOptions) -> Target {
+    let with_port = |addr: &str, port: u16| {
+        if host_of(addr) != addr {
+            addr.to_string()
+        } else {
+            format!("{addr}:{port}")
+        }
+    };
+    let addr = with_port(&o.server, if o.direct_tls { 5223 } else { 5222 });
+    let host = host_of(&addr).to_string();
+    let mode = if o.direct_tls {
+        TlsMode::DirectTls
+    } else {
+        TlsMode::StartTls
+    };
+    let mut cfg = ClientConfig::new(
+        addr,
+        o.jid.clone(),
+        o.password.clone(),
+        mode,
+        o.verify.clone(),
+    );
+    cfg.timeouts.overall = o.timeout;
+    cfg.timeouts.connect = cfg.timeouts.connect.min(o.timeout);
+    cfg.timeouts.read = cfg.timeouts.read.min(o.timeout);
+    let mut target = Target::new(cfg);
+    let http_default = if o.https {
+        configured_port(build, "https_ports").unwrap_or(5281)
+    } else {
+        configured_port(build, "http_ports").unwrap_or(5280)
+    };
+    target.http = Some(HttpTarget {
+        addr: with_port(o.http.as_deref().unwrap_or(&host), http_default),
+        host: build.domain.clone(),
+        tls: o.https.then(|| o.verify.clone()),
+    });
+    match mode {
+        TlsMode::StartTls => {
+            target.direct_tls_addr = o
+                .alt_port
+                .or_else(|| configured_port(build, "c2s_direct_tls_ports"))
+                .map(|p| format!("{host}:{p}"));
+        }
+        TlsMode::DirectTls => {
+            let p = o
+                .alt_port
+                .or_else(|| configured_port(build, "c2s_ports"))
+                .unwrap_or(5222);
+            target.starttls_addr = Some(format!("{host}:{p}"));
+        }
+    }
+    target
+}
+
+/// Runs one whole check on its own runtime: promises from `build`, every
+/// probe of `target`. A DNS lookup still blocking a worker thread does not
+/// hold up the return.
+pub fn run_check(build: &Build, target: &Target) -> std::io::Result<xmpp::Result<Report>> {
+    let promises = promises(build);
+    crate::block_on(inspect(target, &promises))
+}
+
 /// What the main session was.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Session {

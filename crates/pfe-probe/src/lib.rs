@@ -9,3 +9,15 @@
 
 pub mod check;
 pub mod xmpp;
+
+/// Runs `f` to completion on a runtime of its own (one thread). A name
+/// lookup still blocking a worker thread does not hold up the return past
+/// the probes' own deadlines. The error is the runtime failing to start.
+pub fn block_on<F: std::future::Future>(f: F) -> std::io::Result<F::Output> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let out = rt.block_on(f);
+    rt.shutdown_background();
+    Ok(out)
+}

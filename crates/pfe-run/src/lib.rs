@@ -6,4 +6,5 @@
 #![allow(clippy::result_large_err)]
 
 pub mod entrypoint;
+pub mod local;
 pub mod server;

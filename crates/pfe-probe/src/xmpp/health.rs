@@ -189,6 +189,55 @@ fn from_config(
     Some((format!("{host}:{port}"), vhost))
 }
 
+/// `server` with the c2s port of its TLS flavour when it names none (5222,
+/// or 5223 for direct TLS).
+pub fn with_default_port(server: &str, direct_tls: bool) -> String {
+    if crate::check::host_of(server) != server {
+        server.to_string()
+    } else {
+        format!("{server}:{}", if direct_tls { 5223 } else { 5222 })
+    }
+}
+
+/// How a healthcheck talks to the server.
+#[derive(Clone, Debug)]
+pub enum HealthMode {
+    /// A cleartext stream up to its features.
+    Plain,
+    /// Then `<starttls/>` and the encrypted stream's features.
+    StartTls(TlsVerify),
+    /// TLS from the first byte (XEP-0368).
+    DirectTls(TlsVerify),
+}
+
+impl HealthMode {
+    /// The mode the flags ask for: `verify` is how to trust the certificate
+    /// (`None`: no TLS flag was given). TLS without a way to trust the
+    /// certificate is `None`: a usage error.
+    pub fn from_flags(verify: Option<TlsVerify>, starttls: bool, direct_tls: bool) -> Option<Self> {
+        match (verify, starttls, direct_tls) {
+            (None, false, false) => Some(HealthMode::Plain),
+            (None, _, _) => None,
+            (Some(v), _, true) => Some(HealthMode::DirectTls(v)),
+            (Some(v), _, false) => Some(HealthMode::StartTls(v)),
+        }
+    }
+}
+
+/// One healthcheck of `addr` for `domain` in `mode`, within `timeout`.
+pub async fn probe(
+    addr: &str,
+    domain: &str,
+    mode: &HealthMode,
+    timeout: Duration,
+) -> Result<HealthReport> {
+    match mode {
+        HealthMode::Plain => healthcheck(addr, domain, timeout).await,
+        HealthMode::StartTls(v) => healthcheck_starttls(addr, domain, v, timeout).await,
+        HealthMode::DirectTls(v) => healthcheck_tls(addr, domain, v, timeout).await,
+    }
+}
+
 /// What a successful healthcheck saw.
 #[derive(Clone, Debug)]
 pub struct HealthReport {

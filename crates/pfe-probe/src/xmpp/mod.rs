@@ -39,8 +39,9 @@ pub use features::{
     NS_TLS,
 };
 pub use health::{
-    HealthReport, Target, default_target, healthcheck, healthcheck_starttls, healthcheck_target,
-    healthcheck_tls, served_config_path,
+    HealthMode, HealthReport, Target, default_target, healthcheck, healthcheck_starttls,
+    healthcheck_target, healthcheck_tls, probe as health_probe, served_config_path,
+    with_default_port,
 };
 pub use http::{
     HttpExchange, HttpRequest, HttpResponse, MAX_HEAD, WebSocketProbe, http_get, http_request,
