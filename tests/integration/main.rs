@@ -13,6 +13,7 @@ mod engine_cache;
 mod hostile_input;
 mod injection_props;
 mod lint_eval;
+mod lint_fix;
 mod live_profiles;
 mod request_inputs;
 mod validate_corpus;
