@@ -2,12 +2,14 @@
 -- the way prosodyctl sets it up, and print what configmanager ended up
 -- holding as canonical JSON on stdout.
 --
--- Usage: lua5.4 prosody-eval.lua [--set KEY=VALUE]... [--alias DIR=NAME]... CONFIG
+-- Usage: lua5.4 prosody-eval.lua [--pretty] [--set KEY=VALUE]... [--set-lines KEY=FILE]...
+--                                 [--alias DIR=NAME]... CONFIG
 --
 -- ENV_* names in the config read the process environment (configmanager calls
 -- os.getenv), so run this under the environment the config should see.
 -- --set adds a top-level string field to the output (regen-expected.sh uses it
--- to record prosodyctl's verdict next to the evaluation). --alias replaces
+-- to record prosodyctl's verdict next to the evaluation); --set-lines adds a
+-- top-level array of the lines of FILE. --pretty indents the output. --alias replaces
 -- every occurrence of the literal text DIR in output strings by NAME, so that
 -- a config evaluated through its absolute path gives output that does not
 -- depend on where the checkout lives.
@@ -43,7 +45,9 @@ end
 
 -- Arguments.
 local extra_fields = {}
+local extra_lines = {}
 local aliases = {}
+local pretty = false
 local filename
 do
 	local argv = { ... }
@@ -58,6 +62,24 @@ do
 				os.exit(2)
 			end
 			extra_fields[k] = v
+			i = i + 2
+		elseif a == "--pretty" then
+			pretty = true
+			i = i + 1
+		elseif a == "--set-lines" then
+			local kv = argv[i + 1] or ""
+			local k, v = kv:match("^([^=]+)=(.*)$")
+			if not k then
+				io.stderr:write("prosody-eval: --set-lines needs KEY=FILE\n")
+				os.exit(2)
+			end
+			local lines = {}
+			local fh = io.open(v)
+			if fh then
+				for line in fh:lines() do lines[#lines + 1] = line end
+				fh:close()
+			end
+			extra_lines[k] = lines
 			i = i + 2
 		elseif a == "--alias" then
 			local kv = argv[i + 1] or ""
@@ -326,7 +348,61 @@ end
 for k, v in pairs(extra_fields) do
 	fields[k] = json_string(v)
 end
+for k, v in pairs(extra_lines) do
+	fields[k] = encode(v)
+end
 
-io.stdout:write(object(fields), "\n")
+-- Indent canonical JSON: a newline and two spaces per level after "{", "["
+-- and ",", before "}" and "]"; empty {} and [] stay on one line; ":" gets a
+-- space after it. Strings are copied untouched.
+local function indent(json)
+	local out, depth, i, n = {}, 0, 1, #json
+	local function nl() out[#out + 1] = "\n" .. string.rep("  ", depth) end
+	while i <= n do
+		local c = json:sub(i, i)
+		if c == '"' then
+			local j = i + 1
+			while true do
+				local d = json:sub(j, j)
+				if d == "\\" then j = j + 2
+				elseif d == '"' then break
+				else j = j + 1 end
+			end
+			out[#out + 1] = json:sub(i, j)
+			i = j + 1
+		elseif c == "{" or c == "[" then
+			local close = c == "{" and "}" or "]"
+			if json:sub(i + 1, i + 1) == close then
+				out[#out + 1] = c .. close
+				i = i + 2
+			else
+				out[#out + 1] = c
+				depth = depth + 1
+				nl()
+				i = i + 1
+			end
+		elseif c == "}" or c == "]" then
+			depth = depth - 1
+			nl()
+			out[#out + 1] = c
+			i = i + 1
+		elseif c == "," then
+			out[#out + 1] = ","
+			nl()
+			i = i + 1
+		elseif c == ":" then
+			out[#out + 1] = ": "
+			i = i + 1
+		else
+			out[#out + 1] = c
+			i = i + 1
+		end
+	end
+	return table.concat(out)
+end
+
+local text = object(fields)
+if pretty then text = indent(text) end
+io.stdout:write(text, "\n")
 io.stdout:flush()
 os.exit(0, true)
