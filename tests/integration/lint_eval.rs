@@ -33,8 +33,36 @@ fn cases() -> Vec<PathBuf> {
     v
 }
 
-/// `-- env: K=V K2=V2` on the first or second line.
+/// The environment a config is evaluated in: its row's `env` column in
+/// tests/corpus/MANIFEST.tsv (`K=V;K2=V2`, `-` for none), else
+/// `-- env: K=V K2=V2` on its first or second line.
 fn env_of(path: &Path) -> HashMap<String, String> {
+    let id = path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .trim_end_matches(".cfg.lua")
+        .to_string();
+    if path.parent().is_some_and(|d| d.ends_with("corpus/configs"))
+        && let Ok(manifest) = std::fs::read_to_string(repo_root().join("tests/corpus/MANIFEST.tsv"))
+    {
+        let header: Vec<&str> = manifest.lines().next().unwrap_or("").split('\t').collect();
+        let col = header.iter().position(|h| *h == "env");
+        if let Some(col) = col
+            && let Some(row) = manifest
+                .lines()
+                .map(|l| l.split('\t').collect::<Vec<_>>())
+                .find(|r| r.first() == Some(&id.as_str()))
+        {
+            let env = row.get(col).copied().unwrap_or("-");
+            return env
+                .split(';')
+                .filter(|kv| *kv != "-")
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                .collect();
+        }
+    }
     let text = std::fs::read_to_string(path).unwrap();
     text.lines()
         .take(2)
