@@ -5,6 +5,7 @@
 
 #![allow(clippy::result_large_err)]
 
+pub mod certs;
 pub mod entrypoint;
 pub mod local;
 pub mod server;
