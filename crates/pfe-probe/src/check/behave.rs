@@ -1564,3 +1564,26 @@ async fn sm_inner(
         Err("the session resumed, but the unacknowledged message was not redelivered".into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{format_time, parse_time};
+
+    #[test]
+    fn xep_0082_times_round_trip() {
+        for secs in [0u64, 951_782_400, 1_700_000_000, 4_102_444_799] {
+            assert_eq!(parse_time(&format_time(secs)), Some(secs), "{secs}");
+        }
+        assert_eq!(parse_time("2024-02-29T12:34:56Z"), Some(1_709_210_096));
+        // Fractions are cut to the second (Prosody's stamps have none).
+        assert_eq!(parse_time("2024-02-29T12:34:56.789Z"), Some(1_709_210_096));
+        for bad in [
+            "",
+            "2024-02-29 12:34:56Z",
+            "2024-02-29T12:34:56+01:00",
+            "yyyy-mm-ddThh:mm:ssZ",
+        ] {
+            assert_eq!(parse_time(bad), None, "{bad}");
+        }
+    }
+}
