@@ -7,7 +7,8 @@
 //! Ordering without sleeps: stanzas of one session are handled in order, so
 //! once a ping from X is answered, everything X sent before has been
 //! routed; a ping by the receiver then returns only after whatever was
-//! routed to it. The only timed wait is the CSI hold (nothing must arrive).
+//! routed to it. No probe waits for a fixed time; all of them together are
+//! bounded by the check's deadline.
 
 use std::collections::BTreeMap;
 
