@@ -54,6 +54,7 @@ fn value_code(v: &Value, out: &mut String) {
         Value::Float(f) => write!(out, "V::Float(f64::from_bits({:#x}))", f.to_bits()).unwrap(),
         Value::Str(s) => write!(out, "V::Str(String::from({s:?}))").unwrap(),
         Value::Expr(s) => write!(out, "V::Expr(String::from({s:?}))").unwrap(),
+        Value::Unknown(s) => write!(out, "V::Unknown(String::from({s:?}))").unwrap(),
         Value::List(items) => {
             out.push_str("V::List(vec![");
             for item in items {

@@ -9,11 +9,13 @@
 #![allow(clippy::result_large_err)]
 
 pub mod catalog;
+pub mod dns;
 pub mod docs;
 pub mod emit;
 pub mod engine;
 pub mod envfile;
 pub mod explain;
+pub mod fix;
 pub mod fsutil;
 pub mod index;
 pub mod layout;

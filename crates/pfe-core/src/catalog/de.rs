@@ -90,6 +90,7 @@ pub fn kind_with_article(v: &Value) -> &'static str {
         Value::List(_) => "a list",
         Value::Map(_) => "a table",
         Value::Expr(_) => "a reference (ENV_*/Credential)",
+        Value::Unknown(_) => "a value only known when Prosody runs",
     }
 }
 
@@ -175,7 +176,7 @@ impl<'de> de::Deserializer<'de> for &'de Value {
             Value::Str(s) => visitor.visit_borrowed_str(s),
             Value::List(l) => visitor.visit_seq(Seq(l.iter())),
             Value::Map(m) => visitor.visit_map(Map::new(m)),
-            Value::Expr(_) => Err(de::Error::invalid_type(
+            Value::Expr(_) | Value::Unknown(_) => Err(de::Error::invalid_type(
                 Unexpected::Other(kind_with_article(self)),
                 &visitor,
             )),

@@ -1,0 +1,10 @@
+-- re-creation of alainwolf/roll.urown.net:server/config-files/etc/prosody/conf.d/duskgytldkxiuqc6.onion.cfg.lua@70cc210d77c77c38d7069e8702b8620c2f425007 (licence CC-BY-SA-4.0); not a copy
+VirtualHost "duskgytldkxiuqc6.onion"
+	ssl = {
+		certificate = "/etc/ssl/certs/example.net.chained.cert.pem";
+		key = "/etc/ssl/private/example.net.key.pem";
+	}
+
+	Component "conference.duskgytldkxiuqc6.onion" "muc"
+
+	Component "proxy.duskgytldkxiuqc6.onion" "proxy65"
