@@ -14,6 +14,7 @@ mod hostile_input;
 mod injection_props;
 mod live_profiles;
 mod operator_dns;
+mod operator_live;
 mod operator_proxy;
 mod request_inputs;
 mod validate_corpus;
