@@ -23,6 +23,9 @@ pub const SECURITY_CERTIFICATES: &str = "security/certificates";
 /// Pseudo-feature of the TLS version row.
 pub const SECURITY_TLS: &str = "security/tls";
 
+/// `extra.probe` of every live operator row.
+pub const LIVE_PROBE: &str = "live";
+
 /// The LDAP server of `authentication/external`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LdapTarget {
@@ -152,8 +155,12 @@ pub fn plan(build: &Build, target: &Target, s2s_port: Option<u16>) -> LivePlan {
             });
         }
     }
+    let serves_http = super::promises(build)
+        .iter()
+        .any(|p| p.location == CheckLocation::Http);
     if let Some(h) = &target.http
         && h.tls.is_some()
+        && serves_http
     {
         let http_hosts = std::iter::once(domain.clone()).chain(
             components
@@ -316,6 +323,8 @@ async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> 
 fn row(feature: &str, spec: &str, promise: String, outcome: Outcome) -> Row {
     let mut extra = BTreeMap::new();
     extra.insert("promise".into(), promise);
+    // Marks the operator rows (not catalog promises) in `--json`.
+    extra.insert("probe".into(), LIVE_PROBE.into());
     Row {
         promise: Promise {
             feature: feature.into(),
@@ -375,6 +384,16 @@ pub(crate) async fn rows(
     for (ep, served) in &side.served {
         let outcome = match served {
             Ok(s) => tls::judge_served(ep, s, verify),
+            // No s2s listener where pfe looked: often firewalled from here,
+            // or another port (--s2s-port); not a served certificate to judge.
+            Err(e) if ep.kind == Kind::S2sStartTls && e.contains("cannot connect") => {
+                Outcome::NotCheckable {
+                    why: format!(
+                        "no s2s listener reachable at {} ({e}); pfe check --s2s-port PORT",
+                        ep.addr
+                    ),
+                }
+            }
             Err(e) => Outcome::Fail {
                 missing: format!(
                     "{} {} for {}: no TLS session: {e}",
