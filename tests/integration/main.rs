@@ -16,6 +16,7 @@ mod lint_eval;
 mod lint_fix;
 mod live_profiles;
 mod operator_dns;
+mod operator_live;
 mod operator_proxy;
 mod request_inputs;
 mod validate_corpus;
