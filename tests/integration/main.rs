@@ -12,6 +12,7 @@ mod deploy_storage;
 mod engine_cache;
 mod hostile_input;
 mod injection_props;
+mod live_direct_tls;
 mod live_profiles;
 mod operator_dns;
 mod operator_proxy;
