@@ -7,6 +7,7 @@
 //! `pfe check` reports XEP-0368 missing.
 
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use pfe_core::catalog::Catalog;
@@ -17,6 +18,7 @@ use pfe_testkit::pfe;
 const DOMAIN: &str = "localhost";
 const USER: &str = "alice@localhost";
 const PASSWORD: &str = "correct horse";
+const COMPONENT_SECRET: &str = "pfe-test-gateway-secret";
 
 fn require_prosody() {
     let ok = Command::new("prosodyctl")
@@ -51,14 +53,26 @@ fn request(state: &StateDir, ports: &Ports, vars: &[(&str, String)]) -> Request 
 }
 
 fn build(req: &Request) -> Build {
-    engine::build(&Catalog::builtin(), req).unwrap_or_else(|e| panic!("{e:?}"))
+    build_in(None, req)
+}
+
+/// [`build`] with an operator's catalog tree laid over the built-in one.
+fn build_in(dir: Option<&Path>, req: &Request) -> Build {
+    let catalog = match dir {
+        Some(d) => Catalog::load(Some(d)).unwrap_or_else(|e| panic!("{e:?}")),
+        None => Catalog::builtin(),
+    };
+    engine::build(&catalog, req).unwrap_or_else(|e| panic!("{e:?}"))
 }
 
 /// The TCP ports process `pid` listens on (its socket inodes matched
 /// against /proc/net/tcp{,6} entries in state LISTEN).
 fn listening(pid: u32) -> BTreeSet<u16> {
     let mut inodes = BTreeSet::new();
-    for e in std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().flatten() {
+    for e in std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+    {
         if let Ok(t) = std::fs::read_link(e.path()) {
             let t = t.to_string_lossy().into_owned();
             if let Some(i) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
@@ -86,16 +100,19 @@ struct Server {
     ports: Ports,
     cert: CertFiles,
     state: StateDir,
+    /// The operator's catalog tree (`--config-dir`), if any.
+    config_dir: Option<PathBuf>,
     _tmp: tempfile::TempDir,
 }
 
 impl Server {
-    /// Start standard/production with `var` as PROSODY_C2S_DIRECT_TLS_PORT
-    /// (`None`: a free port, the remap of 5223). Retried on a port race.
-    fn start(off: bool) -> Server {
+    /// Start standard/production with PROSODY_C2S_DIRECT_TLS_PORT = `off`
+    /// or a free port (the remap of 5223); `local` is a local.cfg.lua for
+    /// an operator's catalog tree. Retried on a port race.
+    fn start(off: bool, local: Option<&dyn Fn(&Ports) -> String>) -> Server {
         require_prosody();
         for attempt in 1.. {
-            match Server::try_start(off) {
+            match Server::try_start(off, local) {
                 Ok(s) => return s,
                 Err(
                     e @ (ServerError::PortBusy { .. }
@@ -108,20 +125,40 @@ impl Server {
         unreachable!()
     }
 
-    fn try_start(off: bool) -> Result<Server, ServerError> {
+    fn try_start(
+        off: bool,
+        local: Option<&dyn Fn(&Ports) -> String>,
+    ) -> Result<Server, ServerError> {
         let tmp = tempfile::tempdir().expect("tempdir");
         let state = StateDir::create(tmp.path().join("state"))?;
         let ports = Ports::pick()?;
+        let config_dir = local.map(|f| {
+            let d = tmp.path().join("catalog");
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("local.cfg.lua"), f(&ports)).unwrap();
+            d
+        });
         let cert = server::generate_cert(
             &state.certs_dir(),
             DOMAIN,
             &["conference.localhost", "upload.localhost"],
         )?;
-        let build = build(&request(&state, &ports, &Server::vars(off, &ports)));
+        let build = build_in(
+            config_dir.as_deref(),
+            &request(&state, &ports, &Server::vars(off, &ports)),
+        );
         let config = state.write_config(&build.config)?;
         server::create_user(&config, USER, PASSWORD)?;
         let mut opts = StartOptions::new(&state, &ports);
         opts.kill_with_parent = true;
+        // Credential("component_secret"), as systemd or the container pass it.
+        let creds = tmp.path().join("credentials");
+        std::fs::create_dir_all(&creds).unwrap();
+        std::fs::write(creds.join("component_secret"), COMPONENT_SECRET).unwrap();
+        opts.env = vec![(
+            "CREDENTIALS_DIRECTORY".into(),
+            creds.to_string_lossy().into_owned(),
+        )];
         opts.also_wait = vec![Ports::addr(ports.https)];
         if !off {
             opts.also_wait.push(Ports::addr(ports.c2s_direct_tls));
@@ -133,6 +170,7 @@ impl Server {
             ports,
             cert,
             state,
+            config_dir,
             _tmp: tmp,
         })
     }
@@ -167,7 +205,11 @@ impl Server {
             "--https",
             "--json",
         ])
-        .env("PFE_CHECK_PASSWORD", PASSWORD);
+        .env("PFE_CHECK_PASSWORD", PASSWORD)
+        .env("PFE_CHECK_COMPONENT_SECRET", COMPONENT_SECRET);
+        if let Some(d) = &self.config_dir {
+            c.arg("--config-dir").arg(d);
+        }
         for (k, v) in Server::vars(off, &self.ports) {
             c.env(k, v);
         }
@@ -207,7 +249,12 @@ fn the_stock_config_opens_5223_with_the_host_certificate() {
     let state = StateDir::create(tmp.path().join("s")).unwrap();
     let ports = Ports::pick().unwrap();
     let stock = build(&request(&state, &ports, &[]));
-    assert_eq!(stock.ports("c2s_direct_tls_ports"), [5223], "{}", stock.config);
+    assert_eq!(
+        stock.ports("c2s_direct_tls_ports"),
+        [5223],
+        "{}",
+        stock.config
+    );
     // The DNS plan follows the config.
     let out = pfe()
         .args([
@@ -248,7 +295,7 @@ fn the_stock_config_opens_5223_with_the_host_certificate() {
 
 #[test]
 fn stock_standard_production_answers_direct_tls_and_check_sees_it() {
-    let s = Server::start(false);
+    let s = Server::start(false, None);
     let port = s.ports.c2s_direct_tls;
     assert_eq!(s.build.ports("c2s_direct_tls_ports"), [port]);
     let out = Command::new("prosodyctl")
@@ -264,8 +311,9 @@ fn stock_standard_production_answers_direct_tls_and_check_sees_it() {
         "{text}"
     );
     assert!(
-        s.log()
-            .contains(&format!("Activated service 'c2s_direct_tls' on [127.0.0.1]:{port}")),
+        s.log().contains(&format!(
+            "Activated service 'c2s_direct_tls' on [127.0.0.1]:{port}"
+        )),
         "{}",
         s.log()
     );
@@ -282,7 +330,12 @@ fn stock_standard_production_answers_direct_tls_and_check_sees_it() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| format!("{} {} {}", c["category"], c["reached"], c["missing_for_next"]))
+        .map(|c| {
+            format!(
+                "{} {} {}",
+                c["category"], c["reached"], c["missing_for_next"]
+            )
+        })
         .collect();
     eprintln!("compliance:\n{}", summary.join("\n"));
     // Direct TLS no longer keeps any level: only what the stock profile
@@ -296,7 +349,7 @@ fn stock_standard_production_answers_direct_tls_and_check_sees_it() {
 
 #[test]
 fn off_removes_the_direct_tls_listener() {
-    let s = Server::start(true);
+    let s = Server::start(true, None);
     assert!(s.build.ports("c2s_direct_tls_ports").is_empty());
     assert!(
         !s.build.config.contains("c2s_direct_tls_ports"),
@@ -327,4 +380,50 @@ fn off_removes_the_direct_tls_listener() {
             .contains("opens no direct-TLS port"),
         "{row}"
     );
+}
+
+/// What the stock profile leaves out for CS2023: an external component
+/// (XEP-0114, Core). With one defined by the operator (local.cfg.lua, the
+/// way a gateway is added), `pfe check` of the stock standard/production
+/// config sees the component handshake and direct TLS and claims levels.
+#[test]
+fn with_an_external_component_the_stock_config_reaches_advanced() {
+    let local = |ports: &Ports| {
+        format!(
+            "component_ports = {{ {} }}\n\
+             component_interfaces = {{ \"127.0.0.1\" }}\n\
+             Component \"gateway.localhost\"\n    \
+             component_secret = Credential(\"component_secret\")\n",
+            ports.component
+        )
+    };
+    let s = Server::start(false, Some(&local));
+    let json = s.check(false);
+    assert_eq!(json["ok"], true, "{json}");
+    assert_eq!(direct_tls_row(&json)["status"], "seen");
+    let reached = |cat: &str| {
+        json["compliance"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["category"] == cat)
+            .unwrap_or_else(|| panic!("no {cat}: {json}"))
+            .clone()
+    };
+    let summary: Vec<String> = json["compliance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} {}",
+                c["category"], c["reached"], c["missing_for_next"]
+            )
+        })
+        .collect();
+    eprintln!("compliance with a component:\n{}", summary.join("\n"));
+    let core = reached("Core");
+    assert_eq!(core["reached"], "advanced", "{core}");
+    let web = reached("Web");
+    assert_eq!(web["reached"], "advanced", "{web}");
 }
