@@ -113,6 +113,10 @@ CURATED_OBSOLETE_MODULES = {
                     "message": "mod_http_upload is not shipped any more; use core mod_http_file_share"},
     "admin_telnet": {"kind": "deprecated", "replacement": "admin_shell",
                      "message": "the telnet console is deprecated; use mod_admin_shell with 'prosodyctl shell'"},
+    # README_mod_blocking.md: "labels: Stage-Deprecated ... use the core
+    # module mod_blocklist instead"
+    "blocking": {"kind": "deprecated", "replacement": "blocklist",
+                 "message": "community mod_blocking is deprecated (it depends on mod_privacy_lists); core mod_blocklist implements XEP-0191"},
     "turncredentials": {"kind": "superseded", "replacement": "turn_external",
                         "message": "core mod_turn_external supersedes community mod_turncredentials"},
 }

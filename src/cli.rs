@@ -160,6 +160,10 @@ pub enum Command {
         allow_unstable: bool,
     },
     /// Check a hand-written Prosody config (Includes followed) with every validate check
+    ///
+    /// The file is read as Prosody 13 reads it: ENV_X is the variable X of
+    /// the environment (else of --env-file), Lua is Prosody's _G; what has side
+    /// effects (Lua.io, require, RunScript) gives unknown values (PFE017).
     Lint {
         /// The config file, e.g. /etc/prosody/prosody.cfg.lua
         file: PathBuf,
@@ -168,6 +172,18 @@ pub enum Command {
         /// Fail on warnings too
         #[arg(long)]
         deny_warnings: bool,
+        /// Rewrite deprecated and renamed options and modules in place
+        /// (legacy_ssl_ports → c2s_direct_tls_ports, "blocking" → "blocklist",
+        /// use_libevent → network_backend, daemonize and "posix" removed,
+        /// ssl.protocols → ssl.protocol), keeping comments and layout; the file
+        /// is replaced atomically and only when the result adds no finding.
+        /// Included files are not rewritten; a file that does not parse is
+        /// never touched
+        #[arg(long)]
+        fix: bool,
+        /// With --fix: print the rewrite as a unified diff, change nothing
+        #[arg(long, requires = "fix")]
+        dry_run: bool,
     },
     /// Create a profile in your catalog tree from a template profile
     Create {

@@ -132,7 +132,16 @@ pub fn run(cli: Cli) -> Result {
             file,
             json,
             deny_warnings,
+            fix: false,
+            ..
         } => validate::lint(&ctx, &file, json, deny_warnings),
+        Command::Lint {
+            file,
+            json,
+            deny_warnings,
+            fix: true,
+            dry_run,
+        } => validate::fix(&ctx, &file, json, deny_warnings, dry_run),
         Command::Generate { sel, output, force } => {
             generate::generate(&ctx, &sel, output.as_deref(), force)
         }

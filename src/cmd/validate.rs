@@ -124,3 +124,48 @@ pub fn lint(ctx: &Ctx, file: &Path, json: bool, deny_warnings: bool) -> Result {
     }
     if failed { Err(Error::Shown(1)) } else { Ok(()) }
 }
+
+/// `pfe lint FILE --fix [--dry-run]`.
+pub fn fix(ctx: &Ctx, file: &Path, json: bool, deny_warnings: bool, dry_run: bool) -> Result {
+    let outcome = pfe_core::lint::fix_file(file, ctx.env.vars.clone(), dry_run)
+        .map_err(Error::usage_report)?;
+    let findings = &outcome.findings;
+    let failed = validate::failed(findings, deny_warnings);
+    if json {
+        let changes: Vec<serde_json::Value> = outcome
+            .changes
+            .iter()
+            .map(|c| serde_json::json!({"line": c.line, "code": c.code, "change": c.description}))
+            .collect();
+        print_json(&serde_json::json!({
+            "ok": !failed,
+            "file": file.display().to_string(),
+            "written": outcome.written,
+            "changes": changes,
+            "diff": outcome.diff,
+            "findings": findings,
+        }))?;
+    } else if dry_run {
+        stdout(outcome.diff.as_bytes())?;
+    } else {
+        let mut out = String::new();
+        for c in &outcome.changes {
+            out += &format!(
+                "fixed[{}]: {}:{}: {}\n",
+                c.code,
+                file.display(),
+                c.line,
+                c.description
+            );
+        }
+        out += &validate::render(findings, graphical(), "");
+        out += &format!(
+            "{}: {} change(s) written; {}\n",
+            file.display(),
+            outcome.changes.len(),
+            validate::summary(findings)
+        );
+        stdout(out.as_bytes())?;
+    }
+    if failed { Err(Error::Shown(1)) } else { Ok(()) }
+}

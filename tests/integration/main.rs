@@ -12,6 +12,8 @@ mod deploy_storage;
 mod engine_cache;
 mod hostile_input;
 mod injection_props;
+mod lint_eval;
+mod lint_fix;
 mod live_direct_tls;
 mod live_profiles;
 mod operator_dns;

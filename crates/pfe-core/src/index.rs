@@ -677,6 +677,8 @@ impl From<&crate::value::Value> for LuaLiteral {
                     .collect(),
             ),
             Value::Expr(e) => LuaLiteral::Expr(e.clone()),
+            // Not computed: like a reference, nothing to check.
+            Value::Unknown(why) => LuaLiteral::Expr(format!("<unknown: {why}>")),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod emit;
 pub mod engine;
 pub mod envfile;
 pub mod explain;
+pub mod fix;
 pub mod fsutil;
 pub mod index;
 pub mod layout;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::fsutil::{FileId, Kind, read_bounded_text_id, size_text};
-use crate::sandbox::{Context, Evaluated, Sandbox, SandboxError, Source};
+use crate::sandbox::{Context, Evaluated, Mode, Sandbox, SandboxError, Source};
 use crate::validate::{self, CONFIG_ERROR, Finding};
 
 /// More Included files than this means a file includes itself.
@@ -170,11 +170,34 @@ fn error_finding(e: &SandboxError) -> Finding {
 /// Evaluates the config at `path` (following its Includes) and checks it.
 /// `env` is what `ENV_*`-free `os.getenv` calls see.
 pub fn lint_file(path: &Path, env: HashMap<String, String>) -> Result<Lint, ReadError> {
+    lint_main(path, None, env)
+}
+
+/// [`lint_file`] with `text` standing for the file at `path` (its Includes
+/// are still read from disk, relative to `path`).
+pub fn lint_text(path: &Path, text: String, env: HashMap<String, String>) -> Lint {
+    match lint_main(path, Some(text), env) {
+        Ok(l) => l,
+        Err(e) => Lint {
+            findings: vec![Finding::error(CONFIG_ERROR, e.to_string())],
+            evaluated: None,
+        },
+    }
+}
+
+fn lint_main(
+    path: &Path,
+    text: Option<String>,
+    env: HashMap<String, String>,
+) -> Result<Lint, ReadError> {
     let reader = RefCell::new(Reader::new());
-    let main = reader.borrow_mut().read(path).map_err(|reason| ReadError {
+    let mut main = reader.borrow_mut().read(path).map_err(|reason| ReadError {
         path: path.display().to_string(),
         reason,
     })?;
+    if let Some(text) = text {
+        main.text = text;
+    }
     let ctx = Context {
         domain: "localhost".into(),
         profile: String::new(),
@@ -184,7 +207,7 @@ pub fn lint_file(path: &Path, env: HashMap<String, String>) -> Result<Lint, Read
         findings: vec![error_finding(&e)],
         evaluated: None,
     };
-    let sb = match Sandbox::new(env, &ctx) {
+    let sb = match Sandbox::with_mode(env, &ctx, Mode::Prosody) {
         Ok(sb) => sb,
         Err(e) => return Ok(fail(e)),
     };
@@ -314,4 +337,110 @@ mod tests {
             lint.findings[0].message
         );
     }
+}
+
+/// What `pfe lint --fix` did (or, with `dry_run`, would do).
+pub struct FixOutcome {
+    pub changes: Vec<crate::fix::Change>,
+    /// Unified diff of the rewrite (empty when nothing changed).
+    pub diff: String,
+    /// The findings of the fixed file.
+    pub findings: Vec<Finding>,
+    /// Whether the file was rewritten.
+    pub written: bool,
+}
+
+/// Why `--fix` left the file alone.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum FixError {
+    #[error(transparent)]
+    #[diagnostic(code(pfe::lint::read))]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    #[diagnostic(
+        code(pfe::lint::fix::parse),
+        help(
+            "fix the Lua syntax first (pfe lint FILE shows where); --fix only rewrites files that parse"
+        )
+    )]
+    Parse(#[from] crate::fix::ParseError),
+    #[error("{path}: the rewrite would add findings ({new}), so the file was not changed")]
+    #[diagnostic(
+        code(pfe::lint::fix::worse),
+        help("please report this: --fix must never make a config worse")
+    )]
+    Worse { path: String, new: String },
+    #[error("cannot write {path}: {reason}")]
+    #[diagnostic(code(pfe::lint::fix::write))]
+    Write { path: String, reason: String },
+}
+
+/// `pfe lint FILE --fix [--dry-run]`: rewrites the deprecated and renamed
+/// options and modules of the config at `path` ([`crate::fix`]), checks
+/// that the result adds no finding (and so lints clean of what was fixed),
+/// then replaces the file atomically, keeping its mode; with `dry_run`
+/// nothing is written. Included files are not rewritten.
+pub fn fix_file(
+    path: &Path,
+    env: HashMap<String, String>,
+    dry_run: bool,
+) -> Result<FixOutcome, FixError> {
+    let (text, _) = read_bounded_text_id(path, Kind::Config).map_err(|e| ReadError {
+        path: path.display().to_string(),
+        reason: e.reason(),
+    })?;
+    let shown = path.display().to_string();
+    let fixed = crate::fix::fix_text(crate::index::Index::builtin(), &shown, &text)?;
+    let before = lint_file(path, env.clone())?;
+    if fixed.changes.is_empty() {
+        return Ok(FixOutcome {
+            changes: Vec::new(),
+            diff: String::new(),
+            findings: before.findings,
+            written: false,
+        });
+    }
+    let after = lint_text(path, fixed.text.clone(), env);
+    let key = |f: &Finding| (f.code.clone(), f.host.clone(), strip_lines(&f.message));
+    let old: std::collections::BTreeSet<_> = before.findings.iter().map(key).collect();
+    let new: Vec<String> = after
+        .findings
+        .iter()
+        .filter(|f| !old.contains(&key(f)))
+        .map(|f| format!("{} {}", f.code, f.message))
+        .collect();
+    if !new.is_empty() {
+        return Err(FixError::Worse {
+            path: shown,
+            new: new.join("; "),
+        });
+    }
+    let diff = crate::fix::unified_diff(&shown, &text, &fixed.text);
+    let mut written = false;
+    if !dry_run {
+        let mode = std::fs::metadata(path).ok().map(|m| {
+            use std::os::unix::fs::PermissionsExt;
+            m.permissions().mode() & 0o7777
+        });
+        crate::fsutil::write_atomic(path, fixed.text.as_bytes(), mode, true).map_err(|e| {
+            FixError::Write {
+                path: shown.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        written = true;
+    }
+    Ok(FixOutcome {
+        changes: fixed.changes,
+        diff,
+        findings: after.findings,
+        written,
+    })
+}
+
+/// A message without `file:line` references, which a rewrite may shift.
+fn strip_lines(m: &str) -> String {
+    m.split(|c: char| c.is_ascii_digit())
+        .collect::<Vec<_>>()
+        .join("#")
 }

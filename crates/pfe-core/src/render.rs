@@ -124,6 +124,7 @@ pub fn check_secrets(ev: &Evaluated) -> Result<(), RenderError> {
 fn bad_reference(v: &Value) -> Option<String> {
     match v {
         Value::Expr(e) => emit::reference(e).err(),
+        Value::Unknown(why) => Some(format!("its value is unknown to pfe ({why})")),
         Value::List(items) => items.iter().find_map(bad_reference),
         Value::Map(entries) => entries.iter().find_map(|(_, v)| bad_reference(v)),
         _ => None,
@@ -375,6 +376,7 @@ mod tests {
             opts.insert(
                 name.to_string(),
                 OptionSetting {
+                    env: Vec::new(),
                     value: value.clone(),
                     history: vec![origin("set1", 1), o.clone()],
                     item_origins: BTreeMap::new(),
@@ -382,6 +384,7 @@ mod tests {
             );
         }
         Evaluated {
+            events: Vec::new(),
             sections: vec![Section {
                 name: "*".into(),
                 kind: SectionKind::Global,

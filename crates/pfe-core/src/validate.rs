@@ -61,6 +61,17 @@ pub const UNKNOWN_FEATURE: &str = "PFE013";
 pub const CONFIG_ERROR: &str = "PFE014";
 pub const DEPENDENCY_OFF: &str = "PFE015";
 pub const BAD_PORT: &str = "PFE016";
+pub const NOT_EVALUATED: &str = "PFE017";
+pub const DIRECT_LUA_API: &str = "PFE018";
+pub const UNDEFINED_NAME: &str = "PFE019";
+pub const COMPONENT_CALL_FORM: &str = "PFE020";
+pub const MODULE_AND_COMPONENT: &str = "PFE021";
+pub const INVALID_HOST_NAME: &str = "PFE022";
+pub const BAD_DISCO_ITEMS: &str = "PFE023";
+pub const UNKNOWN_SSL_KEY: &str = "PFE024";
+pub const PORT_CLASH: &str = "PFE025";
+pub const COMPONENT_MODULE_ENABLED: &str = "PFE026";
+pub const UNKNOWN_STORAGE_DRIVER: &str = "PFE027";
 
 /// Every code pfe reports.  Codes are never reused or renumbered.
 pub const CODES: &[Code] = &[
@@ -160,6 +171,72 @@ pub const CODES: &[Code] = &[
         severity: Severity::Error,
         summary: "a *_ports option holds something Prosody's portmanager cannot listen on (not an integer 1-65535 or a numeric string, or not one value or a list)",
     },
+    Code {
+        code: NOT_EVALUATED,
+        name: "not-evaluated",
+        severity: Severity::Warning,
+        summary: "pfe did not run a construct with side effects or that reads Prosody's run-time state (Lua.io, os.execute, require, RunScript, Lua.prosody); the values depending on it are unknown to pfe and not checked",
+    },
+    Code {
+        code: DIRECT_LUA_API,
+        name: "direct-lua-api",
+        severity: Severity::Warning,
+        summary: "a Lua global is used directly in the config (`tonumber`, `string`); Prosody 13 deprecates this: write `Lua.tonumber`",
+    },
+    Code {
+        code: UNDEFINED_NAME,
+        name: "undefined-name",
+        severity: Severity::Warning,
+        summary: "a bare name that is not an option, a directive or a Lua global evaluates to nil (`admins = { ibrahim }`: a missing quote)",
+    },
+    Code {
+        code: COMPONENT_CALL_FORM,
+        name: "component-call-form",
+        severity: Severity::Error,
+        summary: "`Component(\"name\", \"module\")` ignores the module: the component is an external one; write `Component \"name\" \"module\"`",
+    },
+    Code {
+        code: MODULE_AND_COMPONENT,
+        name: "module-and-component",
+        severity: Severity::Warning,
+        summary: "a module is both in modules_enabled (so loaded on every VirtualHost) and loaded as a Component",
+    },
+    Code {
+        code: INVALID_HOST_NAME,
+        name: "invalid-host-name",
+        severity: Severity::Error,
+        summary: "a VirtualHost or Component name is not a valid domain name (empty label, `..`, a space, too long)",
+    },
+    Code {
+        code: BAD_DISCO_ITEMS,
+        name: "bad-disco-items",
+        severity: Severity::Error,
+        summary: "disco_items is malformed (an item that is not a { jid, name } table of strings): mod_disco drops the whole list",
+    },
+    Code {
+        code: UNKNOWN_SSL_KEY,
+        name: "unknown-ssl-key",
+        severity: Severity::Warning,
+        summary: "a key of an `ssl` table that neither Prosody nor LuaSec reads (`protocols` for `protocol`): the setting has no effect",
+    },
+    Code {
+        code: PORT_CLASH,
+        name: "port-clash",
+        severity: Severity::Error,
+        summary: "two services are configured to listen on the same port (`c2s_direct_tls_ports` and `legacy_ssl_ports` both 5223): one of them fails to start",
+    },
+    Code {
+        code: COMPONENT_MODULE_ENABLED,
+        name: "component-module-enabled",
+        severity: Severity::Error,
+        summary: "\"component\" (mod_component, the external component protocol) is in modules_enabled: it is loaded by `Component` sections, never on a VirtualHost",
+    },
+    Code {
+        code: UNKNOWN_STORAGE_DRIVER,
+        name: "unknown-storage-driver",
+        severity: Severity::Error,
+        summary: "default_storage or storage names a storage driver Prosody 13 does not have (`sql2`, removed in 0.10: use `sql`)",
+    },
 ];
 
 /// Why `v` is not a port Prosody's portmanager listens on: it passes each
@@ -176,7 +253,7 @@ fn bad_port(v: &Value) -> Option<String> {
         {
             None
         }
-        Value::Expr(_) => None,
+        Value::Expr(_) | Value::Unknown(_) => None,
         Value::Int(_) | Value::Float(_) => {
             Some(format!("{} is not a port number (1-65535)", v.to_lua(0)))
         }
@@ -451,15 +528,17 @@ pub fn check_evaluated_with(index: &Index, ev: &Evaluated, _ctx: &Context) -> Ve
     for section in &ev.sections {
         cx.options(section, &mut out);
     }
+    cx.real_world(&mut out);
     finish(ev, out)
 }
 
 /// Drops allowed findings and duplicates, orders by place.
 fn finish(ev: &Evaluated, findings: Vec<Finding>) -> Vec<Finding> {
     let mut seen = BTreeSet::new();
+    let mut lines = LineCache::default();
     let mut out: Vec<Finding> = findings
         .into_iter()
-        .filter(|f| !allowed(ev, f))
+        .filter(|f| !allowed(ev, f, &mut lines))
         .filter(|f| seen.insert((f.code.clone(), f.message.clone(), f.file.clone(), f.line)))
         .collect();
     out.sort_by(|a, b| {
@@ -498,24 +577,34 @@ pub fn allowed_on_line(line: &str) -> Vec<String> {
     out
 }
 
-fn allowed(ev: &Evaluated, f: &Finding) -> bool {
+/// Each file's lines, split on first use (by display path).
+#[derive(Default)]
+struct LineCache {
+    by_path: BTreeMap<String, Option<Vec<String>>>,
+}
+
+fn allowed(ev: &Evaluated, f: &Finding, cache: &mut LineCache) -> bool {
     let (Some(file), Some(line)) = (&f.file, f.line) else {
         return false;
     };
-    let text = f.source.as_deref().or_else(|| {
-        ev.files
-            .iter()
-            .find(|(_, path)| *path == file)
-            .and_then(|(id, _)| ev.texts.get(id))
-            .map(String::as_str)
+    let lines = cache.by_path.entry(file.clone()).or_insert_with(|| {
+        let text = f.source.as_deref().or_else(|| {
+            ev.files
+                .iter()
+                .find(|(_, path)| *path == file)
+                .and_then(|(id, _)| ev.texts.get(id))
+                .map(String::as_str)
+        });
+        text.map(|t| t.lines().map(str::to_string).collect())
     });
-    let Some(text) = text else { return false };
-    let lines: Vec<&str> = text.lines().collect();
+    let Some(lines) = lines else { return false };
     [line, line.saturating_sub(1)]
         .iter()
         .filter(|l| **l >= 1 && **l <= lines.len())
-        .any(|l| allowed_on_line(lines[l - 1]).contains(&f.code))
+        .any(|l| allowed_on_line(&lines[l - 1]).contains(&f.code))
 }
+
+mod realcfg;
 
 /// What each host loads, and where things were set.
 struct Checker<'a> {
@@ -523,7 +612,13 @@ struct Checker<'a> {
     ev: &'a Evaluated,
     /// Section name → modules Prosody loads there (with dependencies).
     loaded: BTreeMap<&'a str, BTreeSet<String>>,
+    /// Every module loaded on some host.
+    loaded_anywhere: BTreeSet<String>,
+    /// Whether the config defines any VirtualHost.
+    virtual_hosts: bool,
     texts: BTreeMap<&'a str, Arc<str>>,
+    /// Each file's lines, split once (item_origin looks near a line).
+    lines: BTreeMap<&'a str, Vec<&'a str>>,
 }
 
 fn list_of(section: &Section, option: &str) -> Vec<String> {
@@ -552,11 +647,22 @@ impl<'a> Checker<'a> {
             .iter()
             .map(|(id, t)| (id.as_str(), Arc::<str>::from(t.as_str())))
             .collect();
+        let lines = ev
+            .texts
+            .iter()
+            .map(|(id, t)| (id.as_str(), t.lines().collect()))
+            .collect();
         let mut cx = Checker {
             index,
             ev,
             loaded: BTreeMap::new(),
+            loaded_anywhere: BTreeSet::new(),
+            virtual_hosts: ev
+                .sections
+                .iter()
+                .any(|s| s.kind == SectionKind::VirtualHost),
             texts,
+            lines,
         };
         let global = ev.global();
         let mut global_mods: BTreeSet<String> = index.autoload_modules.iter().cloned().collect();
@@ -630,6 +736,7 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
+            cx.loaded_anywhere.extend(mods.iter().cloned());
             cx.loaded.insert(section.name.as_str(), mods);
         }
         cx
@@ -653,24 +760,23 @@ impl<'a> Checker<'a> {
     /// The line naming `item` (`"mam"`) nearest to `origin`: a list spread
     /// over lines reports the module's own line.
     fn item_origin(&self, origin: &Origin, item: &str) -> Origin {
+        const WINDOW: usize = 60;
         let mut o = origin.clone();
-        let Some(text) = self.texts.get(origin.file.as_str()) else {
+        let Some(lines) = self.lines.get(origin.file.as_str()) else {
             return o;
         };
         let quoted = [format!("\"{item}\""), format!("'{item}'")];
-        let lines: Vec<&str> = text.lines().collect();
-        let best = lines
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| {
-                let code = l.split("--").next().unwrap_or("");
+        // Only lines within WINDOW of the origin qualify: look there alone,
+        // so a file with thousands of hosts is not scanned once per item.
+        let from = origin.line.saturating_sub(WINDOW).max(1);
+        let to = (origin.line + WINDOW).min(lines.len());
+        let best = (from..=to)
+            .filter(|l| {
+                let code = lines[l - 1].split("--").next().unwrap_or("");
                 quoted.iter().any(|q| code.contains(q.as_str()))
             })
-            .map(|(i, _)| i + 1)
             .min_by_key(|l| (l.abs_diff(origin.line), *l > origin.line));
-        if let Some(line) = best
-            && line.abs_diff(origin.line) <= 60
-        {
+        if let Some(line) = best {
             o.line = line;
         }
         o
@@ -881,10 +987,7 @@ impl<'a> Checker<'a> {
     }
 
     fn has_virtual_hosts(&self) -> bool {
-        self.ev
-            .sections
-            .iter()
-            .any(|s| s.kind == SectionKind::VirtualHost)
+        self.virtual_hosts
     }
 
     /// Where module `m` was enabled for this section: its modules_enabled
@@ -1012,7 +1115,7 @@ impl<'a> Checker<'a> {
         // the global section once, whichever host loaded it.
         let global_reader_loaded = readers.iter().any(|(r, spec)| {
             matches!(r, crate::index::Reader::Module(m)
-                if spec.global_context && self.loaded.values().any(|mods| mods.contains(&m.name)))
+                if spec.global_context && self.loaded_anywhere.contains(&m.name))
         });
         if is_global && global_reader_loaded {
             return None;

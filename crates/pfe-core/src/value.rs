@@ -21,6 +21,10 @@ pub enum Value {
     Map(Vec<(Key, Value)>),
     /// A Lua expression kept as written, e.g. `Credential("db_password")`.
     Expr(String),
+    /// A value pfe did not compute because it depends on something pfe does
+    /// not run (`Lua.io`, `require`, Prosody's run-time tables): what it was.
+    /// Only hand-written configs read in Prosody mode have these.
+    Unknown(String),
 }
 
 impl Value {
@@ -34,6 +38,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Map(_) => "table",
             Value::Expr(_) => "reference",
+            Value::Unknown(_) => "unknown value",
         }
     }
 
@@ -121,6 +126,7 @@ impl Value {
                     .collect(),
             ),
             Value::Expr(e) => J::String(e.clone()),
+            Value::Unknown(why) => serde_json::json!({ "$unknown": why }),
         }
     }
 }
@@ -201,6 +207,8 @@ fn write_lua(v: &Value, indent: usize, out: &mut String) {
             Ok(text) => out.push_str(&text),
             Err(_) => out.push_str(&lua_string(e)),
         },
+        // Never code: an unknown value is written as a comment-free `nil`.
+        Value::Unknown(_) => out.push_str("nil"),
         Value::List(_) | Value::Map(_) if is_short(v) => out.push_str(&v.to_lua_flat()),
         Value::List(l) => {
             out.push_str("{\n");

@@ -57,6 +57,10 @@ pub struct OptionSetting {
     pub history: Vec<Origin>,
     /// For lists such as modules_enabled: who added each item first.
     pub item_origins: BTreeMap<String, Origin>,
+    /// Prosody mode: the `ENV_*` variables (names without `ENV_`) whose
+    /// values this value carries, whole or as a part (`admins =
+    /// split(ENV_ADMINS)`), in the order they were read.
+    pub env: Vec<String>,
 }
 
 impl OptionSetting {
@@ -81,9 +85,54 @@ pub struct LogLine {
     pub origin: Origin,
 }
 
+/// How files are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// pfe's own catalog: `ENV_X`/`Credential` are references kept for
+    /// Prosody, anything with a side effect is an error.
+    Catalog,
+    /// A hand-written Prosody config, read as Prosody 13's configmanager
+    /// does: `ENV_X` is the variable's value (or nil), `Lua` is Prosody's
+    /// `_G`, bare Lua globals work (deprecated), option reads see the
+    /// current section only; what pfe does not run gives
+    /// [`Value::Unknown`] and an [`EvalEvent`], never an error.
+    Prosody,
+}
+
+/// Something the evaluation noticed in Prosody mode, where it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalEvent {
+    pub kind: EventKind,
+    /// The variable, name, construct or host concerned.
+    pub name: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventKind {
+    /// `ENV_<name>` or `os.getenv(name)` was read; its value (None: unset).
+    Env { value: Option<String> },
+    /// pfe did not run this construct (`Lua.io.open`, `require "x"`,
+    /// `RunScript`, `Lua.prosody`): the values depending on it are unknown.
+    Refused { why: String },
+    /// A Lua global reached without `Lua.` (Prosody: "direct usage of the
+    /// Lua API is deprecated").
+    LuaApi,
+    /// A bare name that is neither an option of the section, a directive nor
+    /// a Lua global: it evaluates to nil.
+    NilName { scope: String },
+    /// `Component("name", "module")`: the module argument is ignored, the
+    /// component is an external one.
+    ComponentCallForm { module: String },
+    /// A host whose name is an unknown value; `name` is pfe's placeholder.
+    UnknownHost { why: String },
+}
+
 /// The result of evaluating a sequence of files into one config.
 #[derive(Debug, Clone)]
 pub struct Evaluated {
+    /// Prosody mode only, in evaluation order.
+    pub events: Vec<EvalEvent>,
     /// The global section first, then hosts in the order they were defined.
     pub sections: Vec<Section>,
     pub logs: Vec<LogLine>,
@@ -140,6 +189,7 @@ pub struct SandboxError {
 
 pub struct Sandbox {
     lua: Lua,
+    mode: Mode,
     api: Table,
     state: Table,
     /// The table the prelude reads `getenv` (and `include`) from.
@@ -242,8 +292,18 @@ pub fn line_span(text: &str, line: usize) -> Option<SourceSpan> {
 }
 
 impl Sandbox {
-    /// A fresh sandbox whose `os.getenv` reads `env`.
+    /// A fresh sandbox for pfe's catalog whose `os.getenv` reads `env`.
     pub fn new(env: HashMap<String, String>, ctx: &Context) -> Result<Sandbox, SandboxError> {
+        Sandbox::with_mode(env, ctx, Mode::Catalog)
+    }
+
+    /// A fresh sandbox reading files the way `mode` says; `os.getenv` and
+    /// (in Prosody mode) `ENV_*` read `env`.
+    pub fn with_mode(
+        env: HashMap<String, String>,
+        ctx: &Context,
+        mode: Mode,
+    ) -> Result<Sandbox, SandboxError> {
         let internal = |e: mlua::Error| SandboxError {
             path: "<pfe>".into(),
             line: 0,
@@ -298,6 +358,7 @@ impl Sandbox {
             pfe.set("environment", ctx.environment.as_str())?;
             opts.set("pfe", pfe)?;
             opts.set("budget", INSTRUCTION_LIMIT)?;
+            opts.set("prosody", mode == Mode::Prosody)?;
             let state: Table = api.get::<Function>("new_state")?.call(opts)?;
             Ok((api, state, host))
         };
@@ -306,6 +367,7 @@ impl Sandbox {
             .map_err(internal)?;
         Ok(Sandbox {
             lua,
+            mode,
             api,
             state,
             host,
@@ -528,7 +590,11 @@ impl Sandbox {
             .insert(src.id.clone(), self.layer.borrow().clone());
         let chunk_name = format!("@{}", src.id);
         let run = || -> mlua::Result<(Table, Vec<String>)> {
-            let (env, _meta): (Table, Table) = self.call("new_env", (state, src.id.as_str()))?;
+            let new_env = match self.mode {
+                Mode::Catalog => "new_env",
+                Mode::Prosody => "new_prosody_env",
+            };
+            let (env, _meta): (Table, Table) = self.call(new_env, (state, src.id.as_str()))?;
             let func = self.chunk(src, &chunk_name)?;
             func.set_environment(env)?;
             // Metadata kept in a `local` (the seed's style) is read by a return
@@ -690,6 +756,18 @@ impl Sandbox {
             mlua::Value::String(s) => {
                 Value::Str(s.to_str().map_err(|e| e.to_string())?.to_string())
             }
+            mlua::Value::Table(t)
+                if t.metatable()
+                    .is_some_and(|mt| mt.raw_get::<bool>("__pfe_unknown").unwrap_or(false)) =>
+            {
+                let why: Option<String> = self
+                    .call("unknown_why", t.clone())
+                    .map_err(|e| e.to_string())?;
+                Value::Unknown(why.unwrap_or_else(|| "unknown".into()))
+            }
+            // A config may define global functions (helpers): Prosody keeps
+            // them as options no module reads.
+            mlua::Value::Function(_) if self.mode == Mode::Prosody => return Ok(None),
             mlua::Value::Table(t) => {
                 let expr: Option<String> = match t.metatable() {
                     Some(mt) if mt.raw_get::<bool>("__pfe_expr").unwrap_or(false) => {
@@ -733,6 +811,49 @@ impl Sandbox {
             }
             other => return Err(format!("a {} cannot be a config value", other.type_name())),
         }))
+    }
+
+    /// The events Prosody mode recorded, in order.
+    fn events(&self) -> mlua::Result<Vec<EvalEvent>> {
+        let mut out = Vec::new();
+        let Some(list) = self.state.get::<Option<Table>>("events")? else {
+            return Ok(out);
+        };
+        for e in list.sequence_values::<Table>() {
+            let e = e?;
+            let kind: String = e.get("kind")?;
+            let text = |k: &str| -> mlua::Result<String> {
+                Ok(e.get::<Option<String>>(k)?.unwrap_or_default())
+            };
+            let kind = match kind.as_str() {
+                "env" => EventKind::Env {
+                    value: e.get("value")?,
+                },
+                "refused" => EventKind::Refused { why: text("why")? },
+                "lua-api" => EventKind::LuaApi,
+                "nil-name" => EventKind::NilName {
+                    scope: text("scope")?,
+                },
+                "component-call-form" => EventKind::ComponentCallForm {
+                    module: text("module")?,
+                },
+                "unknown-host" => EventKind::UnknownHost { why: text("why")? },
+                _ => continue,
+            };
+            let mut origin = Self::origin_from(&e)?;
+            origin.layer = self
+                .layers
+                .borrow()
+                .get(&origin.file)
+                .cloned()
+                .unwrap_or_default();
+            out.push(EvalEvent {
+                kind,
+                name: e.get("name")?,
+                origin,
+            });
+        }
+        Ok(out)
     }
 
     fn origin_from(t: &Table) -> mlua::Result<Origin> {
@@ -786,6 +907,16 @@ impl Sandbox {
             scopes.push((name, kind, Some(Self::origin_from(&h).map_err(lua_fail)?)));
         }
 
+        let events = self.events().map_err(lua_fail)?;
+        let env_values: Vec<(String, String)> = events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Env { value: Some(v) } if !v.is_empty() => {
+                    Some((e.name.clone(), v.clone()))
+                }
+                _ => None,
+            })
+            .collect();
         let mut sections = Vec::new();
         for (name, kind, defined_at) in scopes {
             let mut section = Section {
@@ -845,12 +976,14 @@ impl Sandbox {
                             }
                         }
                     }
+                    let env = env_sources(&value, &env_values);
                     section.options.insert(
                         key,
                         OptionSetting {
                             value,
                             history: origins,
                             item_origins,
+                            env,
                         },
                     );
                 }
@@ -881,12 +1014,48 @@ impl Sandbox {
             .map(|s| (s.id.clone(), s.text.clone()))
             .collect();
         Ok(Evaluated {
+            events,
             sections,
             logs,
             files,
             texts,
         })
     }
+}
+
+/// The `ENV_*` variables whose values `value` carries: a string equal to a
+/// variable's value, a part of it (a list split from it), or one that
+/// contains it (`ENV_X .. "d"`); a number whose text is the value.
+fn env_sources(value: &Value, env_values: &[(String, String)]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if env_values.is_empty() {
+        return out;
+    }
+    fn walk(v: &Value, f: &mut dyn FnMut(&str)) {
+        match v {
+            Value::Str(s) => f(s),
+            Value::Int(i) => f(&i.to_string()),
+            Value::List(l) => l.iter().for_each(|v| walk(v, f)),
+            Value::Map(m) => m.iter().for_each(|(k, v)| {
+                if let Key::Str(k) = k {
+                    f(k);
+                }
+                walk(v, f);
+            }),
+            _ => {}
+        }
+    }
+    walk(value, &mut |s: &str| {
+        for (name, v) in env_values {
+            let carried = s == v
+                || (s.len() >= 2 && v.contains(s))
+                || (v.len() >= 3 && s.contains(v.as_str()));
+            if carried && !out.contains(name) {
+                out.push(name.clone());
+            }
+        }
+    });
+    out
 }
 
 #[cfg(test)]

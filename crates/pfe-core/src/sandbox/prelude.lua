@@ -156,6 +156,7 @@ local function new_state(opts)
     return {
         options = {}, history = {}, hosts = {}, host_index = {}, meta = {}, logs = {},
         meta_pure = {}, external = false,
+        prosody = opts and opts.prosody or false,
         layer = "core",
         features = opts and opts.features or {},
         pfe = opts and opts.pfe or {},
@@ -183,7 +184,7 @@ local function set_option(state, scope, key, value, file, line)
     if type(key) ~= "string" then
         error("option names must be strings", 3)
     end
-    if type(value) == "function" then
+    if type(value) == "function" and not state.prosody then
         error(s_format("option '%s' cannot hold a function: only strings, numbers, booleans and tables are config values", key), 3)
     end
     if type(value) == "table" and api.expr_text(value) == nil then
@@ -218,7 +219,7 @@ local function define_host(state, name, kind, file, line)
     state.hosts[#state.hosts + 1] = h
     state.host_index[name] = h
     local opts = options_of(state, name)
-    if opts.modules_enabled == nil then
+    if opts.modules_enabled == nil and not state.prosody then
         opts.modules_enabled = tracked_list(file, line)
     end
     return h
@@ -386,6 +387,302 @@ function api.new_env(state, file_id)
         __metatable = false,
     })
     return env, meta
+end
+
+
+-- ---------------------------------------------------------------------------
+-- Prosody mode: hand-written configs read exactly as Prosody 13's
+-- configmanager reads them (core/configmanager.lua, parser.load).
+--
+-- * ENV_X is os.getenv("X"): a real string, or nil.
+-- * `Lua` is Prosody's _G; a bare name that is neither an option of the
+--   current section nor one of the directives falls back to _G (Prosody warns:
+--   "direct usage of the Lua API is deprecated").
+-- * Reading an option reads the current section only (no fallback to the
+--   global section), as configmanager's rawget_option does.
+-- * What pfe refuses to run (io, os.execute, require, RunScript, Prosody's
+--   runtime tables) yields an "unknown" value instead of an error: every
+--   operation on it gives another unknown, the file goes on, and the
+--   construct is reported once.
+
+local os_time, os_date, os_clock, os_difftime = os.time, os.date, os.clock, os.difftime
+local rawequal, rawlen, lua_version = rawequal, rawlen, _VERSION
+local unknown_mt = { __pfe_unknown = true, __metatable = false }
+local unknown_info = setmetatable({}, { __mode = "k" })
+local function make_unknown(why, from_call)
+    local u = setmetatable({}, unknown_mt)
+    unknown_info[u] = { why = why, from_call = from_call }
+    return u
+end
+local function is_unknown(v) return type(v) == "table" and unknown_info[v] ~= nil end
+api.is_unknown = is_unknown
+function api.unknown_why(v)
+    local i = unknown_info[v]
+    return i and i.why
+end
+local function why_of(...)
+    for i = 1, select("#", ...) do
+        local v = select(i, ...)
+        if is_unknown(v) then return unknown_info[v].why end
+    end
+    return "unknown"
+end
+unknown_mt.__index = function(u, k)
+    -- Integer keys give nil so that ipairs() and `#` loops over an unknown end.
+    if type(k) == "number" then return nil end
+    return make_unknown(unknown_info[u].why)
+end
+unknown_mt.__newindex = function() end
+unknown_mt.__call = function(u, ...)
+    -- An unknown produced by a call is treated as an exhausted iterator
+    -- (`for x in s:gmatch(...)`) so that loops over it end.
+    if unknown_info[u].from_call then return nil end
+    return make_unknown(unknown_info[u].why, true)
+end
+local function unknown_op(a, b) return make_unknown(why_of(a, b)) end
+for _, ev in ipairs({ "__add", "__sub", "__mul", "__div", "__mod", "__pow", "__unm",
+    "__idiv", "__band", "__bor", "__bxor", "__shl", "__shr", "__bnot", "__concat", "__len" }) do
+    unknown_mt[ev] = unknown_op
+end
+unknown_mt.__lt = function() return false end
+unknown_mt.__le = function() return false end
+unknown_mt.__tostring = function(u) return "<unknown: " .. unknown_info[u].why .. ">" end
+unknown_mt.__pairs = function() return function() return nil end, nil, nil end
+
+-- Names of Lua's and Prosody's globals that the config can reach through `Lua`.
+local string_lib = readonly(string, "string")
+
+function api.new_prosody_env(state, file_id)
+    local scope = "*"
+    local env = {}
+    state.events = state.events or {}
+    state.env_values = state.env_values or {}
+    local reported = state.reported or {}
+    state.reported = reported
+
+    local function event(kind, name, extra)
+        local file, line = where()
+        local e = { kind = kind, name = name, file = file, line = line }
+        if extra then for k, v in pairs(extra) do e[k] = v end end
+        state.events[#state.events + 1] = e
+        return e
+    end
+    -- A construct pfe does not run: one event per construct and line.
+    local function refused(what, why)
+        local file, line = where()
+        local key = file .. ":" .. line .. ":" .. what
+        if not reported[key] then
+            reported[key] = true
+            event("refused", what, { why = why })
+        end
+        return make_unknown(what)
+    end
+    local function refusing(what, why)
+        return function() return refused(what, why) end
+    end
+    local function refused_lib(name, why, pure)
+        return setmetatable({}, {
+            __index = function(_, k)
+                if pure and pure[k] then return pure[k] end
+                local what = name .. "." .. tostring(k)
+                return function() return refused(what, why) end
+            end,
+            __newindex = function() end,
+            __metatable = false,
+        })
+    end
+
+    local function log(level, fmt, ...)
+        local file, line = where()
+        local ok, msg = pcall(s_format, tostring(fmt), ...)
+        if not ok then msg = tostring(fmt) end
+        t_insert(state.logs, { level = tostring(level), message = msg, file = file, line = line })
+    end
+
+    local function getenv(name)
+        if type(name) ~= "string" then return nil end
+        local v = host.getenv(name)
+        event("env", name, { value = v })
+        if v ~= nil and v ~= "" then state.env_values[#state.env_values + 1] = { name = name, value = v } end
+        return v
+    end
+
+    -- Prosody's _G as far as a config can use it without side effects.
+    local G = {
+        string = string_lib, table = safe_table, math = readonly(math, "math"),
+        utf8 = readonly(utf8, "utf8"),
+        pairs = pairs, ipairs = ipairs, next = next, type = type,
+        tostring = tostring, tonumber = tonumber, select = select,
+        error = error, assert = assert, rawequal = rawequal, rawlen = rawlen,
+        print = function(...)
+            local parts = t_pack(...)
+            for i = 1, parts.n do parts[i] = tostring(parts[i]) end
+            log("info", "%s", table.concat(parts, "\t", 1, parts.n))
+        end,
+        log = log,
+        pcall = function(f, ...)
+            local r = t_pack(pcall(f, ...))
+            if state.fatal then error(state.fatal, 0) end
+            if r[1] == false and r[2] == "not enough memory" then error(r[2], 0) end
+            return t_unpack(r, 1, r.n)
+        end,
+        os = refused_lib("os", "changes or reads the machine's state", {
+            getenv = getenv, time = os_time, date = os_date, clock = os_clock, difftime = os_difftime,
+        }),
+        io = refused_lib("io", "reads or writes files"),
+        require = function(name) return refused("require " .. tostring(name), "loads Lua code") end,
+        dofile = refusing("dofile", "runs another file"),
+        loadfile = refusing("loadfile", "compiles another file"),
+        load = refusing("load", "compiles code at run time"),
+        loadstring = refusing("loadstring", "compiles code at run time"),
+        collectgarbage = refusing("collectgarbage", "drives the garbage collector"),
+        package = make_unknown("package"),
+        debug = make_unknown("debug"),
+        coroutine = make_unknown("coroutine"),
+        prosody = make_unknown("prosody"),
+        setmetatable = refusing("setmetatable", "changes how tables behave"),
+        getmetatable = refusing("getmetatable", "inspects Lua internals"),
+        rawset = refusing("rawset", "bypasses metatables"),
+        rawget = refusing("rawget", "bypasses metatables"),
+        _VERSION = lua_version,
+    }
+    G._G = G
+    -- Reading Prosody's runtime tables is reported where it happens.
+    local function g_get(k)
+        local v = G[k]
+        if k == "package" or k == "debug" or k == "coroutine" or k == "prosody" then
+            return refused(k, "is Prosody's run-time state")
+        end
+        if v == nil and type(k) == "string" and s_match(k, "^CFG_") then
+            return refused(k, "is set by Prosody's launcher")
+        end
+        return v
+    end
+    local LuaG = setmetatable({}, {
+        __index = function(_, k) return g_get(k) end,
+        __newindex = function(_, k) refused("Lua." .. tostring(k) .. " = ...", "changes Prosody's globals") end,
+        __metatable = false,
+    })
+
+    local function scope_closer(name)
+        return function(options)
+            scope = "*"
+            if type(options) == "string" then
+                error(s_format("VirtualHost entries do not accept a module name (module '%s' provided for host '%s')", options, name), 2)
+            elseif type(options) ~= "table" then
+                error("Invalid syntax following VirtualHost, expected options but received a " .. type(options), 2)
+            end
+            local file, line = where()
+            for k, v in pairs(options) do set_option(state, name, k, v, file, line) end
+        end
+    end
+    local function host_name(name, what)
+        if name == nil then error(what .. " must have a name", 3) end
+        if is_unknown(name) then
+            state.unknown_hosts = (state.unknown_hosts or 0) + 1
+            local n = s_format("<unknown host %d>", state.unknown_hosts)
+            event("unknown-host", n, { why = unknown_info[name].why })
+            return n
+        end
+        if type(name) ~= "string" then
+            if type(name) == "number" then name = tostring(name)
+            else error(s_format("bad argument #1 to 'nameprep' (string expected, got %s)", type(name)), 3) end
+        end
+        return s_lower(name)
+    end
+
+    -- The names configmanager sets as raw fields of the environment.
+    local directives = {
+        VirtualHost = function(name)
+            name = host_name(name, "Host")
+            local file, line = where()
+            define_host(state, name, "VirtualHost", file, line)
+            scope = name
+            return function(options)
+                if is_unknown(options) then scope = "*"; return end
+                return scope_closer(name)(options)
+            end
+        end,
+        Component = function(name, extra)
+            name = host_name(name, "Component")
+            local file, line = where()
+            local h = define_host(state, name, "Component", file, line)
+            h.module = "component"
+            if type(extra) == "string" then
+                event("component-call-form", name, { module = extra })
+            end
+            scope = name
+            return function(module)
+                if type(module) == "string" then
+                    h.module = module
+                    return function(options)
+                        scope = "*"
+                        if type(options) ~= "table" then
+                            error(s_format("attempt to index a %s value (local 'config_options')", type(options)), 2)
+                        end
+                        local f, l = where()
+                        for k, v in pairs(options) do set_option(state, name, k, v, f, l) end
+                    end
+                end
+                scope = "*"
+                if type(module) ~= "table" then
+                    error(s_format("bad argument #1 to 'for iterator' (table expected, got %s)", type(module)), 2)
+                end
+                local f, l = where()
+                for k, v in pairs(module) do set_option(state, name, k, v, f, l) end
+            end
+        end,
+        FileContents = function(name) return make_expr(s_format("FileContents(%q)", tostring(name))) end,
+        FileLine = function(name) return make_expr(s_format("FileLine(%q)", tostring(name))) end,
+        FileLines = function(name) return make_expr(s_format("FileLines(%q)", tostring(name))) end,
+        Credential = function(name) return make_expr(s_format("Credential(%q)", tostring(name))) end,
+        Include = function(path)
+            if is_unknown(path) then refused("Include", "names a file pfe cannot compute"); return end
+            if type(path) ~= "string" then error("bad argument #1 to 'match' (string expected, got " .. type(path) .. ")", 2) end
+            local file, line = where()
+            local list, err = host.include(path, file, line)
+            if not list then error(err, 2) end
+            for _, src in ipairs(list) do
+                local chunk_name = "@" .. src.id
+                local fn, cerr = load(src.text, chunk_name, "t", (api.new_prosody_env(state, src.id)))
+                if not fn then error(cerr, 0) end
+                api.exec(state, fn, src.id, chunk_name)
+            end
+        end,
+        RunScript = refusing("RunScript", "runs another Lua file"),
+    }
+    directives.Host, directives.host = directives.VirtualHost, directives.VirtualHost
+    directives.component = directives.Component
+    directives.include = directives.Include
+
+    setmetatable(env, {
+        __index = function(_, k)
+            local v = directives[k]
+            if v ~= nil then return v end
+            if type(k) == "string" and s_sub(k, 1, 4) == "ENV_" then return getenv(s_sub(k, 5)) end
+            if k == "Lua" then return LuaG end
+            v = options_of(state, scope)[k]
+            if v ~= nil then return v end
+            local g = G[k]
+            if g ~= nil then
+                event("lua-api", tostring(k))
+                return g_get(k)
+            end
+            if type(k) == "string" then event("nil-name", k, { scope = scope }) end
+            return nil
+        end,
+        __newindex = function(_, k, v)
+            if directives[k] ~= nil then
+                -- A raw field of configmanager's environment: plain assignment.
+                directives[k] = v
+                return
+            end
+            local file, line = where()
+            set_option(state, scope, k, v, file, line)
+        end,
+        __metatable = false,
+    })
+    return env, {}
 end
 
 -- Run one compiled config chunk with the instruction and time limits on;

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# How `pfe lint` scales with the number of hosts, beside
+# `prosodyctl check config` on the same files.
+#
+# Each generated config has N VirtualHosts, every one with options of its
+# own (c2s_require_encryption, max_history_messages, http_file_share_size_limit,
+# modules_enabled, ...), and N Components, every one with its own
+# modules_enabled. `pfe lint` is timed with hyperfine on N = 1000, 2000, 5000
+# and 10000; prosodyctl needs minutes on the big files, so it runs once
+# (`--runs 1`) on the 5000 + 5000 one (SCALE_PROSODYCTL_N to change it, 0 to
+# skip it).
+#
+# Checks the targets of the issue and exits 1 when one is missed:
+#   * 5000 + 5000 in under 300 ms (mean);
+#   * time(10000 + 10000) <= 6 × time(2000 + 2000).
+# Prints the figures on standard output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v hyperfine >/dev/null || { echo "hyperfine is not installed: run scripts/install-deps.sh" >&2; exit 2; }
+cargo build --release --locked -q
+PFE=${CARGO_TARGET_DIR:-$PWD/target}/release/pfe
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+chmod 755 "$work"
+mkdir -p "$work/certs" "$work/data"
+
+gen() { # N FILE
+  python3 - "$1" "$2" "$work/data" <<'EOF'
+import sys
+n, path, data = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+out = [
+    f'data_path = "{data}"',
+    'modules_enabled = { "roster", "saslauth", "tls", "dialback", "disco", "carbons", "pep", "private", "blocklist", "vcard4", "vcard_legacy", "version", "uptime", "time", "ping", "register", "mam", "csi_simple", "smacks" }',
+    'c2s_require_encryption = true',
+    's2s_secure_auth = true',
+    'authentication = "internal_hashed"',
+    'archive_expires_after = "1w"',
+]
+for i in range(n):
+    out += [
+        f'VirtualHost "host{i}.example.org"',
+        f'\tc2s_require_encryption = {"true" if i % 2 else "false"}',
+        f'\tmax_archive_query_results = {50 + i % 100}',
+        f'\tarchive_expires_after = "{1 + i % 4}w"',
+        '\tmodules_enabled = { "http_file_share" }',
+        f'\thttp_file_share_size_limit = {10485760 + i}',
+        f'\tadmins = {{ "admin@host{i}.example.org" }}',
+    ]
+for i in range(n):
+    out += [
+        f'Component "muc{i}.example.org" "muc"',
+        '\tmodules_enabled = { "muc_mam" }',
+        f'\tmax_history_messages = {20 + i % 30}',
+        f'\trestrict_room_creation = {"true" if i % 2 else "false"}',
+    ]
+open(path, "w").write("\n".join(out) + "\n")
+EOF
+}
+
+declare -A mean
+for n in 1000 2000 5000 10000; do
+  f="$work/scale-$n.cfg.lua"
+  gen "$n" "$f"
+  chmod 644 "$f"
+  # exit 1 (findings) is fine: the run is timed, not judged
+  hyperfine -N --warmup 1 --runs 5 -i --export-json "$work/h-$n.json" "$PFE lint $f" >/dev/null
+  mean[$n]=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["mean"])' "$work/h-$n.json")
+  printf 'pfe lint          %5d VirtualHosts + %5d Components: %8.1f ms (mean of 5)\n' "$n" "$n" "$(python3 -c "print(${mean[$n]}*1000)")"
+done
+
+pn=${SCALE_PROSODYCTL_N:-5000}
+if [ "$pn" != 0 ]; then
+  f="$work/scale-$pn.cfg.lua"
+  [ -f "$f" ] || gen "$pn" "$f"
+  hyperfine -N --runs 1 -i --export-json "$work/p.json" "prosodyctl --config $f check config" >/dev/null
+  p=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["mean"])' "$work/p.json")
+  printf 'prosodyctl check  %5d VirtualHosts + %5d Components: %8.1f s (one run)\n' "$pn" "$pn" "$p"
+fi
+
+python3 - "${mean[2000]}" "${mean[5000]}" "${mean[10000]}" <<'EOF'
+import sys
+t2, t5, t10 = map(float, sys.argv[1:])
+ratio = t10 / t2
+ok = True
+print(f"ratio 10000/2000: {ratio:.2f} (target <= 6; 5 is linear)")
+if t5 >= 0.300:
+    print(f"MISSED: 5000 + 5000 took {t5*1000:.0f} ms (target < 300 ms)"); ok = False
+if ratio > 6:
+    print(f"MISSED: 10000 + 10000 is {ratio:.2f} x 2000 + 2000 (target <= 6)"); ok = False
+sys.exit(0 if ok else 1)
+EOF

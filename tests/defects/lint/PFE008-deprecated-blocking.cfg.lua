@@ -1,0 +1,4 @@
+-- expect: PFE008
+modules_enabled = { "disco", "roster", "saslauth", "tls", "blocking" }
+
+VirtualHost "example.org"

@@ -1,0 +1,4 @@
+-- expect: PFE026
+modules_enabled = { "disco", "roster", "saslauth", "tls", "component" }
+
+VirtualHost "example.org"
