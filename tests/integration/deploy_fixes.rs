@@ -797,5 +797,18 @@ fn direct_tls_is_published_when_the_config_opens_it() {
             want.is_some(),
             "{case}: {sts}"
         );
+        // What compose itself makes of compose.yaml + the overlay.
+        if n == 0 || n == 7 {
+            let overlay = format!("compose.{environment}.yaml");
+            let out = compose_config(&c, &["compose.yaml", &overlay], &[]);
+            assert!(out.status.success(), "{case}: {}", text(&out));
+            let merged = text(&out);
+            assert_eq!(
+                merged.contains("5223:5223"),
+                want.is_some(),
+                "{case}: {merged}"
+            );
+            assert!(merged.contains("5222:5222"), "{case}: {merged}");
+        }
     }
 }
