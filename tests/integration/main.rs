@@ -14,6 +14,7 @@ mod hostile_input;
 mod injection_props;
 mod lint_eval;
 mod lint_fix;
+mod live_direct_tls;
 mod live_profiles;
 mod operator_dns;
 mod operator_live;
