@@ -47,8 +47,10 @@ pub use http::{
     HttpExchange, HttpRequest, HttpResponse, MAX_HEAD, WebSocketProbe, WebSocketSession, http_get,
     http_request, websocket_accept, websocket_probe, websocket_session,
 };
+pub(crate) use stream::{Conn, PeerTls};
 pub use stream::{Limits, Timeouts};
 pub use tls::{TlsMode, TlsVerify};
+pub(crate) use tls::{client_config_versions, roots_of, verify_chain};
 pub use xml::Element;
 
 #[cfg(test)]
