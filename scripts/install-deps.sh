@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything pfe's tests and benchmarks use on a fresh Debian 12
 # (bookworm) machine: Prosody 13 + prosody-modules from bookworm-backports,
-# lua-dbi drivers, PostgreSQL, hyperfine, the Python validators, and podman
-# (runc, slirp4netns, debootstrap, podman-compose) for the container tests.
+# lua-dbi drivers, PostgreSQL, hyperfine, the Python validators, podman
+# (runc, slirp4netns, debootstrap, podman-compose) for the container tests,
+# and slapd, nginx, coturn and Knot DNS for crates/pfe-testkit's harnesses.
 # Idempotent: does nothing that is already done. Fails loudly otherwise.
 set -euo pipefail
 
@@ -39,6 +40,50 @@ case "$(dpkg-query -W -f='${Version}' prosody)" in
   13.*) ;;
   *) echo "install-deps: prosody 13 is required, found $(dpkg-query -W -f='${Version}' prosody)" >&2; exit 1 ;;
 esac
+
+# ---- The real servers crates/pfe-testkit starts on loopback for the tests:
+# OpenLDAP, nginx with its stream module (Debian 12's nginx-light is only a
+# transitional package for nginx), coturn, Knot DNS. Each test starts its own
+# daemon in a temp dir; the system services the packages start on install
+# would hold the standard ports (389, 80, 3478, 53), so they are stopped and
+# disabled. slapd's debconf questions are preseeded (and the install is
+# noninteractive), so it never waits for an answer; its system database is
+# never used.
+svc_pkgs=(slapd ldap-utils nginx libnginx-mod-stream coturn knot knot-dnsutils)
+svc_need=()
+for p in "${svc_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || svc_need+=("$p")
+done
+if [ "${#svc_need[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${svc_need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  debconf-set-selections <<'DEBCONF' || { echo "install-deps: debconf-set-selections for slapd failed" >&2; exit 1; }
+slapd slapd/no_configuration boolean false
+slapd slapd/domain string example.org
+slapd shared/organization string pfe
+slapd slapd/password1 password pfe-unused
+slapd slapd/password2 password pfe-unused
+slapd slapd/purge_database boolean true
+slapd slapd/move_old_database boolean true
+DEBCONF
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${svc_need[@]}" >/dev/null \
+    || { echo "install-deps: apt-get install ${svc_need[*]} failed" >&2; exit 1; }
+  for svc in slapd nginx coturn knot; do
+    (systemctl stop "$svc" 2>/dev/null || service "$svc" stop 2>/dev/null || true) >/dev/null 2>&1
+    (systemctl disable "$svc" 2>/dev/null || update-rc.d "$svc" disable 2>/dev/null || true) >/dev/null 2>&1
+  done
+  # Only the system daemons (run as their service users, or nginx's by its
+  # system pid file); a test's own daemons run as root from a temp dir.
+  pkill -x -u openldap slapd 2>/dev/null || true
+  [ -s /run/nginx.pid ] && kill "$(cat /run/nginx.pid)" 2>/dev/null || true
+  pkill -x -u turnserver turnserver 2>/dev/null || true
+  pkill -x -u knot knotd 2>/dev/null || true
+fi
+for bin in slapd slappasswd slapadd ldapadd ldapwhoami nginx turnserver knotd kdig openssl; do
+  command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] \
+    || { echo "install-deps: $bin is missing after installing ${svc_pkgs[*]}" >&2; exit 1; }
+done
 
 # ---- The container engine for tests/container.rs: podman (Debian 12's 4.3)
 # with runc, slirp4netns for private network namespaces with published ports,

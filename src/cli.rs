@@ -1,6 +1,5 @@
-//! The command line as clap types: parsing only. Every default that is
-//! policy (ports, profile, environment, domain) is decided by the library
-//! crates; the defaults here are the flags' own.
+//! The command line as clap types: parsing only. Every default a flag shows
+//! is a constant of the library crate that owns the decision.
 
 use std::path::PathBuf;
 
@@ -101,8 +100,19 @@ pub struct CheckArgs {
     /// Probe the HTTP endpoints over TLS (verified like the XMPP session)
     #[arg(long)]
     pub https: bool,
+    /// A second, disposable account for the probes that need two parties (carbons, blocking,
+    /// offline delivery, direct invitations to it); without it they do not run
+    #[arg(long, value_name = "JID", requires = "password2")]
+    pub jid2: Option<String>,
+    /// The second account's password
+    #[arg(long, env = "PFE_CHECK_PASSWORD2", hide_env_values = true)]
+    pub password2: Option<String>,
+    /// The shared secret of the config's external components, for the XEP-0114 handshake
+    /// (unless the config holds it literally)
+    #[arg(long, env = "PFE_CHECK_COMPONENT_SECRET", hide_env_values = true)]
+    pub component_secret: Option<String>,
     /// Overall deadline in milliseconds (every probe ends within it)
-    #[arg(long, default_value_t = 15000)]
+    #[arg(long, default_value_t = pfe_probe::check::DEFAULT_TIMEOUT_MS)]
     pub timeout: u64,
     #[arg(long)]
     pub json: bool,
@@ -118,7 +128,7 @@ pub struct DeployOutput {
     #[arg(long)]
     pub force: bool,
     /// Image name; the tag is $PROSODY_VERSION, else latest
-    #[arg(long, default_value = "prosody")]
+    #[arg(long, default_value = pfe_deploy::compose::DEFAULT_IMAGE)]
     pub image: String,
 }
 
@@ -180,7 +190,7 @@ pub enum Command {
         /// Name of the new profile (letters, digits, - and _)
         name: String,
         /// Profile to start from
-        #[arg(default_value = "standard")]
+        #[arg(default_value = pfe_core::engine::DEFAULT_PROFILE)]
         template: String,
         /// Description of the new profile
         #[arg(long)]
@@ -221,7 +231,7 @@ pub enum Command {
         #[arg(long)]
         domain: Option<String>,
         /// Deadline in milliseconds
-        #[arg(long, default_value_t = 2000)]
+        #[arg(long, default_value_t = pfe_probe::xmpp::HEALTHCHECK_TIMEOUT_MS)]
         timeout: u64,
         /// Also upgrade with STARTTLS and read the encrypted stream's features (checks the certificate)
         #[arg(long, conflicts_with = "direct_tls")]
@@ -243,16 +253,16 @@ pub enum Command {
         /// Environment [default: development]
         environment: Option<String>,
         /// Where config, certificates, data and logs go
-        #[arg(long, default_value = "pfe-state")]
+        #[arg(long, default_value = pfe_run::local::DEFAULT_STATE_DIR)]
         state_dir: PathBuf,
         /// The served domain
-        #[arg(long, default_value = "localhost")]
+        #[arg(long, default_value = pfe_core::engine::DEFAULT_DOMAIN)]
         domain: String,
         /// c2s port (STARTTLS)
-        #[arg(long, default_value_t = 5222)]
+        #[arg(long, default_value_t = pfe_run::local::DEFAULT_C2S_PORT)]
         c2s_port: u16,
         /// HTTP port (BOSH, WebSocket, uploads)
-        #[arg(long, default_value_t = 5280)]
+        #[arg(long, default_value_t = pfe_run::local::DEFAULT_HTTP_PORT)]
         http_port: u16,
         /// Create this account first: JID:PASSWORD
         #[arg(long, value_name = "JID:PASSWORD")]
@@ -281,8 +291,63 @@ pub enum Command {
         #[command(flatten)]
         out: DeployOutput,
         /// Name of the StatefulSet, prefix of the other objects
-        #[arg(long, default_value = "prosody")]
+        #[arg(long, default_value = pfe_deploy::k8s::DEFAULT_NAME)]
         name: String,
+    },
+    /// Certificates, offline: for every served name the file Prosody 13 will pick, whether it covers the name, its expiry, whether the key matches and whether Prosody's user can read both; exit 1 on an error
+    #[command(
+        long_about = "For the domain and every VirtualHost and Component of the resolved config: the certificate and key \
+Prosody 13 will pick (its index of the certificates directory by subject names, then <name>.crt/.key, \
+<name>/fullchain.pem + privkey.pem, <name>.pem, then the same for each parent domain), whether the certificate \
+covers the name (subject alternative names, one-label wildcards), its expiry (error under 1 day, warning under 7 \
+and 31 days), whether the key is the certificate's, and whether Prosody's user (uid/gid 999 in the image) can read \
+both (mode, owner, every directory on the way). Exit 0 when nothing is an error, 1 otherwise."
+    )]
+    Certs {
+        #[command(flatten)]
+        sel: Selection,
+        /// The certificates directory [default: the config's `certificates`, relative to /etc/prosody; /etc/prosody/certs]
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// The user Prosody runs as, UID[:GID] [default: 999:999, the image's prosody user]
+        #[arg(long, value_name = "UID[:GID]")]
+        owner: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// DNS records the deployment needs, as a zone-file snippet; with --verify, query them and judge each
+    #[command(
+        long_about = "The records a deployment of the resolved config needs: _xmpp-client._tcp (c2s_ports), \
+_xmpps-client._tcp when c2s_direct_tls_ports is set, _xmpp-server._tcp (s2s_ports) for the domain and for each \
+federating component (MUC, upload), and A/AAAA for the SRV target, every component, the proxy65 address and the \
+TURN host. With --verify each record is queried (hickory; the system resolver or --resolver) and reported as pass \
+or FAIL with what was found; exit 1 when one fails."
+    )]
+    Dns {
+        #[command(flatten)]
+        sel: Selection,
+        /// A public address of the server (repeatable; IPv4 gives A, IPv6 AAAA records)
+        #[arg(long = "host-address", value_name = "IP", required = true)]
+        host_address: Vec<std::net::IpAddr>,
+        /// The host the SRV records point to [default: the domain]
+        #[arg(long, value_name = "HOST")]
+        target: Option<String>,
+        /// Query every record and judge it
+        #[arg(long)]
+        verify: bool,
+        /// The DNS server to ask, HOST:PORT [default: the system's resolvers]
+        #[arg(long, value_name = "HOST:PORT", requires = "verify")]
+        resolver: Option<std::net::SocketAddr>,
+        /// Per query, in milliseconds
+        #[arg(long, default_value_t = 3000)]
+        timeout: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reverse-proxy configs for http_external_url deployments
+    Proxy {
+        #[command(subcommand)]
+        kind: ProxyKind,
     },
     /// Container entrypoint: render the config from the environment, check it, create the admin account, exec Prosody
     Entrypoint {
@@ -303,6 +368,45 @@ pub enum Command {
         /// Check everything and print the config; write and start nothing
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ProxyKind {
+    /// An nginx server block in front of Prosody's HTTP (BOSH, WebSocket, host-meta, uploads); --verify checks a file
+    #[command(
+        long_about = "Writes an nginx `server` block for the resolved config's http_external_url \
+(PROSODY_HTTP_EXTERNAL_URL): its host and path prefix, forwarding to Prosody's plain HTTP port on loopback with \
+the Host Prosody routes by; BOSH with a proxy_read_timeout 30 s longer than bosh_max_wait; WebSocket with HTTP/1.1 \
+and the Upgrade/Connection headers; host-meta; the upload component's /file_share/ with client_max_body_size \
+equal to its http_file_share_size_limit. With --verify FILE it reads an nginx file instead and names each \
+mismatch with the config (a body limit below the upload limit, a BOSH timeout not longer than bosh_max_wait, \
+WebSocket without the upgrade headers, a missing location); exit 1 when there is one."
+    )]
+    Nginx {
+        #[command(flatten)]
+        sel: Selection,
+        /// Output file; - or absent: standard output
+        #[arg(short, long, value_name = "FILE", conflicts_with = "verify")]
+        output: Option<PathBuf>,
+        /// Replace an existing output file
+        #[arg(long)]
+        force: bool,
+        /// nginx's listen address, [ADDRESS:]PORT [default: the external URL's port, 443 or 80]
+        #[arg(long, value_name = "[ADDRESS:]PORT")]
+        listen: Option<String>,
+        /// Prosody's HTTP, HOST:PORT [default: 127.0.0.1 and the first of http_ports, 5280]
+        #[arg(long, value_name = "HOST:PORT")]
+        upstream: Option<String>,
+        /// nginx's TLS certificate for https URLs [default: /etc/nginx/certs/<host>.crt]
+        #[arg(long, value_name = "FILE")]
+        certificate: Option<String>,
+        /// Its key [default: /etc/nginx/certs/<host>.key]
+        #[arg(long, value_name = "FILE")]
+        key: Option<String>,
+        /// Check this nginx file against the config instead of writing one
+        #[arg(long, value_name = "FILE")]
+        verify: Option<PathBuf>,
     },
 }
 

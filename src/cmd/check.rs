@@ -51,6 +51,8 @@ pub fn check(ctx: &Ctx, a: CheckArgs) -> Result {
             http: a.http.clone(),
             https: a.https,
             timeout: Duration::from_millis(a.timeout),
+            second: a.jid2.clone().zip(a.password2.clone()),
+            component_secret: a.component_secret.clone(),
         },
     );
     let report = check::run_check(&build, &target)
@@ -68,6 +70,9 @@ pub fn check(ctx: &Ctx, a: CheckArgs) -> Result {
             "session": report.session,
             "results": report.rows,
             "compliance": report.compliance,
+            "behaviours": report.behaviours,
+            "leftovers": report.leftovers,
+            "expires": report.expires,
             "summary": { "pass": pass, "fail": fail, "not_checkable": not_checkable },
         }))?;
     } else {

@@ -97,7 +97,8 @@ pub fn entrypoint(
             None => Ok(()),
         };
     }
-    match entrypoint::execute(&plan, &opts) {
+    // Progress lines go to standard error as the steps happen.
+    match entrypoint::execute(&plan, &opts, &mut |line| sayln!("{line}")) {
         Ok(never) => match never {},
         Err(e) => Err(e.into()),
     }

@@ -3,9 +3,12 @@
 //! here; they are the libraries'.
 
 mod catalog;
+mod certs;
 mod check;
 mod deploy;
+mod dns;
 mod generate;
+mod proxy;
 mod run;
 mod validate;
 
@@ -178,6 +181,33 @@ pub fn run(cli: Cli) -> Result {
         ),
         Command::Compose { sel, out } => deploy::compose(&ctx, config_dir.as_deref(), &sel, out),
         Command::K8s { sel, out, name } => deploy::k8s(&ctx, &sel, out, name),
+        Command::Certs {
+            sel,
+            dir,
+            owner,
+            json,
+        } => certs::certs(&ctx, &sel, dir, owner.as_deref(), json),
+        Command::Dns {
+            sel,
+            host_address,
+            target,
+            verify,
+            resolver,
+            timeout,
+            json,
+        } => dns::dns(
+            &ctx,
+            &sel,
+            dns::Args {
+                addresses: host_address,
+                target,
+                verify,
+                resolver,
+                timeout,
+                json,
+            },
+        ),
+        Command::Proxy { kind } => proxy::proxy(&ctx, kind),
         Command::Entrypoint {
             config_output,
             use_config,

@@ -15,6 +15,8 @@ mod injection_props;
 mod lint_eval;
 mod lint_fix;
 mod live_profiles;
+mod operator_dns;
+mod operator_proxy;
 mod request_inputs;
 mod validate_corpus;
 mod validate_lint;

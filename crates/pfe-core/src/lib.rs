@@ -9,6 +9,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod catalog;
+pub mod dns;
 pub mod docs;
 pub mod emit;
 pub mod engine;

@@ -205,10 +205,13 @@ pub struct Options {
     pub config_dir: Option<PathBuf>,
 }
 
+/// The image compose and Kubernetes name without `--image`.
+pub const DEFAULT_IMAGE: &str = "prosody";
+
 impl Default for Options {
     fn default() -> Options {
         Options {
-            image: "prosody".into(),
+            image: DEFAULT_IMAGE.into(),
             config_dir: None,
         }
     }

@@ -46,11 +46,14 @@ pub struct Options {
     pub name: String,
 }
 
+/// The StatefulSet's name without `--name`, prefix of the other objects.
+pub const DEFAULT_NAME: &str = "prosody";
+
 impl Default for Options {
     fn default() -> Options {
         Options {
-            image: "prosody".into(),
-            name: "prosody".into(),
+            image: super::compose::DEFAULT_IMAGE.into(),
+            name: DEFAULT_NAME.into(),
         }
     }
 }

@@ -22,6 +22,7 @@
 pub mod checks;
 pub mod compose;
 pub mod k8s;
+pub mod nginx;
 pub mod resources;
 pub mod secrets;
 pub mod yaml;

@@ -7,7 +7,9 @@
 //! XMPP Compliance Suites 2023 levels the server reached (see
 //! [`compliance`]).
 
+mod behave;
 pub mod compliance;
+mod component;
 mod http;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -55,6 +57,31 @@ pub struct Row {
     pub promise: Promise,
     #[serde(flatten)]
     pub outcome: Outcome,
+    /// What the outcome rests on: `behaviour` (something was done and
+    /// seen to work, or seen to fail), `advertisement` (disco or stream
+    /// features only), or `none` (not checkable).
+    pub proof: Proof,
+}
+
+/// What a row's outcome rests on.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Proof {
+    Behaviour,
+    Advertisement,
+    None,
+}
+
+/// An external component (XEP-0114) the resolved config defines, and how
+/// to reach and authenticate as it.
+#[derive(Clone, Debug)]
+pub struct ComponentTarget {
+    /// The component's JID (its `Component "name"`).
+    pub name: String,
+    /// `host:port` of the component listener.
+    pub addr: String,
+    /// Its shared secret (`None`: unknown to pfe; the handshake is not tried).
+    pub secret: Option<String>,
 }
 
 /// Pseudo-feature of the transport security promises.
@@ -289,6 +316,42 @@ pub struct Target {
     /// A direct-TLS (XEP-0368) c2s address to probe when the session uses
     /// STARTTLS (`None`: not probed).
     pub direct_tls_addr: Option<String>,
+    /// A second account for the behaviour probes that need two parties
+    /// (carbons, blocking, offline delivery, push app server, invitations).
+    /// It should be disposable: the probes message it and change its state
+    /// (all undone at the end). `None`: those probes do not run.
+    pub second: Option<ClientConfig>,
+    /// External components to handshake with (XEP-0114).
+    pub components: Vec<ComponentTarget>,
+}
+
+/// The external components (`Component "name"` without a module, i.e.
+/// Prosody's mod_component) of the resolved config, reached on `host` at
+/// the first `component_ports` port (Prosody's default 5347). The secret is
+/// the config's `component_secret` when it is a literal string, else
+/// `secret` (e.g. from `--component-secret`).
+pub fn component_targets(build: &Build, host: &str, secret: Option<&str>) -> Vec<ComponentTarget> {
+    let port = configured_port(build, "component_ports").unwrap_or(5347);
+    build
+        .evaluated
+        .sections
+        .iter()
+        .filter(|s| matches!(&s.kind, SectionKind::Component { module } if module == "component"))
+        .map(|s| {
+            let literal = s
+                .options
+                .get("component_secret")
+                .and_then(|o| match &o.value {
+                    pfe_core::value::Value::Str(v) => Some(v.clone()),
+                    _ => None,
+                });
+            ComponentTarget {
+                name: s.name.clone(),
+                addr: format!("{host}:{port}"),
+                secret: literal.or_else(|| secret.map(str::to_string)),
+            }
+        })
+        .collect()
 }
 
 /// The host part of `host:port`.
@@ -321,9 +384,14 @@ impl Target {
             client,
             starttls_addr,
             direct_tls_addr,
+            second: None,
+            components: Vec::new(),
         }
     }
 }
+
+/// `pfe check --timeout`: the overall deadline of one check, in ms.
+pub const DEFAULT_TIMEOUT_MS: u64 = 15_000;
 
 /// What the operator asked `pfe check` to reach; [`plan_target`] fills in
 /// every default from the resolved config.
@@ -342,6 +410,11 @@ pub struct TargetOptions {
     pub https: bool,
     /// The overall deadline; every probe ends within it.
     pub timeout: Duration,
+    /// A second, disposable account (JID, password) for the two-party
+    /// behaviour probes.
+    pub second: Option<(String, String)>,
+    /// The external components' secret when the config does not hold it.
+    pub component_secret: Option<String>,
 }
 
 /// The addresses one check probes, with the defaults the config implies:
@@ -374,7 +447,14 @@ pub fn plan_target(build: &Build, o: &TargetOptions) -> Target {
     cfg.timeouts.overall = o.timeout;
     cfg.timeouts.connect = cfg.timeouts.connect.min(o.timeout);
     cfg.timeouts.read = cfg.timeouts.read.min(o.timeout);
-    let mut target = Target::new(cfg);
+    let mut target = Target::new(cfg.clone());
+    if let Some((jid, password)) = &o.second {
+        let mut second = cfg;
+        second.jid = jid.clone();
+        second.password = password.clone();
+        target.second = Some(second);
+    }
+    target.components = component_targets(build, &host, o.component_secret.as_deref());
     let http_default = if o.https {
         configured_port(build, "https_ports").unwrap_or(5281)
     } else {
@@ -440,6 +520,14 @@ pub struct Report {
     pub rows: Vec<Row>,
     /// XMPP Compliance Suites 2023 (XEP-0479), server side.
     pub compliance: Vec<Suite>,
+    /// What the behaviour probes did, by probe: evidence or what failed.
+    pub behaviours: BTreeMap<String, Result<String, String>>,
+    /// What the check created and could not remove (empty: nothing left
+    /// behind, apart from what expires on its own, listed in `expires`).
+    pub leftovers: Vec<String>,
+    /// What the check created that the server keeps until it expires
+    /// (archived messages).
+    pub expires: Vec<String>,
 }
 
 impl Report {
@@ -496,6 +584,48 @@ pub(crate) struct Facts {
     /// HTTP probes by (probe, path).
     pub(crate) http: BTreeMap<(String, String), http::Probe>,
     pub(crate) upload: Option<Outcome>,
+    /// The behaviour probes: key → evidence, or what went wrong.
+    pub(crate) behave: BTreeMap<String, Result<String, String>>,
+    pub(crate) leftovers: Vec<String>,
+    pub(crate) expires: Vec<String>,
+    /// XEP-0114 handshakes (None: no external component defined).
+    pub(crate) component: Option<Result<String, String>>,
+}
+
+/// Why each XEP-0215 entry could not be used: STUN needs a host, TURN a
+/// host and credentials (username and password; Prosody derives them from
+/// the secret, and sends none without it).
+pub(crate) fn extdisco_problems(list: &[ExternalService]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in list {
+        let name = format!(
+            "{} {}{}{}",
+            s.kind,
+            s.host,
+            s.port.map(|p| format!(":{p}")).unwrap_or_default(),
+            s.transport
+                .as_deref()
+                .map(|t| format!("/{t}"))
+                .unwrap_or_default()
+        );
+        if s.host.is_empty() {
+            out.push(format!("{name}: no host"));
+        }
+        match s.kind.as_str() {
+            "turn" | "turns"
+                if s.username.as_deref().unwrap_or("").is_empty()
+                    || s.password.as_deref().unwrap_or("").is_empty() =>
+            {
+                out.push(format!(
+                    "{name}: no username/password (the TURN secret is not configured)"
+                ));
+            }
+            "stun" | "stuns" => {}
+            "" => out.push(format!("{name}: no type")),
+            _ => {}
+        }
+    }
+    out
 }
 
 const UPLOAD_BODY_PREFIX: &str = "pfe check: XEP-0363 upload probe ";
@@ -823,10 +953,26 @@ async fn inspect_inner(
             let r = http::run_all(&http_probes, target.http.as_ref(), cfg.timeouts.overall).await;
             (r, started.elapsed())
         };
-        tokio::join!(cleartext, registration, direct, web)
+        let behaviours = async {
+            let r = behave::run(cfg, target.second.as_ref()).await;
+            (r, started.elapsed())
+        };
+        let components = async {
+            if target.components.is_empty() {
+                None
+            } else {
+                let r = component::check_all(&target.components, cfg.timeouts.overall).await;
+                Some((r, started.elapsed()))
+            }
+        };
+        let (c, r, d, w, (b, components)) =
+            tokio::join!(cleartext, registration, direct, web, async {
+                tokio::join!(behaviours, components)
+            });
+        (c, r, d, w, b, components)
     };
     // Both at once; a failed main session ends the check at once.
-    let (main_out, (cleartext, registration, direct, web)) = {
+    let (main_out, (cleartext, registration, direct, web, behaviours, components)) = {
         let main = main_session(cfg.clone(), upload_size, &mut facts);
         tokio::pin!(side);
         tokio::pin!(main);
@@ -858,6 +1004,14 @@ async fn inspect_inner(
     if !web.0.is_empty() {
         timings.insert("HTTP probes".into(), ms(web.1));
     }
+    timings.insert("behaviour probes".into(), ms(behaviours.1));
+    if let Some((_, t)) = &components {
+        timings.insert("component handshake".into(), ms(*t));
+    }
+    facts.behave = behaviours.0.results;
+    facts.leftovers = behaviours.0.leftovers;
+    facts.expires = behaviours.0.expires;
+    facts.component = components.map(|c| c.0);
     facts.cleartext = cleartext.map(|c| c.0);
     facts.registration = registration.map(|c| c.0);
     facts.direct_tls = direct.map(|c| c.0);
@@ -893,9 +1047,13 @@ async fn inspect_inner(
     }
     let rows = promises
         .iter()
-        .map(|p| Row {
-            promise: p.clone(),
-            outcome: judge(p, &facts, target),
+        .map(|p| {
+            let (outcome, proof) = with_behaviour(p, judge(p, &facts, target), &facts);
+            Row {
+                promise: p.clone(),
+                outcome,
+                proof,
+            }
         })
         .collect();
     let compliance = compliance::evaluate(&facts);
@@ -903,7 +1061,59 @@ async fn inspect_inner(
         session: facts.session.clone(),
         rows,
         compliance,
+        behaviours: facts.behave.clone(),
+        leftovers: facts.leftovers.clone(),
+        expires: facts.expires.clone(),
     })
+}
+
+/// The behaviour probe that proves a catalog promise, if any.
+fn behaviour_key(p: &Promise) -> Option<&'static str> {
+    use CheckLocation as L;
+    Some(match (p.xep.as_str(), p.location) {
+        ("XEP-0313", L::ComponentDisco) => "muc_mam",
+        ("XEP-0313", _) => "mam",
+        ("XEP-0045", _) => "muc",
+        ("XEP-0421", _) => "occupant_id",
+        ("XEP-0280", _) => "carbons",
+        ("XEP-0191", _) => "blocking",
+        ("XEP-0198", _) => "sm",
+        ("XEP-0160", _) => "offline",
+        ("XEP-0049", _) => "private",
+        ("XEP-0163", _) => "pep",
+        _ => return None,
+    })
+}
+
+/// A row's outcome with what its behaviour probe saw: advertised and seen
+/// working passes, advertised and seen broken fails, advertised alone
+/// passes as advertisement only.
+fn with_behaviour(p: &Promise, outcome: Outcome, facts: &Facts) -> (Outcome, Proof) {
+    use CheckLocation as L;
+    if matches!(outcome, Outcome::NotCheckable { .. }) {
+        return (outcome, Proof::None);
+    }
+    match p.location {
+        L::Http | L::Security | L::Extdisco => return (outcome, Proof::Behaviour),
+        L::ServerDisco if p.xep == "XEP-0030" => return (outcome, Proof::Behaviour),
+        _ => {}
+    }
+    let seen = behaviour_key(p).and_then(|k| facts.behave.get(k));
+    match (outcome, seen) {
+        (Outcome::Pass { evidence }, Some(Ok(b))) => (
+            Outcome::Pass {
+                evidence: format!("{b} (advertised: {evidence})"),
+            },
+            Proof::Behaviour,
+        ),
+        (Outcome::Pass { evidence }, Some(Err(why))) => (
+            Outcome::Fail {
+                missing: format!("advertised ({evidence}), but {why}"),
+            },
+            Proof::Behaviour,
+        ),
+        (o, _) => (o, Proof::Advertisement),
+    }
 }
 
 fn judge(p: &Promise, facts: &Facts, target: &Target) -> Outcome {
@@ -975,6 +1185,9 @@ fn judge(p: &Promise, facts: &Facts, target: &Target) -> Outcome {
             }
         }
         L::Extdisco => match &facts.extdisco {
+            Some(Ok(list)) if !extdisco_problems(list).is_empty() => Outcome::Fail {
+                missing: extdisco_problems(list).join("; "),
+            },
             Some(Ok(list)) if !list.is_empty() => Outcome::Pass {
                 evidence: format!(
                     "{} external service(s) listed: {}",
@@ -1265,26 +1478,39 @@ impl Report {
             .map(|c| c.category.len())
             .max()
             .unwrap_or(4);
-        let mut unverifiable = Vec::new();
         for c in &self.compliance {
             let level = c.reached.map_or("-", Level::name);
             let next = match (c.reached, c.missing_for_next.is_empty()) {
                 (_, true) => String::new(),
-                (None, false) => format!("  Core needs {}", c.missing_for_next.join(", ")),
-                (Some(_), false) => format!("  Advanced needs {}", c.missing_for_next.join(", ")),
+                (None, false) => format!("  Core kept by {}", c.missing_for_next.join(", ")),
+                (Some(_), false) => {
+                    format!("  Advanced kept by {}", c.missing_for_next.join(", "))
+                }
             };
             out += &format!("  {:<cw$}  {level:<8}{next}\n", c.category);
-            for r in &c.requirements {
-                if let Status::Unverifiable { why } = &r.status {
-                    let item = format!("{}: {why}", r.spec);
-                    if !unverifiable.contains(&item) {
-                        unverifiable.push(item);
-                    }
-                }
+            if let Some(reached) = c.reached {
+                let mods: Vec<String> = c
+                    .requirements
+                    .iter()
+                    .filter(|r| r.level <= reached)
+                    .map(|r| format!("{} {}", r.spec, r.modules.join("+")))
+                    .collect();
+                out += &format!("  {:<cw$}  provided by {}\n", "", mods.join(", "));
             }
         }
-        if !unverifiable.is_empty() {
-            out += &format!("  not visible to a client: {}\n", unverifiable.join("; "));
+        let (b, a) = self.rows.iter().fold((0, 0), |(b, a), r| match r.proof {
+            Proof::Behaviour => (b + 1, a),
+            Proof::Advertisement => (b, a + 1),
+            Proof::None => (b, a),
+        });
+        out += &format!(
+            "\nproof: {b} rows seen working (or failing), {a} rows on advertisement only\n"
+        );
+        if !self.leftovers.is_empty() {
+            out += &format!("NOT removed: {}\n", self.leftovers.join("; "));
+        }
+        if !self.expires.is_empty() {
+            out += &format!("expires on its own: {}\n", self.expires.join("; "));
         }
         let (pass, fail, na) = self.counts();
         out += &format!(

@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod check;
+pub mod dns;
 pub mod xmpp;
 
 /// Runs `f` to completion on a runtime of its own (one thread). A name

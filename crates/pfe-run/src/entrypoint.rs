@@ -116,12 +116,6 @@ pub struct Plan {
     pub certificates: CertPlan,
 }
 
-/// A progress line on standard error; a closed stream is not an error.
-fn note(line: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
-}
-
 /// Whether accounts are Prosody's own (internal_* authentication), as far
 /// as a rendered build tells; a given config is assumed to be.
 fn own_accounts(build: Option<&Build>) -> bool {
@@ -505,8 +499,12 @@ pub fn register(
 
 /// Writes the config, prepares credentials, creates the admin account and
 /// execs Prosody. Returns only on failure.
-pub fn execute(plan: &Plan, opts: &Options) -> Result<Infallible, DeployError> {
-    let self_signed = prepare_certificates(&plan.certificates)?;
+pub fn execute(
+    plan: &Plan,
+    opts: &Options,
+    note: &mut dyn FnMut(&str),
+) -> Result<Infallible, DeployError> {
+    let self_signed = prepare_certificates(&plan.certificates, note)?;
     let mut config_path = plan.config_path.clone();
     match (&plan.build, &self_signed) {
         (Some(b), None) => {
@@ -596,7 +594,7 @@ pub fn execute(plan: &Plan, opts: &Options) -> Result<Infallible, DeployError> {
     })
 }
 
-/// Plans and prints what it would do (`--dry-run`): the config on stdout.
+/// What it would do (`--dry-run`), as text for the CLI to show.
 pub fn describe(plan: &Plan) -> String {
     let mut out = format!("pfe entrypoint (dry run): {}\n", plan.summary);
     match &plan.credentials {
@@ -915,7 +913,10 @@ fn plan_certificates(
 
 /// Makes the self-signed certificates of `plan` (unless reused); returns
 /// the `certificates` directory to point the config at, if any.
-fn prepare_certificates(plan: &CertPlan) -> Result<Option<PathBuf>, DeployError> {
+fn prepare_certificates(
+    plan: &CertPlan,
+    note: &mut dyn FnMut(&str),
+) -> Result<Option<PathBuf>, DeployError> {
     let CertPlan::SelfSigned {
         missing,
         searched,

@@ -14,6 +14,13 @@ use crate::server::{self, Ports, ServerError, StateDir};
 /// The environment `pfe run` uses when none is given.
 pub const DEFAULT_ENVIRONMENT: &str = "development";
 
+/// Where `pfe run` keeps config, certificates, data and logs.
+pub const DEFAULT_STATE_DIR: &str = "pfe-state";
+/// `pfe run`'s c2s (STARTTLS) port: Prosody's own.
+pub const DEFAULT_C2S_PORT: u16 = 5222;
+/// `pfe run`'s HTTP port (BOSH, WebSocket, uploads): Prosody's own.
+pub const DEFAULT_HTTP_PORT: u16 = 5280;
+
 /// What `pfe run` was asked for.
 #[derive(Debug, Clone)]
 pub struct Options {

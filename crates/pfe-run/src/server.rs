@@ -386,6 +386,9 @@ pub struct StartOptions {
     /// dies (PR_SET_PDEATHSIG): a net for killed test processes. Only set
     /// it when the spawning thread outlives the handle.
     pub kill_with_parent: bool,
+    /// Extra environment variables for Prosody (e.g. the secrets a config
+    /// reads as `ENV_NAME`).
+    pub env: Vec<(String, String)>,
 }
 
 impl StartOptions {
@@ -398,6 +401,7 @@ impl StartOptions {
             also_wait: Vec::new(),
             timeout: Duration::from_secs(20),
             kill_with_parent: false,
+            env: Vec::new(),
         }
     }
 }
@@ -468,6 +472,7 @@ pub fn start(config_path: &Path, opts: &StartOptions) -> Result<Prosody> {
         .try_clone()
         .map_err(io_err("cannot open log", &opts.log_path))?;
     let mut cmd = Command::new(&opts.program);
+    cmd.envs(opts.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     cmd.arg("--config")
         .arg(config_path)
         .arg("-F")

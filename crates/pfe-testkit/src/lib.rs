@@ -1,12 +1,14 @@
 //! pfe's test kit: the one way tests run the `pfe` binary (with none of the
 //! caller's PROSODY_*/PFE_* variables or CREDENTIALS_DIRECTORY), external
 //! tools that are never skipped, and harnesses for the real servers the
-//! tests start ([`prosody`]).
+//! tests start: Prosody and PostgreSQL ([`prosody`]), slapd, nginx, coturn
+//! and Knot DNS ([`services`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 pub mod prosody;
+pub mod services;
 
 pub use prosody::*;
 

@@ -14,7 +14,7 @@
 use serde::Serialize;
 
 use super::Facts;
-use super::http::{Detail, Seen};
+use super::http::{Detail, Seen, has_mechanisms};
 use crate::xmpp::{DiscoInfo, Features, NS_CSI, NS_HTTP_UPLOAD, NS_SM};
 
 /// A compliance level (server side).
@@ -36,13 +36,48 @@ impl Level {
     }
 }
 
-/// What the check saw of one requirement.
+/// What the check saw of one requirement. Only [`Status::Seen`] counts
+/// toward a level.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Status {
-    Seen { evidence: String },
-    Missing { why: String },
-    Unverifiable { why: String },
+    /// Seen working in this run (something happened: a query answered, a
+    /// message delivered, a session resumed...).
+    Seen {
+        evidence: String,
+    },
+    /// Only advertised (disco#info, stream features): the feature may still
+    /// be broken, misconfigured or unreachable. Does not count.
+    Advertised {
+        evidence: String,
+    },
+    Missing {
+        why: String,
+    },
+    /// Not observable from here. Does not count either.
+    Unverifiable {
+        why: String,
+    },
+}
+
+impl Status {
+    /// The short word used in the summary.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Status::Seen { .. } => "seen",
+            Status::Advertised { .. } => "only advertised",
+            Status::Missing { .. } => "missing",
+            Status::Unverifiable { .. } => "unverifiable",
+        }
+    }
+
+    /// The evidence or the reason.
+    pub fn text(&self) -> &str {
+        match self {
+            Status::Seen { evidence } | Status::Advertised { evidence } => evidence,
+            Status::Missing { why } | Status::Unverifiable { why } => why,
+        }
+    }
 }
 
 /// One requirement of a category.
@@ -54,6 +89,9 @@ pub struct Requirement {
     pub spec: String,
     /// The lowest level that requires it.
     pub level: Level,
+    /// The Prosody modules that provide it (XEP-0479's footnotes name the
+    /// specifications; these are Prosody 13's implementations).
+    pub modules: Vec<String>,
     #[serde(flatten)]
     pub status: Status,
 }
@@ -66,7 +104,8 @@ pub struct Suite {
     /// The highest level reached (`None`: not even Core).
     pub reached: Option<Level>,
     pub requirements: Vec<Requirement>,
-    /// What stands between `reached` and the next level (empty at Advanced).
+    /// What kept the next level from being claimed (empty at Advanced):
+    /// `SPEC (feature): missing | only advertised | unverifiable`.
     pub missing_for_next: Vec<String>,
 }
 
@@ -85,6 +124,52 @@ fn seen(evidence: impl Into<String>) -> Status {
 
 fn missing(why: impl Into<String>) -> Status {
     Status::Missing { why: why.into() }
+}
+
+/// Advertisement evidence combined with what the behaviour probe `key`
+/// saw: seen working, broken (missing), or not tried (only advertised).
+fn proven(f: &Facts, key: &str, advert: Status) -> Status {
+    match (advert, f.behave.get(key)) {
+        (Status::Seen { evidence }, Some(Ok(b))) => seen(format!("{b} ({evidence})")),
+        (Status::Seen { evidence }, Some(Err(why))) => missing(format!("{evidence}, but {why}")),
+        (Status::Seen { evidence }, None) => Status::Advertised { evidence },
+        (Status::Advertised { evidence }, Some(Ok(b))) => seen(format!("{b} ({evidence})")),
+        (other, _) => other,
+    }
+}
+
+/// The Prosody modules behind a requirement.
+fn modules_of(spec: &str) -> &'static [&'static str] {
+    match spec {
+        "RFC 6120" => &["c2s", "saslauth", "tls"],
+        "RFC 7590" => &["tls"],
+        "XEP-0368" => &["c2s (c2s_direct_tls_ports)"],
+        "XEP-0030" => &["disco"],
+        "XEP-0115" => &["disco", "pep"],
+        "XEP-0114" => &["component"],
+        "XEP-0163" => &["pep"],
+        "RFC 7395" => &["websocket"],
+        "XEP-0206" => &["bosh"],
+        "RFC 6121" => &["roster", "presence", "message"],
+        "XEP-0054" => &["vcard_legacy"],
+        "XEP-0280" => &["carbons"],
+        "XEP-0045" => &["muc"],
+        "XEP-0249" => &["c2s routing (no module)"],
+        "XEP-0363" => &["http_file_share"],
+        "XEP-0398" | "XEP-0153" => &["vcard_legacy"],
+        "XEP-0191" => &["blocklist"],
+        "XEP-0048" | "XEP-0402" => &["bookmarks"],
+        "XEP-0313 (MUC archive)" => &["muc_mam"],
+        "XEP-0410" => &["muc"],
+        "XEP-0223" => &["pep"],
+        "XEP-0049" => &["private"],
+        "XEP-0198" => &["smacks"],
+        "XEP-0313" => &["mam"],
+        "XEP-0352" => &["csi_simple"],
+        "XEP-0357" => &["cloud_notify"],
+        "XEP-0215" => &["external_services"],
+        _ => &[],
+    }
 }
 
 impl Eval<'_> {
@@ -163,13 +248,23 @@ impl Eval<'_> {
                     Detail::WebSocket {
                         accept_valid: true,
                         protocol: Some(p),
+                        features: Some(f),
+                        problem: None,
                     },
                 ..
-            })) if p == "xmpp" => {
-                seen(format!("WebSocket upgrade with subprotocol xmpp at {path}"))
-            }
+            })) if p == "xmpp" && has_mechanisms(f) => seen(format!(
+                "an XMPP stream over WebSocket at {path} up to SASL mechanisms ({})",
+                f.sasl_mechanisms.join(" ")
+            )),
+            Some(Ok(Seen {
+                detail:
+                    Detail::WebSocket {
+                        problem: Some(p), ..
+                    },
+                ..
+            })) => missing(format!("{path}: {p}")),
             Some(Ok(s)) => missing(format!(
-                "{path} answered {} {} without a valid xmpp upgrade",
+                "{path} answered {} {} without a valid xmpp upgrade and stream features with SASL mechanisms",
                 s.status, s.reason
             )),
             Some(Err(e)) => missing(format!("{path}: {e}")),
@@ -186,13 +281,16 @@ impl Eval<'_> {
                     Detail::Bosh {
                         sid: Some(sid),
                         features: Some(f),
+                        xmpp_version: Some(v),
                         problem: None,
-                        ..
                     },
                 ..
-            })) => seen(format!("BOSH session {sid} with stream features {f}")),
+            })) if v == "1.0" && has_mechanisms(f) => seen(format!(
+                "BOSH session {sid} with xmpp:version 1.0 up to SASL mechanisms ({})",
+                f.sasl_mechanisms.join(" ")
+            )),
             Some(Ok(s)) => missing(format!(
-                "BOSH answered {} {} without an XMPP session",
+                "BOSH answered {} {} without an XMPP session a client can log in on (sid, xmpp:version 1.0, SASL mechanisms)",
                 s.status, s.reason
             )),
             Some(Err(e)) => missing(e.clone()),
@@ -206,6 +304,7 @@ fn req(feature: &str, spec: &str, level: Level, status: Status) -> Requirement {
         feature: feature.into(),
         spec: spec.into(),
         level,
+        modules: modules_of(spec).iter().map(|m| m.to_string()).collect(),
         status,
     }
 }
@@ -215,6 +314,7 @@ fn requirements(facts: &Facts) -> Vec<(&'static str, Vec<Requirement>)> {
     use Level::{Advanced, Core};
     let e = Eval { f: facts };
     let s = &facts.session;
+    let p = |key: &str, advert: Status| proven(facts, key, advert);
 
     let direct_tls = if s.tls_mode == "direct_tls" {
         seen(format!("the session itself used direct TLS on {}", s.addr))
@@ -227,10 +327,9 @@ fn requirements(facts: &Facts) -> Vec<(&'static str, Vec<Requirement>)> {
             ),
         }
     };
-    let caps = match e
-        .stages()
-        .find(|f| f.has("c", NS_CAPS) || f.has_ns(NS_CAPS))
-    {
+    // mod_disco always sends <c/>: it shows nothing about the server using
+    // its clients' capabilities; mod_pep asking for ours does.
+    let caps_advert = match e.stages().find(|f| f.has(NS_CAPS, "c")) {
         Some(_) => seen("<c xmlns='http://jabber.org/protocol/caps'/> in stream features"),
         None => missing("no entity capabilities (<c/>) in any stream features"),
     };
@@ -239,6 +338,22 @@ fn requirements(facts: &Facts) -> Vec<(&'static str, Vec<Requirement>)> {
             seen("identity pubsub/pep in the account's disco#info")
         }
         _ => missing("no pubsub/pep identity in the account's disco#info"),
+    };
+    let component = match &facts.component {
+        Some(Ok(ev)) => seen(ev.clone()),
+        Some(Err(why)) => missing(why.clone()),
+        None => missing(
+            "the config defines no external component (Component \"name\" with component_secret): nothing accepts jabber:component:accept",
+        ),
+    };
+    let disco = match &facts.server {
+        Some(d) if d.has_feature("http://jabber.org/protocol/disco#info") => seen(format!(
+            "the domain answered disco#info ({} features, {} identities)",
+            d.features.len(),
+            d.identities.len()
+        )),
+        Some(_) => missing("the domain's disco#info lacks http://jabber.org/protocol/disco#info"),
+        None => missing("no disco#info from the domain"),
     };
     let core = vec![
         req(
@@ -265,22 +380,15 @@ fn requirements(facts: &Facts) -> Vec<(&'static str, Vec<Requirement>)> {
             )),
         ),
         req("Direct TLS", "XEP-0368", Advanced, direct_tls),
+        req("Feature discovery", "XEP-0030", Core, disco),
         req(
-            "Feature discovery",
-            "XEP-0030",
-            Core,
-            e.server("http://jabber.org/protocol/disco#info"),
+            "Feature broadcasts",
+            "XEP-0115",
+            Advanced,
+            p("caps", caps_advert),
         ),
-        req("Feature broadcasts", "XEP-0115", Advanced, caps),
-        req(
-            "Server extensibility",
-            "XEP-0114",
-            Core,
-            Status::Unverifiable {
-                why: "the component protocol is not visible to a client (Prosody implements it: mod_component)".into(),
-            },
-        ),
-        req("Event publishing", "XEP-0163", Advanced, pep),
+        req("Server extensibility", "XEP-0114", Core, component),
+        req("Event publishing", "XEP-0163", Advanced, p("pep", pep)),
     ];
 
     let web = vec![
@@ -293,42 +401,34 @@ fn requirements(facts: &Facts) -> Vec<(&'static str, Vec<Requirement>)> {
         Some(Err(err)) => missing(format!("roster get failed: {err}")),
         None => missing("roster not queried"),
     };
-    let vcard = e.server("vcard-temp");
-    let avatar_compat = match &vcard {
-        Status::Seen { .. } => seen("vcard-temp storage (XEP-0054) holds vCard-based avatars"),
-        _ => missing("no vcard-temp (XEP-0054) to hold vCard-based avatars"),
-    };
+    let vcard = p("vcard", e.server("vcard-temp"));
     let upload = match (e.component("store", "file", NS_HTTP_UPLOAD), &facts.upload) {
         (Status::Seen { evidence }, Some(super::Outcome::Pass { .. })) => {
-            seen(format!("{evidence}; a slot was PUT and fetched back"))
+            seen(format!("a slot was PUT and fetched back ({evidence})"))
         }
         (Status::Seen { .. }, Some(super::Outcome::Fail { missing: m })) => missing(m.clone()),
+        (Status::Seen { evidence }, _) => Status::Advertised { evidence },
         (st, _) => st,
     };
-    let bookmarks_legacy = match (
-        e.account("urn:xmpp:bookmarks:1#compat-pep"),
-        e.server("jabber:iq:private"),
-    ) {
-        (st @ Status::Seen { .. }, _) | (_, st @ Status::Seen { .. }) => st,
-        _ => missing("neither PEP bookmarks compatibility nor private XML storage"),
-    };
-    // Prosody (like the XEP) advertises self-ping optimisation per room.
-    const SELF_PING: &str = "http://jabber.org/protocol/muc#self-ping-optimization";
-    let self_ping = match (&facts.room, e.component("conference", "text", NS_MUC)) {
-        (_, st @ Status::Missing { .. }) => st,
-        (Some(Ok((room, info))), _) if info.has_feature(SELF_PING) => {
-            seen(format!("{SELF_PING} in the disco#info of room {room}"))
-        }
-        (Some(Ok((room, _))), _) => missing(format!("room {room} does not advertise {SELF_PING}")),
-        (Some(Err(err)), _) => missing(format!("a room's disco#info failed: {err}")),
-        (None, _) => match e.component("conference", "text", SELF_PING) {
-            st @ Status::Seen { .. } => st,
-            _ => Status::Unverifiable {
-                why: format!(
-                    "the MUC service lists no public room to ask; {SELF_PING} is advertised per room"
-                ),
+    let muc = e.component("conference", "text", NS_MUC);
+    // XEP-0313 for MUC: Prosody advertises mam:2 on the service always, on
+    // a room only when that room archives; judged on the room pfe created.
+    let muc_mam = match &muc {
+        Status::Seen { .. } => p(
+            "muc_mam",
+            Status::Advertised {
+                evidence: "a MUC service".into(),
             },
+        ),
+        other => other.clone(),
+    };
+    let muc_sub = |key: &str| match &muc {
+        Status::Seen { .. } => match facts.behave.get(key) {
+            Some(Ok(ev)) => seen(ev.clone()),
+            Some(Err(why)) => missing(why.clone()),
+            None => missing(format!("not tried ({key} needs the MUC probe)")),
         },
+        other => other.clone(),
     };
     let im = vec![
         req("Core features", "RFC 6121", Core, roster),
@@ -337,15 +437,19 @@ fn requirements(facts: &Facts) -> Vec<(&'static str, Vec<Requirement>)> {
             "Outbound message synchronization",
             "XEP-0280",
             Core,
-            e.server("urn:xmpp:carbons:2"),
+            p("carbons", e.server("urn:xmpp:carbons:2")),
         ),
-        req("Group chat", "XEP-0045", Core, e.component("conference", "text", NS_MUC)),
+        req("Group chat", "XEP-0045", Core, p("muc", muc.clone())),
         req(
             "Group chat",
             "XEP-0249",
             Core,
-            Status::Unverifiable {
-                why: "direct MUC invitations are messages between clients; the server only routes them".into(),
+            match facts.behave.get("invite") {
+                Some(Ok(ev)) => seen(ev.clone()),
+                Some(Err(why)) => missing(why.clone()),
+                None => Status::Unverifiable {
+                    why: "a direct invitation was not sent (needs a MUC service)".into(),
+                },
             },
         ),
         req("File upload", "XEP-0363", Core, upload),
@@ -353,42 +457,73 @@ fn requirements(facts: &Facts) -> Vec<(&'static str, Vec<Requirement>)> {
             "User avatar compatibility",
             "XEP-0398",
             Advanced,
-            e.account("urn:xmpp:pep-vcard-conversion:0"),
+            p("avatar", e.account("urn:xmpp:pep-vcard-conversion:0")),
         ),
-        req("User avatar compatibility", "XEP-0153", Advanced, avatar_compat),
-        req("User blocking", "XEP-0191", Advanced, e.server("urn:xmpp:blocking")),
-        req("Advanced group chat", "XEP-0048", Advanced, bookmarks_legacy),
+        req(
+            "User avatar compatibility",
+            "XEP-0153",
+            Advanced,
+            p("avatar", e.server("vcard-temp")),
+        ),
+        req(
+            "User blocking",
+            "XEP-0191",
+            Advanced,
+            p("blocking", e.server("urn:xmpp:blocking")),
+        ),
+        req(
+            "Advanced group chat",
+            "XEP-0048",
+            Advanced,
+            p(
+                "bookmarks_legacy",
+                e.account("urn:xmpp:bookmarks:1#compat-pep"),
+            ),
+        ),
         req(
             "Advanced group chat",
             "XEP-0313 (MUC archive)",
             Advanced,
-            e.component("conference", "text", "urn:xmpp:mam:2"),
+            muc_mam,
         ),
         req(
             "Advanced group chat",
             "XEP-0402",
             Advanced,
-            e.account("urn:xmpp:bookmarks:1#compat"),
+            p("bookmarks", e.account("urn:xmpp:bookmarks:1#compat")),
         ),
-        req("Advanced group chat", "XEP-0410", Advanced, self_ping),
+        req(
+            "Advanced group chat",
+            "XEP-0410",
+            Advanced,
+            muc_sub("self_ping"),
+        ),
         req(
             "Private data via PubSub",
             "XEP-0223",
             Advanced,
-            e.account("http://jabber.org/protocol/pubsub#publish-options"),
+            p(
+                "publish_options",
+                e.account("http://jabber.org/protocol/pubsub#publish-options"),
+            ),
         ),
         req(
             "Private XML storage",
             "XEP-0049",
             Advanced,
-            e.server("jabber:iq:private"),
+            p("private", e.server("jabber:iq:private")),
         ),
-        req("Stream management", "XEP-0198", Advanced, e.stream_management()),
+        req(
+            "Stream management",
+            "XEP-0198",
+            Advanced,
+            p("sm", e.stream_management()),
+        ),
         req(
             "History storage / retrieval",
             "XEP-0313",
             Advanced,
-            e.account("urn:xmpp:mam:2"),
+            p("mam", e.account("urn:xmpp:mam:2")),
         ),
     ];
 
@@ -398,25 +533,33 @@ fn requirements(facts: &Facts) -> Vec<(&'static str, Vec<Requirement>)> {
         missing("no urn:xmpp:csi:0 stream feature")
     };
     let mobile = vec![
-        req("Stream management", "XEP-0198", Core, e.stream_management()),
-        req("Client state indication", "XEP-0352", Core, csi),
+        req(
+            "Stream management",
+            "XEP-0198",
+            Core,
+            p("sm", e.stream_management()),
+        ),
+        req("Client state indication", "XEP-0352", Core, p("csi", csi)),
         req(
             "Third-party push notifications",
             "XEP-0357",
             Advanced,
-            e.account("urn:xmpp:push:0"),
+            p("push", e.account("urn:xmpp:push:0")),
         ),
     ];
 
     let extdisco = match &facts.extdisco {
-        Some(Ok(l)) if !l.is_empty() => seen(format!(
-            "{} external service(s): {}",
-            l.len(),
-            l.iter()
-                .map(|s| s.kind.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
+        Some(Ok(l)) if !l.is_empty() => match super::extdisco_problems(l) {
+            problems if problems.is_empty() => seen(format!(
+                "{} external service(s), each with the fields its type needs: {}",
+                l.len(),
+                l.iter()
+                    .map(|s| s.kind.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            problems => missing(problems.join("; ")),
+        },
         Some(Ok(_)) => missing("the external services list is empty"),
         Some(Err(err)) => missing(err.clone()),
         None => missing("external services not queried"),
@@ -440,10 +583,11 @@ fn requirements(facts: &Facts) -> Vec<(&'static str, Vec<Requirement>)> {
 fn met(reqs: &[Requirement], level: Level) -> bool {
     reqs.iter()
         .filter(|r| r.level <= level)
-        .all(|r| !matches!(r.status, Status::Missing { .. }))
+        .all(|r| matches!(r.status, Status::Seen { .. }))
 }
 
-/// Judge every category.
+/// Judge every category: a level is reached only when every requirement up
+/// to it was seen working (advertised, missing and unverifiable all block).
 pub(crate) fn evaluate(facts: &Facts) -> Vec<Suite> {
     let all = requirements(facts);
     let core_reqs = all[0].1.clone();
@@ -466,8 +610,11 @@ pub(crate) fn evaluate(facts: &Facts) -> Vec<Suite> {
             let mut missing_for_next = Vec::new();
             if let Some(next) = next {
                 for r in reqs.iter().filter(|r| r.level <= next) {
-                    if matches!(r.status, Status::Missing { .. }) {
-                        missing_for_next.push(format!("{} ({})", r.spec, r.feature));
+                    if !matches!(r.status, Status::Seen { .. }) {
+                        let item = format!("{} ({}): {}", r.spec, r.feature, r.status.word());
+                        if !missing_for_next.contains(&item) {
+                            missing_for_next.push(item);
+                        }
                     }
                 }
                 if !is_core && !met(&core_reqs, next) {
@@ -515,29 +662,65 @@ mod tests {
                 ..Default::default()
             },
         ));
+        // Advertised only: nothing is claimed, and the summary says why.
         let suites = evaluate(&f);
-        let by = |c: &str| suites.iter().find(|s| s.category == c).unwrap().clone();
-        assert_eq!(by("Core").reached, Some(Level::Core));
+        let by = |s: &[Suite], c: &str| s.iter().find(|x| x.category == c).unwrap().clone();
+        assert_eq!(by(&suites, "Core").reached, None);
         assert!(
-            by("Core")
+            by(&suites, "Core")
                 .missing_for_next
-                .iter()
-                .any(|m| m.starts_with("XEP-0368")),
+                .contains(&"XEP-0114 (Server extensibility): missing".to_string()),
             "{:?}",
-            by("Core").missing_for_next
+            by(&suites, "Core").missing_for_next
         );
-        // IM needs file upload for Core.
-        assert_eq!(by("IM").reached, None);
-        assert_eq!(by("IM").missing_for_next, ["XEP-0363 (File upload)"]);
-        // Mobile without SM and CSI: nothing; its list names both.
-        assert_eq!(by("Mobile").reached, None);
-        assert_eq!(by("Mobile").missing_for_next.len(), 2);
-        // Web names the Core category when that blocks the next level.
+        assert_eq!(by(&suites, "IM").reached, None);
         assert!(
-            by("Web")
-                .missing_for_next
+            by(&suites, "IM").missing_for_next.contains(
+                &"XEP-0280 (Outbound message synchronization): only advertised".to_string()
+            ),
+            "{:?}",
+            by(&suites, "IM").missing_for_next
+        );
+        // A component handshake and carbons seen working: Core is claimed,
+        // XEP-0280 no longer blocks IM; the provider modules are named.
+        f.component = Some(Ok("handshake".into()));
+        f.behave.insert("carbons".into(), Ok("copied".into()));
+        let suites = evaluate(&f);
+        assert_eq!(by(&suites, "Core").reached, Some(Level::Core));
+        let im = by(&suites, "IM");
+        assert!(
+            !im.missing_for_next
                 .iter()
-                .any(|m| m.starts_with("RFC 7395"))
+                .any(|m| m.starts_with("XEP-0280")),
+            "{:?}",
+            im.missing_for_next
+        );
+        let carbons = im
+            .requirements
+            .iter()
+            .find(|r| r.spec == "XEP-0280")
+            .unwrap();
+        assert_eq!(carbons.modules, ["carbons"]);
+        // A behaviour seen broken turns the advertisement into a miss.
+        f.behave.insert("carbons".into(), Err("no copy".into()));
+        let im = by(&evaluate(&f), "IM");
+        let carbons = im
+            .requirements
+            .iter()
+            .find(|r| r.spec == "XEP-0280")
+            .unwrap();
+        assert!(matches!(&carbons.status, Status::Missing { why } if why.contains("no copy")));
+        // Unverifiable never counts: XEP-0249 without a MUC probe.
+        let g = im
+            .requirements
+            .iter()
+            .find(|r| r.spec == "XEP-0249")
+            .unwrap();
+        assert!(matches!(g.status, Status::Unverifiable { .. }));
+        assert!(
+            im.missing_for_next
+                .iter()
+                .any(|m| m == "XEP-0249 (Group chat): unverifiable")
         );
     }
 }

@@ -28,11 +28,16 @@ pub(crate) enum Detail {
     WebSocket {
         accept_valid: bool,
         protocol: Option<String>,
+        /// The `<stream:features>` that followed our `<open/>`.
+        features: Option<xmpp::Features>,
+        /// A `<stream:error>`, a `<close/>` or the end of the stream
+        /// instead of features.
+        problem: Option<String>,
     },
     Bosh {
         sid: Option<String>,
         xmpp_version: Option<String>,
-        features: Option<String>,
+        features: Option<xmpp::Features>,
         problem: Option<String>,
     },
     HostMeta {
@@ -89,15 +94,18 @@ async fn run_one(kind: &str, path: &str, t: &HttpTarget, timeout: Duration) -> P
     let e = |e: xmpp::Error| e.to_string();
     match kind {
         "websocket" => {
-            let w = xmpp::websocket_probe(&t.addr, &t.host, path, tls, timeout)
+            let w = xmpp::websocket_session(&t.addr, &t.host, path, host_of(&t.host), tls, timeout)
                 .await
                 .map_err(e)?;
+            let (features, problem) = websocket_stream(&w);
             Ok(Seen {
-                status: w.response.status,
-                reason: w.response.reason.clone(),
+                status: w.probe.response.status,
+                reason: w.probe.response.reason.clone(),
                 detail: Detail::WebSocket {
-                    accept_valid: w.accept_valid,
-                    protocol: w.protocol,
+                    accept_valid: w.probe.accept_valid,
+                    protocol: w.probe.protocol,
+                    features,
+                    problem,
                 },
             })
         }
@@ -148,6 +156,54 @@ async fn run_one(kind: &str, path: &str, t: &HttpTarget, timeout: Duration) -> P
             })
         }
     }
+}
+
+/// The stream features of an RFC 7395 session, or what came instead.
+fn websocket_stream(w: &xmpp::WebSocketSession) -> (Option<xmpp::Features>, Option<String>) {
+    if !w.probe.upgraded() {
+        return (None, None);
+    }
+    for f in &w.frames {
+        let Ok(el) = xml::parse_element(f.trim().as_bytes(), &[]) else {
+            return (
+                None,
+                Some(format!(
+                    "an unparsable frame {:?}",
+                    xml::snippet(f.as_bytes())
+                )),
+            );
+        };
+        if el.is("features", NS_STREAMS) {
+            return (Some(xmpp::Features::from_element(&el, f.len())), None);
+        }
+        if el.is("error", NS_STREAMS) {
+            let condition = el
+                .children
+                .iter()
+                .find(|c| c.name != "text")
+                .map(|c| c.name.clone())
+                .unwrap_or_default();
+            let text = el
+                .children
+                .iter()
+                .find(|c| c.name == "text")
+                .map(|c| format!(" \"{}\"", c.text))
+                .unwrap_or_default();
+            return (None, Some(format!("<stream:error> <{condition}/>{text}")));
+        }
+        if el.name == "close" {
+            return (
+                None,
+                Some("the server sent <close/> instead of stream features".into()),
+            );
+        }
+    }
+    let why = if w.closed {
+        "the server closed the WebSocket before any stream features"
+    } else {
+        "no <stream:features> came after <open/>"
+    };
+    (None, Some(why.into()))
 }
 
 /// Parse an XML body (a leading declaration and whitespace allowed).
@@ -206,7 +262,7 @@ async fn bosh(path: &str, t: &HttpTarget, timeout: Duration) -> Probe {
                     .map(|(_, v)| v.clone());
                 let features = body
                     .child("features", NS_STREAMS)
-                    .map(|f| xmpp::Features::from_element(f, 0).summary());
+                    .map(|f| xmpp::Features::from_element(f, 0));
                 let problem = body.attr("type").filter(|t| *t == "terminate").map(|_| {
                     format!(
                         "the session was terminated at once (condition {:?})",
@@ -257,6 +313,11 @@ async fn bosh(path: &str, t: &HttpTarget, timeout: Duration) -> Probe {
     })
 }
 
+/// SASL (or SASL2) mechanisms a client could log in with.
+pub(crate) fn has_mechanisms(f: &xmpp::Features) -> bool {
+    !f.sasl_mechanisms.is_empty() || !f.sasl2_mechanisms.is_empty()
+}
+
 /// Judge a `where = "http"` promise from its probe.
 pub(crate) fn judge(p: &Promise, probe: &Probe) -> Outcome {
     let path = p.http.as_ref().map_or("/", |h| h.path.as_str());
@@ -290,6 +351,8 @@ pub(crate) fn judge(p: &Promise, probe: &Probe) -> Outcome {
         Detail::WebSocket {
             accept_valid,
             protocol,
+            features,
+            problem,
         } => {
             if !accept_valid {
                 Outcome::Fail {
@@ -303,11 +366,29 @@ pub(crate) fn judge(p: &Promise, probe: &Probe) -> Outcome {
                         "GET {path} (Upgrade: websocket) → {got}, but the subprotocol is {protocol:?}, not \"xmpp\" (RFC 7395)"
                     ),
                 }
-            } else {
-                Outcome::Pass {
-                    evidence: format!(
-                        "GET {path} (Upgrade: websocket) → {got}, Sec-WebSocket-Accept valid, subprotocol xmpp"
+            } else if let Some(problem) = problem {
+                Outcome::Fail {
+                    missing: format!(
+                        "GET {path} (Upgrade: websocket) → {got}, but after <open/>: {problem}"
                     ),
+                }
+            } else {
+                match features {
+                    Some(f) if has_mechanisms(f) => Outcome::Pass {
+                        evidence: format!(
+                            "GET {path} (Upgrade: websocket) → {got}, subprotocol xmpp; <open/> answered with stream features {}",
+                            f.summary()
+                        ),
+                    },
+                    Some(f) => Outcome::Fail {
+                        missing: format!(
+                            "WebSocket stream at {path} offers no SASL mechanism (features {}): clients cannot log in",
+                            f.summary()
+                        ),
+                    },
+                    None => Outcome::Fail {
+                        missing: format!("WebSocket stream at {path}: no stream features"),
+                    },
                 }
             }
         }
@@ -328,21 +409,25 @@ pub(crate) fn judge(p: &Promise, probe: &Probe) -> Outcome {
                 };
             };
             if p.xep == "XEP-0206" {
-                match (xmpp_version, features) {
-                    (Some(v), Some(f)) => Outcome::Pass {
+                match (xmpp_version.as_deref(), features) {
+                    (Some("1.0"), Some(f)) if has_mechanisms(f) => Outcome::Pass {
                         evidence: format!(
-                            "BOSH session {sid} at {path}: xmpp:version {v}, stream features {f}{}",
-                            if f.contains("mechanisms[") || f.contains("sasl2[") {
-                                ""
-                            } else {
-                                " (no SASL mechanism on this unencrypted HTTP session: clients need HTTPS, or a TLS-terminating proxy and consider_bosh_secure)"
-                            }
+                            "BOSH session {sid} at {path}: xmpp:version 1.0, stream features {}",
+                            f.summary()
+                        ),
+                    },
+                    (Some("1.0"), Some(f)) => Outcome::Fail {
+                        missing: format!(
+                            "BOSH session {sid} at {path} offers no SASL mechanism (features {}): clients cannot log in (on plain HTTP Prosody offers none unless consider_bosh_secure)",
+                            f.summary()
                         ),
                     },
                     _ => Outcome::Fail {
                         missing: format!(
                             "BOSH session {sid} at {path} carries no XMPP stream (xmpp:version {xmpp_version:?}, features {})",
-                            features.as_deref().unwrap_or("none")
+                            features
+                                .as_ref()
+                                .map_or("none".to_string(), |f| f.summary())
                         ),
                     },
                 }

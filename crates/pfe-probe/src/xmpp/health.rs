@@ -189,6 +189,10 @@ fn from_config(
     Some((format!("{host}:{port}"), vhost))
 }
 
+/// `pfe healthcheck --timeout`: well inside the probe intervals of Docker
+/// and Kubernetes, in ms.
+pub const HEALTHCHECK_TIMEOUT_MS: u64 = 2_000;
+
 /// `server` with the c2s port of its TLS flavour when it names none (5222,
 /// or 5223 for direct TLS).
 pub fn with_default_port(server: &str, direct_tls: bool) -> String {

@@ -408,6 +408,241 @@ pub async fn websocket_probe(
     })
 }
 
+/// What [`websocket_session`] saw: the upgrade, then the XMPP frames
+/// (RFC 7395) the server sent in answer to our `<open/>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebSocketSession {
+    /// The upgrade itself.
+    pub probe: WebSocketProbe,
+    /// Text frames received after `<open/>`, in order (at most a few,
+    /// up to the first `<stream:features>`, error or close).
+    pub frames: Vec<String>,
+    /// The server closed the WebSocket (close frame or end of stream).
+    pub closed: bool,
+}
+
+/// Largest WebSocket frame read by [`websocket_session`].
+const MAX_WS_FRAME: usize = 64 * 1024;
+
+/// Upgrade to WebSocket with subprotocol `xmpp` on `path`, then open an
+/// XMPP stream to `domain` (RFC 7395 `<open/>`) and read the server's frames
+/// up to its `<stream:features>` (or an error, or a close). Closes the
+/// stream politely afterwards. Bounded by `timeout`.
+pub async fn websocket_session(
+    addr: &str,
+    host: &str,
+    path: &str,
+    domain: &str,
+    tls: Option<&TlsVerify>,
+    timeout: Duration,
+) -> Result<WebSocketSession> {
+    if !path.starts_with('/')
+        || path.contains([' ', '\r', '\n'])
+        || host.contains([' ', '\r', '\n'])
+    {
+        return Err(Error::Config(format!(
+            "invalid WebSocket path {path:?} or host {host:?}"
+        )));
+    }
+    let mut raw = [0u8; 16];
+    getrandom::fill(&mut raw).expect("the OS random source works");
+    let key = B64.encode(raw);
+    let head = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: pfe-probe\r\nConnection: Upgrade\r\n\
+         Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n\
+         Sec-WebSocket-Protocol: xmpp\r\n\r\n"
+    );
+    let open = format!(
+        "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='{}' version='1.0'/>",
+        super::xml::escape(domain)
+    );
+    let started = Instant::now();
+    let work = async {
+        let tcp = tcp_connect(addr, timeout).await?;
+        match tls {
+            None => ws_exchange(tcp, head.as_bytes(), &key, &open, started).await,
+            Some(v) => {
+                let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+                let name = name.trim_start_matches('[').trim_end_matches(']');
+                let s = tls_wrap(tcp, v, name, &[b"http/1.1"], timeout).await?;
+                ws_exchange(s, head.as_bytes(), &key, &open, started).await
+            }
+        }
+    };
+    match tokio::time::timeout(timeout, work).await {
+        Ok(r) => r,
+        Err(_) => Err(Error::Timeout {
+            stage: Stage::Http,
+            expected: format!("the XMPP stream over WebSocket at {path}"),
+            waited: started.elapsed(),
+            received: String::new(),
+        }),
+    }
+}
+
+/// One masked client frame (RFC 6455 §5.2).
+fn ws_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mut mask = [0u8; 4];
+    getrandom::fill(&mut mask).expect("the OS random source works");
+    let mut out = vec![0x80 | opcode];
+    let n = payload.len();
+    if n < 126 {
+        out.push(0x80 | n as u8);
+    } else if n <= 0xffff {
+        out.push(0x80 | 126);
+        out.extend_from_slice(&(n as u16).to_be_bytes());
+    } else {
+        out.push(0x80 | 127);
+        out.extend_from_slice(&(n as u64).to_be_bytes());
+    }
+    out.extend_from_slice(&mask);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    out
+}
+
+async fn ws_exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    head: &[u8],
+    key: &str,
+    open: &str,
+    started: Instant,
+) -> Result<WebSocketSession> {
+    let io = |source| Error::Io {
+        stage: Stage::Http,
+        source,
+    };
+    s.write_all(head).await.map_err(io)?;
+    let mut data = Vec::with_capacity(1024);
+    let mut buf = [0u8; 4096];
+    let end = loop {
+        if let Some(p) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p;
+        }
+        if data.len() > MAX_HEAD {
+            return Err(Error::TooLarge {
+                stage: Stage::Http,
+                what: "the HTTP response head".into(),
+                limit: MAX_HEAD,
+                seen: data.len(),
+            });
+        }
+        let n = s.read(&mut buf).await.map_err(io)?;
+        if n == 0 {
+            return Err(Error::Closed {
+                stage: Stage::Http,
+                expected: "a complete HTTP response head".into(),
+                received: super::xml::snippet(&data),
+            });
+        }
+        data.extend_from_slice(&buf[..n]);
+    };
+    let response = parse_head(&data[..end], started.elapsed())?;
+    data.drain(..end + 4);
+    let accept_valid = response.header("Sec-WebSocket-Accept") == Some(&websocket_accept(key));
+    let protocol = response
+        .header("Sec-WebSocket-Protocol")
+        .map(str::to_string);
+    let probe = WebSocketProbe {
+        response,
+        accept_valid,
+        protocol,
+    };
+    let mut out = WebSocketSession {
+        probe,
+        frames: Vec::new(),
+        closed: false,
+    };
+    if !out.probe.upgraded() {
+        return Ok(out);
+    }
+    s.write_all(&ws_frame(1, open.as_bytes()))
+        .await
+        .map_err(io)?;
+    // Read frames: text frames are XMPP elements; stop at features, an
+    // error, a close, or after a few frames.
+    let mut message: Vec<u8> = Vec::new();
+    'frames: while out.frames.len() < 8 {
+        // Need at least the 2-byte header, then the extended length.
+        let (hdr, len) = loop {
+            if data.len() >= 2 {
+                let l7 = (data[1] & 0x7f) as usize;
+                let masked = data[1] & 0x80 != 0;
+                let ext = match l7 {
+                    126 => 2,
+                    127 => 8,
+                    _ => 0,
+                };
+                let hdr = 2 + ext + if masked { 4 } else { 0 };
+                if data.len() >= hdr {
+                    let len = match l7 {
+                        126 => u16::from_be_bytes([data[2], data[3]]) as usize,
+                        127 => {
+                            let mut b = [0u8; 8];
+                            b.copy_from_slice(&data[2..10]);
+                            usize::try_from(u64::from_be_bytes(b)).unwrap_or(usize::MAX)
+                        }
+                        n => n,
+                    };
+                    if len > MAX_WS_FRAME || message.len() + len > MAX_WS_FRAME {
+                        return Err(Error::TooLarge {
+                            stage: Stage::Http,
+                            what: "a WebSocket frame".into(),
+                            limit: MAX_WS_FRAME,
+                            seen: len,
+                        });
+                    }
+                    break (hdr, len);
+                }
+            }
+            let n = s.read(&mut buf).await.map_err(io)?;
+            if n == 0 {
+                out.closed = true;
+                break 'frames;
+            }
+            data.extend_from_slice(&buf[..n]);
+        };
+        while data.len() < hdr + len {
+            let n = s.read(&mut buf).await.map_err(io)?;
+            if n == 0 {
+                out.closed = true;
+                break 'frames;
+            }
+            data.extend_from_slice(&buf[..n]);
+        }
+        let (fin, opcode) = (data[0] & 0x80 != 0, data[0] & 0x0f);
+        let payload: Vec<u8> = data[hdr..hdr + len].to_vec();
+        data.drain(..hdr + len);
+        match opcode {
+            8 => {
+                out.closed = true;
+                break;
+            }
+            9 => {
+                s.write_all(&ws_frame(10, &payload)).await.map_err(io)?;
+                continue;
+            }
+            0..=2 => message.extend_from_slice(&payload),
+            _ => continue,
+        }
+        if !fin {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&std::mem::take(&mut message)).into_owned();
+        let done = text.contains("features") || text.contains("error") || text.contains("<close");
+        out.frames.push(text);
+        if done {
+            break;
+        }
+    }
+    if !out.closed {
+        let close = "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>";
+        let _ = s.write_all(&ws_frame(1, close.as_bytes())).await;
+        let _ = s.write_all(&ws_frame(8, &1000u16.to_be_bytes())).await;
+    }
+    let _ = tokio::time::timeout(Duration::from_millis(200), s.shutdown()).await;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,13 +39,13 @@ pub use features::{
     NS_TLS,
 };
 pub use health::{
-    HealthMode, HealthReport, Target, default_target, healthcheck, healthcheck_starttls,
-    healthcheck_target, healthcheck_tls, probe as health_probe, served_config_path,
-    with_default_port,
+    HEALTHCHECK_TIMEOUT_MS, HealthMode, HealthReport, Target, default_target, healthcheck,
+    healthcheck_starttls, healthcheck_target, healthcheck_tls, probe as health_probe,
+    served_config_path, with_default_port,
 };
 pub use http::{
-    HttpExchange, HttpRequest, HttpResponse, MAX_HEAD, WebSocketProbe, http_get, http_request,
-    websocket_accept, websocket_probe,
+    HttpExchange, HttpRequest, HttpResponse, MAX_HEAD, WebSocketProbe, WebSocketSession, http_get,
+    http_request, websocket_accept, websocket_probe, websocket_session,
 };
 pub use stream::{Limits, Timeouts};
 pub use tls::{TlsMode, TlsVerify};

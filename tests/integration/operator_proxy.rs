@@ -1,0 +1,235 @@
+//! `pfe proxy nginx` in front of a real Prosody, through a real nginx on
+//! loopback: `pfe check --http` through nginx passes every HTTP promise
+//! (BOSH, WebSocket, host-meta, an XEP-0363 upload to the slot URL the
+//! external URL gives); a body just under Prosody's upload limit passes
+//! nginx; with nginx's limit set below Prosody's, nginx refuses it (413)
+//! and `pfe proxy nginx --verify` names the mismatch.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use pfe_core::catalog::Catalog;
+use pfe_core::engine::{self, Request};
+use pfe_run::server::{self, Ports, StartOptions, StateDir};
+use pfe_testkit::pfe;
+use pfe_testkit::services::nginx::Nginx;
+
+const USER: &str = "alice@localhost";
+const PASSWORD: &str = "correct horse";
+const LIMIT: u64 = 300_000;
+
+/// A PUT of `size` bytes through nginx to the upload path; the status line.
+fn put(port: u16, size: u64) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let head = format!(
+        "PUT /file_share/not-a-slot/x.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {size}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let body = vec![b'x'; size as usize];
+    let _ = s.write_all(&body);
+    let mut reply = Vec::new();
+    let _ = s.read_to_end(&mut reply);
+    String::from_utf8_lossy(&reply)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn nginx_from_pfe_proxy_carries_every_http_promise() {
+    // nginx first (it leases its port), then Prosody told that URL.
+    let mut nginx = Nginx::start("server { listen 127.0.0.1:@PORT@; return 204; }")
+        .unwrap_or_else(|e| panic!("{}", e.message()));
+    let external = format!("http://127.0.0.1:{}/", nginx.port());
+
+    let tmp = tempfile::tempdir().unwrap();
+    let state = StateDir::create(tmp.path().join("state")).unwrap();
+    let ports = Ports::pick().unwrap();
+    server::generate_cert(
+        &state.certs_dir(),
+        "localhost",
+        &["conference.localhost", "upload.localhost"],
+    )
+    .unwrap();
+    let limit_set = format!("upload:http_file_share_size_limit={LIMIT}");
+    let mut req = Request::new("standard", "development");
+    req.domain = Some("localhost".into());
+    req.env
+        .insert("PROSODY_HTTP_EXTERNAL_URL".into(), external.clone());
+    req.sets = server::loopback_overrides(&state, &ports)
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    req.sets.push("anti_spam_services={}".into());
+    req.sets.push(limit_set.clone());
+    let build = engine::build(&Catalog::builtin(), &req).unwrap();
+    let config = state.write_config(&build.config).unwrap();
+    server::create_user(&config, USER, PASSWORD).unwrap();
+    let mut opts = StartOptions::new(&state, &ports);
+    opts.kill_with_parent = true;
+    opts.also_wait = vec![Ports::addr(ports.http)];
+    let prosody = server::start(&config, &opts).unwrap();
+
+    let proxy = |extra: &[&str]| {
+        let out = pfe()
+            .args([
+                "proxy",
+                "nginx",
+                "standard",
+                "development",
+                "--domain",
+                "localhost",
+            ])
+            .args(["--set", &limit_set, "--listen", "127.0.0.1:@PORT@"])
+            .args(["--upstream", &format!("127.0.0.1:{}", ports.http)])
+            .args(extra)
+            .env("PROSODY_HTTP_EXTERNAL_URL", &external)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, block) = proxy(&[]);
+    assert_eq!(code, Some(0), "{block}");
+    assert!(
+        block.contains(&format!("client_max_body_size {LIMIT};")),
+        "{block}"
+    );
+    assert!(block.contains("proxy_read_timeout 150s;"), "{block}");
+    nginx
+        .reload_with(&block)
+        .unwrap_or_else(|e| panic!("{}\n{block}", e.message()));
+
+    let check = pfe()
+        .args([
+            "check",
+            "--server",
+            &ports.c2s_addr().to_string(),
+            "--jid",
+            USER,
+        ])
+        .args([
+            "--profile",
+            "standard",
+            "--env",
+            "development",
+            "--insecure",
+        ])
+        .args(["--http", &format!("127.0.0.1:{}", nginx.port())])
+        .args(["--alt-port", &ports.c2s_direct_tls.to_string()])
+        .env("PFE_CHECK_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&check.stdout).into_owned();
+    assert!(
+        check.status.success(),
+        "{report}{}\n{}\n{}",
+        String::from_utf8_lossy(&check.stderr),
+        nginx.log_tail(),
+        prosody.log_tail(30)
+    );
+    for row in ["XEP-0124", "XEP-0206", "XEP-0156", "RFC 7395", "XEP-0363"] {
+        let line = report
+            .lines()
+            .find(|l| l.contains(row))
+            .unwrap_or_else(|| panic!("{row} missing:\n{report}"));
+        assert!(line.contains("pass"), "{line}\n{report}");
+    }
+    // Through nginx the access log saw each of them.
+    let access = std::fs::read_to_string(nginx.access_log_path()).unwrap_or_default();
+    for path in [
+        "/http-bind",
+        "/xmpp-websocket",
+        "/.well-known/host-meta",
+        "/file_share/",
+    ] {
+        assert!(access.contains(path), "{path} not proxied:\n{access}");
+    }
+
+    // Just under Prosody's limit: nginx passes it on (Prosody answers the
+    // made-up slot itself, not with nginx's 413).
+    let status = put(nginx.port(), LIMIT - 1);
+    assert!(!status.contains(" 413 "), "{status}");
+    let file = tmp.path().join("nginx.conf");
+    std::fs::write(&file, &block).unwrap();
+    let (code, text) = proxy(&["--verify", &file.to_string_lossy()]);
+    assert_eq!(code, Some(0), "{text}");
+
+    // nginx's limit below Prosody's: nginx refuses, pfe names it.
+    let low = block.replace(
+        &format!("client_max_body_size {LIMIT};"),
+        "client_max_body_size 100k;",
+    );
+    nginx
+        .reload_with(&low)
+        .unwrap_or_else(|e| panic!("{}", e.message()));
+    let status = put(nginx.port(), LIMIT - 1);
+    assert!(status.contains(" 413 "), "{status}");
+    std::fs::write(&file, &low).unwrap();
+    let (code, text) = proxy(&["--verify", &file.to_string_lossy()]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "uploads: nginx's client_max_body_size (102400 bytes) is below Prosody's http_file_share_size_limit of upload.localhost ({LIMIT} bytes)"
+        )),
+        "{text}"
+    );
+    drop(prosody);
+}
+
+/// No input breaks out of a directive: a newline, `;`, `}` or `$` in a flag
+/// or in the external URL is refused, naming it, or quoted whole.
+#[test]
+fn hostile_values_never_become_nginx_directives() {
+    let run = |url: &str, extra: &[&str]| {
+        let out = pfe()
+            .args([
+                "proxy",
+                "nginx",
+                "standard",
+                "development",
+                "--domain",
+                "localhost",
+            ])
+            .args(extra)
+            .env("PROSODY_HTTP_EXTERNAL_URL", url)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, _, err) = run("http://x.org/", &["--listen", "80;\n}\nserver { listen 81"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--listen") && err.contains("control characters"),
+        "{err}"
+    );
+    let (code, _, err) = run("https://x.org/", &["--certificate", "/c/$host.crt"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--certificate") && err.contains("nginx expands $"),
+        "{err}"
+    );
+    // A path with nginx syntax in it stays one quoted location path.
+    let (code, out, err) = run("http://x.org/a;b}", &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("location \"/a;b}/http-bind\" {"), "{out}");
+    assert_eq!(pfe_deploy::nginx::parse(&out).unwrap().len(), 1, "{out}");
+    let (code, out, err) = run("https://x.org/", &["--key", "/k/a b;}{.key"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("ssl_certificate_key \"/k/a b;}{.key\";"),
+        "{out}"
+    );
+    let tree = pfe_deploy::nginx::parse(&out).unwrap();
+    assert_eq!(tree.len(), 1, "one server block:\n{out}");
+}
