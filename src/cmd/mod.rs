@@ -6,6 +6,7 @@ mod catalog;
 mod certs;
 mod check;
 mod deploy;
+mod diff;
 mod dns;
 mod generate;
 mod proxy;
@@ -142,6 +143,7 @@ pub fn run(cli: Cli) -> Result {
             fix: true,
             dry_run,
         } => validate::fix(&ctx, &file, json, deny_warnings, dry_run),
+        Command::Diff { a, b, sel, json } => diff::diff(&ctx, &a, &b, &sel, json),
         Command::Generate { sel, output, force } => {
             generate::generate(&ctx, &sel, output.as_deref(), force)
         }

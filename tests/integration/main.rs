@@ -9,6 +9,7 @@ mod deploy_artifacts;
 mod deploy_entrypoint;
 mod deploy_fixes;
 mod deploy_storage;
+mod diff;
 mod engine_cache;
 mod hostile_input;
 mod injection_props;

@@ -9,8 +9,10 @@
 #![allow(clippy::result_large_err)]
 
 pub mod catalog;
+pub mod diff;
 pub mod dns;
 pub mod docs;
+pub mod effective;
 pub mod emit;
 pub mod engine;
 pub mod envfile;
