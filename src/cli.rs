@@ -217,6 +217,41 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Turn an existing Prosody config into a catalog tree (profile, features, local.cfg.lua, .env)
+    ///
+    /// FILE is evaluated with its Includes as `pfe lint` reads it. DIR gets:
+    /// the nearest built-in profile and environment with the feature switches
+    /// that reproduce its module sets (profiles/migrated/profile.cfg.lua,
+    /// extending the built-in profile, when the switches differ); a
+    /// local.cfg.lua with everything no feature covers, each item commented
+    /// with the original file:line; an .env with the PROSODY_* variables
+    /// that select it (use it with `--config-dir DIR --env-file DIR/.env`).
+    /// Secrets in clear text become Credential("…"): the report names the
+    /// file to create. Options nothing reads are kept and flagged, or
+    /// dropped with --drop-dead.
+    ///
+    /// The tree is proven before it is kept: built, read back and compared
+    /// with FILE as `pfe diff` does; what is left must be in the report
+    /// (exit 1 otherwise). DIR is never overwritten without --force; the
+    /// tree is written beside it and moved into place whole.
+    #[command(
+        after_help = "Example:\n  pfe migrate /etc/prosody/prosody.cfg.lua -o ./pfe\n  pfe diff /etc/prosody/prosody.cfg.lua profile: --config-dir ./pfe --env-file ./pfe/.env"
+    )]
+    Migrate {
+        /// The config file, e.g. /etc/prosody/prosody.cfg.lua
+        file: PathBuf,
+        /// The catalog tree to write
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        output: PathBuf,
+        /// Replace DIR when it exists
+        #[arg(long)]
+        force: bool,
+        /// Drop options nothing in Prosody 13 or prosody-modules reads (and obsolete ones)
+        #[arg(long)]
+        drop_dead: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Create a profile in your catalog tree from a template profile
     Create {
         /// Name of the new profile (letters, digits, - and _)

@@ -16,6 +16,7 @@ mod injection_props;
 mod lint_eval;
 mod lint_fix;
 mod live_profiles;
+mod migrate;
 mod operator_dns;
 mod operator_proxy;
 mod request_inputs;

@@ -209,7 +209,7 @@ fn reader_of(index: &Index, name: &str) -> (Option<OptionType>, Option<serde_jso
     (ty, default)
 }
 
-fn json_to_value(j: &serde_json::Value) -> Option<Value> {
+pub(crate) fn json_to_value(j: &serde_json::Value) -> Option<Value> {
     Some(match j {
         serde_json::Value::Null => return None,
         serde_json::Value::Bool(b) => Value::Bool(*b),

@@ -22,6 +22,7 @@ pub mod fsutil;
 pub mod index;
 pub mod layout;
 pub mod lint;
+pub mod migrate;
 pub mod render;
 pub mod request;
 pub mod resolve;
