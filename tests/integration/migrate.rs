@@ -392,3 +392,125 @@ fn refuses_to_overwrite_and_names_the_line_of_a_broken_config() {
     assert!(err.contains("prosody.cfg.lua:"), "{err}");
     assert!(!tmp.path().join("new").exists());
 }
+
+/// The migrated tree of a running server's config, started by real
+/// Prosody 13 on loopback, keeps every promise of its profile (`pfe check`'s
+/// library on the wire: XMPP features, HTTP endpoints, security promises).
+#[test]
+fn a_migrated_config_started_by_prosody_passes_check() {
+    use pfe_core::catalog::Catalog;
+    use pfe_core::engine::{self, Request};
+    use pfe_probe::check::{self, HttpTarget, Outcome, Target};
+    use pfe_probe::xmpp::{ClientConfig, TlsMode, TlsVerify};
+    use pfe_run::server::{self, Ports, StartOptions, StateDir};
+    use std::time::Duration;
+
+    let ok = std::process::Command::new("prosodyctl")
+        .arg("about")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "prosodyctl is missing: run scripts/install-deps.sh (the test command does)"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let state = StateDir::create(tmp.path().join("state")).unwrap();
+    let ports = Ports::pick().unwrap();
+    let cert = server::generate_cert(
+        &state.certs_dir(),
+        "localhost",
+        &[
+            "conference.localhost",
+            "upload.localhost",
+            "proxy.localhost",
+        ],
+    )
+    .unwrap();
+    // The "existing server": standard/development made to run on loopback,
+    // written as a plain config file.
+    let mut req = Request::new("standard", "development");
+    req.domain = Some("localhost".into());
+    req.sets = server::loopback_overrides(&state, &ports)
+        .into_iter()
+        .filter(|(k, _)| k != "daemonize")
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    req.sets.push("anti_spam_services={}".into());
+    let original = engine::build(&Catalog::builtin(), &req).unwrap();
+    let file = tmp.path().join("prosody.cfg.lua");
+    std::fs::write(&file, &original.config).unwrap();
+
+    let dir = tmp.path().join("pfe");
+    let report = migrate_and_prove(&file, &dir, &HashMap::new());
+    assert_eq!(report["profile"], "standard");
+    assert_eq!(report["environment"], "development");
+
+    // The tree, as the switch would run it.
+    let catalog = Catalog::load(Some(&dir)).unwrap();
+    let mut req = Request::new(
+        report["profile"].as_str().unwrap(),
+        report["environment"].as_str().unwrap(),
+    );
+    req.domain = Some("localhost".into());
+    let migrated = engine::build(&catalog, &req).unwrap();
+    let config = state.write_config(&migrated.config).unwrap();
+    server::create_user(&config, "alice@localhost", "correct horse").unwrap();
+    let mut opts = StartOptions::new(&state, &ports);
+    opts.kill_with_parent = true;
+    opts.also_wait = vec![Ports::addr(ports.c2s_direct_tls), Ports::addr(ports.https)];
+    let prosody = server::start(&config, &opts).unwrap();
+
+    let mut cfg = ClientConfig::new(
+        ports.c2s_addr().to_string(),
+        "alice@localhost",
+        "correct horse",
+        TlsMode::StartTls,
+        TlsVerify::CaFile(cert.cert.clone()),
+    );
+    cfg.timeouts.overall = Duration::from_secs(20);
+    let mut target = Target::new(cfg);
+    // BOSH and WebSocket offer SASL only over TLS: the HTTPS port.
+    target.http = Some(HttpTarget {
+        addr: format!("127.0.0.1:{}", ports.https),
+        host: "localhost".into(),
+        tls: Some(TlsVerify::CaFile(cert.cert.clone())),
+    });
+    target.direct_tls_addr = Some(format!("127.0.0.1:{}", ports.c2s_direct_tls));
+    let promises = check::promises(&migrated);
+    assert!(promises.len() > 10, "{} promises", promises.len());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let result = rt
+        .block_on(check::inspect(&target, &promises))
+        .unwrap_or_else(|e| panic!("{e}\n{}", prosody.log_tail(30)));
+    let failed: Vec<String> = result
+        .rows
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            Outcome::Fail { missing } => Some(format!(
+                "{} {}: {missing}",
+                r.promise.feature, r.promise.xep
+            )),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "promises broken:\n{}\n{}",
+        failed.join("\n"),
+        prosody.log_tail(30)
+    );
+    let passed = result
+        .rows
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Pass { .. }))
+        .count();
+    assert!(
+        passed > 10,
+        "only {passed} promises seen working:\n{}",
+        result.render_text()
+    );
+}
