@@ -189,6 +189,73 @@ pub enum Command {
         #[arg(long, requires = "fix")]
         dry_run: bool,
     },
+    /// The semantic difference between two Prosody configs, host by host
+    ///
+    /// Each side is a config file (its Includes followed, read as `pfe lint`
+    /// reads it) or a catalog selection written profile:PROFILE/ENVIRONMENT
+    /// (profile: alone takes PROSODY_PROFILE/PROSODY_ENVIRONMENT). The
+    /// selection flags below (--domain, --with, --without, --set,
+    /// --allow-unstable) and the global --config-dir/--env-file apply to the
+    /// profile: side(s) only; a file side is read as it is, with the process
+    /// environment (and --env-file) as its ENV_*.
+    ///
+    /// Compared: per host, the effective value of every option after
+    /// Prosody's inheritance (global → VirtualHost and Component) and the
+    /// index's defaults, normalised as Prosody's getters read it ("1w" =
+    /// 604800, sets unordered), and the effective module set (autoloaded,
+    /// global, host, disabled, module:depends, component module; a Component
+    /// inherits only a few global modules). Not compared: order of
+    /// modules_enabled, comments, formatting, Include structure, the syntax
+    /// used (Component "x" "muc" or a table). Exit 0 same, 1 different, 2 bad
+    /// input.
+    #[command(
+        after_help = "Examples:\n  pfe diff /etc/prosody/prosody.cfg.lua profile:standard/production --config-dir ./pfe --domain example.org\n  pfe diff old.cfg.lua new.cfg.lua --json"
+    )]
+    Diff {
+        /// First side: a config file or profile:PROFILE/ENVIRONMENT
+        a: String,
+        /// Second side: a config file or profile:PROFILE/ENVIRONMENT
+        b: String,
+        #[command(flatten)]
+        sel: SideSelection,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Turn an existing Prosody config into a catalog tree (profile, features, local.cfg.lua, .env)
+    ///
+    /// FILE is evaluated with its Includes as `pfe lint` reads it. DIR gets:
+    /// the nearest built-in profile and environment with the feature switches
+    /// that reproduce its module sets (profiles/migrated/profile.cfg.lua,
+    /// extending the built-in profile, when the switches differ); a
+    /// local.cfg.lua with everything no feature covers, each item commented
+    /// with the original file:line; an .env with the PROSODY_* variables
+    /// that select it (use it with `--config-dir DIR --env-file DIR/.env`).
+    /// Secrets in clear text become Credential("…"): the report names the
+    /// file to create. Options nothing reads are kept and flagged, or
+    /// dropped with --drop-dead.
+    ///
+    /// The tree is proven before it is kept: built, read back and compared
+    /// with FILE as `pfe diff` does; what is left must be in the report
+    /// (exit 1 otherwise). DIR is never overwritten without --force; the
+    /// tree is written beside it and moved into place whole.
+    #[command(
+        after_help = "Example:\n  pfe migrate /etc/prosody/prosody.cfg.lua -o ./pfe\n  pfe diff /etc/prosody/prosody.cfg.lua profile: --config-dir ./pfe --env-file ./pfe/.env"
+    )]
+    Migrate {
+        /// The config file, e.g. /etc/prosody/prosody.cfg.lua
+        file: PathBuf,
+        /// The catalog tree to write
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        output: PathBuf,
+        /// Replace DIR when it exists
+        #[arg(long)]
+        force: bool,
+        /// Drop options nothing in Prosody 13 or prosody-modules reads (and obsolete ones)
+        #[arg(long)]
+        drop_dead: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Create a profile in your catalog tree from a template profile
     Create {
         /// Name of the new profile (letters, digits, - and _)
@@ -428,4 +495,24 @@ impl Selection {
             allow_unstable: self.allow_unstable,
         }
     }
+}
+
+/// The selection flags of a `profile:` side of `pfe diff`.
+#[derive(Args, Clone, Default)]
+pub struct SideSelection {
+    /// The served domain of the profile: side(s) [default: $PROSODY_DOMAIN or localhost]
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// Enable a feature on the profile: side(s) (repeatable)
+    #[arg(long = "with", value_name = "FEATURE")]
+    pub with: Vec<String>,
+    /// Disable a feature on the profile: side(s) (repeatable)
+    #[arg(long = "without", value_name = "FEATURE")]
+    pub without: Vec<String>,
+    /// Set an option last on the profile: side(s): [HOST:]OPTION=VALUE (repeatable)
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Allow features whose stability the environment does not allow
+    #[arg(long)]
+    pub allow_unstable: bool,
 }

@@ -6,8 +6,10 @@ mod catalog;
 mod certs;
 mod check;
 mod deploy;
+mod diff;
 mod dns;
 mod generate;
+mod migrate;
 mod proxy;
 mod run;
 mod validate;
@@ -142,6 +144,14 @@ pub fn run(cli: Cli) -> Result {
             fix: true,
             dry_run,
         } => validate::fix(&ctx, &file, json, deny_warnings, dry_run),
+        Command::Diff { a, b, sel, json } => diff::diff(&ctx, &a, &b, &sel, json),
+        Command::Migrate {
+            file,
+            output,
+            force,
+            drop_dead,
+            json,
+        } => migrate::migrate(&ctx, &file, &output, force, drop_dead, json),
         Command::Generate { sel, output, force } => {
             generate::generate(&ctx, &sel, output.as_deref(), force)
         }

@@ -9,8 +9,10 @@
 #![allow(clippy::result_large_err)]
 
 pub mod catalog;
+pub mod diff;
 pub mod dns;
 pub mod docs;
+pub mod effective;
 pub mod emit;
 pub mod engine;
 pub mod envfile;
@@ -20,6 +22,7 @@ pub mod fsutil;
 pub mod index;
 pub mod layout;
 pub mod lint;
+pub mod migrate;
 pub mod render;
 pub mod request;
 pub mod resolve;

@@ -198,37 +198,65 @@ fn lint_main(
     if let Some(text) = text {
         main.text = text;
     }
+    Ok(lint_source(main, reader, env))
+}
+
+/// Evaluates `main` (text already read; its Includes read from disk
+/// relative to its path) as Prosody 13 does, without the checks: what
+/// `pfe diff` and `pfe migrate` compare. The error is the finding `lint`
+/// would report, with file:line.
+pub fn evaluate_source(main: Source, env: HashMap<String, String>) -> Result<Evaluated, Finding> {
+    let reader = RefCell::new(Reader::new());
+    evaluate_with(main, reader, env).map(|(ev, _)| ev)
+}
+
+/// [`evaluate_source`] for the file at `path`.
+pub fn evaluate_file(path: &Path, env: HashMap<String, String>) -> Result<Evaluated, Finding> {
+    let reader = RefCell::new(Reader::new());
+    let main = reader.borrow_mut().read(path).map_err(|reason| {
+        Finding::error(
+            CONFIG_ERROR,
+            ReadError {
+                path: path.display().to_string(),
+                reason,
+            }
+            .to_string(),
+        )
+    })?;
+    evaluate_with(main, reader, env).map(|(ev, _)| ev)
+}
+
+fn lint_source(main: Source, reader: RefCell<Reader>, env: HashMap<String, String>) -> Lint {
+    match evaluate_with(main, reader, env) {
+        Ok((evaluated, ctx)) => Lint {
+            findings: validate::check_evaluated(&evaluated, &ctx),
+            evaluated: Some(evaluated),
+        },
+        Err(f) => Lint {
+            findings: vec![f],
+            evaluated: None,
+        },
+    }
+}
+
+fn evaluate_with(
+    main: Source,
+    reader: RefCell<Reader>,
+    env: HashMap<String, String>,
+) -> Result<(Evaluated, Context), Finding> {
     let ctx = Context {
         domain: "localhost".into(),
         profile: String::new(),
         environment: String::new(),
     };
-    let fail = |e: SandboxError| Lint {
-        findings: vec![error_finding(&e)],
-        evaluated: None,
-    };
-    let sb = match Sandbox::with_mode(env, &ctx, Mode::Prosody) {
-        Ok(sb) => sb,
-        Err(e) => return Ok(fail(e)),
-    };
-    let installed =
-        sb.set_include(move |pattern, from| reader.borrow_mut().resolve_include(pattern, from));
-    if let Err(e) = installed {
-        return Ok(fail(e));
-    }
+    let fail = |e: SandboxError| error_finding(&e);
+    let sb = Sandbox::with_mode(env, &ctx, Mode::Prosody).map_err(fail)?;
+    sb.set_include(move |pattern, from| reader.borrow_mut().resolve_include(pattern, from))
+        .map_err(fail)?;
     sb.set_layer("config");
-    if let Err(e) = sb.eval(&main) {
-        return Ok(fail(e));
-    }
-    let evaluated = match sb.finish() {
-        Ok(ev) => ev,
-        Err(e) => return Ok(fail(e)),
-    };
-    let findings = validate::check_evaluated(&evaluated, &ctx);
-    Ok(Lint {
-        findings,
-        evaluated: Some(evaluated),
-    })
+    sb.eval(&main).map_err(fail)?;
+    let evaluated = sb.finish().map_err(fail)?;
+    Ok((evaluated, ctx))
 }
 
 #[cfg(test)]
