@@ -353,6 +353,9 @@ def literal(toks, lo, hi, modname=None, partial=False):
     if lo >= hi:
         raise NotLiteral()
     t = toks[lo]
+    if (modname and hi - lo == 3 and t.text == "module" and toks[lo + 1].is_op(".")
+            and toks[lo + 2].text == "name"):
+        return modname  # module:get_option(module.name): the option named like the module
     if hi - lo == 1:
         if t.kind in ("string", "number"):
             return t.value

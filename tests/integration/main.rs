@@ -12,6 +12,7 @@ mod deploy_storage;
 mod engine_cache;
 mod hostile_input;
 mod injection_props;
+mod lint_corpus;
 mod lint_eval;
 mod lint_fix;
 mod live_profiles;

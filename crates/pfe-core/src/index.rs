@@ -451,6 +451,16 @@ impl OptionType {
         }
     }
 
+    /// "a string", "a number", ... for messages.
+    fn describe_article(&self) -> String {
+        let d = self.describe();
+        match self {
+            OptionType::Enum(_) => d,
+            OptionType::Integer { .. } => format!("an {d}"),
+            _ => format!("a {d}"),
+        }
+    }
+
     /// Checks a config value against the type, the way Prosody's getters
     /// read it.  `Nil` and `Expr` (a `Credential(...)`/`ENV_X` reference,
     /// resolved only at run time) always pass.
@@ -458,6 +468,24 @@ impl OptionType {
         use LuaLiteral as L;
         if matches!(value, L::Nil | L::Expr(_)) {
             return Ok(());
+        }
+        // core/moduleapi.lua get_option_scalar, under every typed getter but
+        // array/set/table: a list gives its first item (with an error
+        // logged when it has more than one), an empty one gives nil.
+        let scalar = !matches!(
+            self,
+            OptionType::Any | OptionType::Set | OptionType::Array | OptionType::Table
+        );
+        if scalar && let L::List(items) = value {
+            return match items.as_slice() {
+                [] => Ok(()),
+                [one] => self.check(one),
+                _ => Err(format!(
+                    "expected {}, got a list of {} items (Prosody logs \"does not take a list\" and uses only the first)",
+                    self.describe_article(),
+                    items.len()
+                )),
+            };
         }
         match self {
             OptionType::Any => Ok(()),

@@ -304,8 +304,9 @@ pub struct Finding {
     /// The text of `file`, for snippets.
     #[serde(skip)]
     pub source: Option<Arc<str>>,
-    /// What to underline on the line (an option or module name).
-    #[serde(skip)]
+    /// What the finding is about, and what to underline on the line: an
+    /// option, module or host name (`subject` in JSON).
+    #[serde(rename = "subject", skip_serializing_if = "Option::is_none")]
     pub needle: Option<String>,
 }
 
@@ -619,6 +620,10 @@ struct Checker<'a> {
     texts: BTreeMap<&'a str, Arc<str>>,
     /// Each file's lines, split once (item_origin looks near a line).
     lines: BTreeMap<&'a str, Vec<&'a str>>,
+    /// The global options naming where Prosody looks for more modules
+    /// (`plugin_paths`, `plugin_server`, `installer_plugin_path`), when the
+    /// config sets one: a module pfe does not see may be installed there.
+    plugin_source: Option<&'a str>,
 }
 
 fn list_of(section: &Section, option: &str) -> Vec<String> {
@@ -663,8 +668,20 @@ impl<'a> Checker<'a> {
                 .any(|s| s.kind == SectionKind::VirtualHost),
             texts,
             lines,
+            plugin_source: None,
         };
         let global = ev.global();
+        cx.plugin_source = ["plugin_paths", "plugin_server", "installer_plugin_path"]
+            .into_iter()
+            .find(|o| {
+                global.options.get(*o).is_some_and(|s| match &s.value {
+                    Value::List(l) => !l.is_empty(),
+                    Value::Map(m) => !m.is_empty(),
+                    Value::Str(s) => !s.is_empty(),
+                    Value::Bool(b) => *b,
+                    _ => true,
+                })
+            });
         let mut global_mods: BTreeSet<String> = index.autoload_modules.iter().cloned().collect();
         global_mods.extend(list_of(global, "modules_enabled"));
         for m in list_of(global, "modules_disabled") {
@@ -832,6 +849,11 @@ impl<'a> Checker<'a> {
                     .hint(hint),
                 );
             }
+            if self.plugin_source.is_some() {
+                // modulemanager also searches the config's own plugin
+                // directories: a module pfe does not know may be there.
+                return None;
+            }
             let snapshot = index.upstream_snapshot();
             let searched = if snapshot.is_empty() {
                 "Prosody 13 and the installed prosody-modules".to_string()
@@ -852,6 +874,28 @@ impl<'a> Checker<'a> {
             };
             return Some(f);
         };
+        if !module.installed
+            && let Some(source) = self.plugin_source
+        {
+            // The config names its own module directories, which pfe does
+            // not read: the module may well be installed there. Only a
+            // superseded module is still worth a word.
+            let r = index.obsolete_module(name)?;
+            let hint = match &r.replacement {
+                Some(rep) => format!("use mod_{rep} instead ({})", r.message),
+                None => r.message.clone(),
+            };
+            return Some(
+                Finding::warning(
+                    DEPRECATED_MODULE,
+                    format!(
+                        "mod_{name} {}; Prosody 13 and Debian's prosody-modules do not ship it (the directories of '{source}' may)",
+                        replacement_words(r.kind)
+                    ),
+                )
+                .hint(hint),
+            );
+        }
         if !module.installed {
             let install = match &module.upstream {
                 Some(_) => {
