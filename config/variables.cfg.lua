@@ -135,7 +135,7 @@ variables = {
     { name = "PROSODY_C2S_PORT", default = nil, group = "ports",
       description = "Client port Prosody listens on (c2s_ports); unset = 5222." },
     { name = "PROSODY_C2S_DIRECT_TLS_PORT", default = nil, group = "ports",
-      description = "(pfe) Client port with direct TLS, XEP-0368 (c2s_direct_tls_ports, usually 5223); unset = not opened." },
+      description = "(pfe) Client port with direct TLS, XEP-0368 (c2s_direct_tls_ports; CS2023 Advanced needs it). The standard and enterprise profiles set 5223 (opened in production and staging), the development environment (and testing) sets 'off'; 'off' or unset = no direct-TLS listener. It serves the same certificates as STARTTLS (one per host, chosen by SNI); publish it with the _xmpps-client SRV record (pfe dns)." },
     { name = "PROSODY_S2S_PORT", default = nil, group = "ports",
       description = "Server-to-server port (s2s_ports); unset = 5269." },
     { name = "PROSODY_HTTP_PORT", default = nil, group = "ports",

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs everything pfe's tests and benchmarks use on a fresh Debian 12
 # (bookworm) machine: Prosody 13 + prosody-modules from bookworm-backports,
-# lua-dbi drivers, PostgreSQL, hyperfine, the Python validators, podman
-# (runc, slirp4netns, debootstrap, podman-compose) for the container tests,
-# and slapd, nginx, coturn and Knot DNS for crates/pfe-testkit's harnesses.
+# lua-dbi drivers, PostgreSQL, hyperfine, valgrind (bench.sh), the Python
+# validators, podman (runc, slirp4netns, debootstrap, podman-compose) for the
+# container tests, and slapd, nginx, coturn and Knot DNS for
+# crates/pfe-testkit's harnesses.
 # Idempotent: does nothing that is already done. Fails loudly otherwise.
 set -euo pipefail
 
@@ -22,14 +23,14 @@ if command -v prosody >/dev/null 2>&1; then
 fi
 for p in prosody-modules lua-dbi-sqlite3 lua-dbi-postgresql; do want "$p"; done
 [ "$prosody_ok" = 1 ] || need_apt+=(prosody)
-for p in postgresql hyperfine openssl time; do want "$p"; done
+for p in postgresql hyperfine valgrind openssl time; do want "$p"; done
 
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "install-deps: installing ${need_apt[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq -t bookworm-backports prosody prosody-modules lua-dbi-sqlite3 lua-dbi-postgresql >/dev/null
-  apt-get install -y -qq postgresql hyperfine openssl time >/dev/null
+  apt-get install -y -qq postgresql hyperfine valgrind openssl time >/dev/null
   # The package starts a system prosody on 5222/5269; the tests run their own.
   (systemctl stop prosody 2>/dev/null || service prosody stop 2>/dev/null || true) >/dev/null 2>&1
   pkill -x prosody 2>/dev/null || true

@@ -93,6 +93,10 @@ pub struct CheckArgs {
     /// [default: the config's c2s_direct_tls_ports], STARTTLS for the cleartext probes with --direct-tls [default: 5222]
     #[arg(long, value_name = "PORT")]
     pub alt_port: Option<u16>,
+    /// The s2s port on the --server host whose STARTTLS certificates are checked for the domain and
+    /// every component (stream to= each name) [default: the config's s2s_ports, else 5269]
+    #[arg(long, value_name = "PORT")]
+    pub s2s_port: Option<u16>,
     /// host[:port] of the HTTP server for the web promises (WebSocket, BOSH, host-meta, uploads)
     /// [default: the --server host, port 5280, or 5281 with --https]
     #[arg(long, value_name = "HOST:PORT")]

@@ -7,7 +7,11 @@
 --     the level comes from PROSODY_LOG_LEVEL (environments refine it);
 --   * PROSODY_*_PORT become Prosody's real port lists (c2s_ports, s2s_ports,
 --     http_ports, https_ports, c2s_direct_tls_ports) and are only set when the
---     variable is set, so Prosody's defaults (5222/5269/5280/5281) apply otherwise.
+--     variable is set, so Prosody's defaults (5222/5269/5280/5281) apply otherwise;
+--   * PROSODY_C2S_DIRECT_TLS_PORT (XEP-0368 direct TLS): the standard and
+--     enterprise profiles set it to 5223, the development environment (and
+--     testing, which extends it) to "off"; "off" (or unset) opens no
+--     direct-TLS listener, which is also Prosody's default.
 -- All options here are global-only in Prosody (see prosodyctl check config).
 
 local env = pfe.env -- nil when unset or empty
@@ -40,8 +44,14 @@ end
 
 local p = port("PROSODY_C2S_PORT")
 if p then c2s_ports = { p } end
-p = port("PROSODY_C2S_DIRECT_TLS_PORT")
-if p then c2s_direct_tls_ports = { p } end
+local direct_tls = env("PROSODY_C2S_DIRECT_TLS_PORT")
+if direct_tls == nil or direct_tls:lower() == "off" then
+    -- no direct-TLS listener (Prosody's default: c2s_direct_tls_ports = {})
+elseif not direct_tls:match("^%d+$") or tonumber(direct_tls) < 1 or tonumber(direct_tls) > 65535 then
+    error(("PROSODY_C2S_DIRECT_TLS_PORT must be an integer port number 1-65535 or 'off', got %q"):format(direct_tls))
+else
+    c2s_direct_tls_ports = { math.tointeger(tonumber(direct_tls)) }
+end
 p = port("PROSODY_S2S_PORT")
 if p then s2s_ports = { p } end
 p = port("PROSODY_HTTP_PORT")

@@ -12,6 +12,9 @@ environment_info = {
         PROSODY_ALLOW_REGISTRATION = "true",
         PROSODY_FEATURES_DEBUG = "true",
         PROSODY_RESOURCE_LIMITS = "false",
+        -- A developer's machine opens no direct-TLS port (the standard and
+        -- enterprise profiles ask for 5223); set a port to have one.
+        PROSODY_C2S_DIRECT_TLS_PORT = "off",
     },
 }
 

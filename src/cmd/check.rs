@@ -53,6 +53,7 @@ pub fn check(ctx: &Ctx, a: CheckArgs) -> Result {
             timeout: Duration::from_millis(a.timeout),
             second: a.jid2.clone().zip(a.password2.clone()),
             component_secret: a.component_secret.clone(),
+            s2s_port: a.s2s_port,
         },
     );
     let report = check::run_check(&build, &target)

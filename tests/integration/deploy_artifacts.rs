@@ -508,7 +508,7 @@ fn dockerfile_builds_pfe_and_runs_it_as_the_entrypoint() {
         "-t \"${DEBIAN_RELEASE}-backports\"",
         "\"prosody=13.*\" prosody-modules",
         "lua-dbi-sqlite3 lua-dbi-postgresql",
-        "EXPOSE 5222 5269 5280 5281",
+        "EXPOSE 5222 5223 5269 5280 5281",
         "CMD [\"pfe\", \"healthcheck\"]",
         "ENTRYPOINT [\"pfe\", \"entrypoint\"]",
         "USER 999:999",

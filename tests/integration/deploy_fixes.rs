@@ -695,48 +695,120 @@ fn a_given_config_runs_as_a_copy_pointing_at_the_self_signed_certificate() {
     assert!(err.contains("generated a self-signed certificate"), "{err}");
 }
 
-/// 5223 is published only when direct TLS is configured.
+/// Direct TLS is published from the rendered `c2s_direct_tls_ports`: by
+/// default for standard and enterprise in production and staging, not for
+/// minimal or in development/testing, not with
+/// PROSODY_C2S_DIRECT_TLS_PORT=off, and at whatever port `--set` chose.
+/// profile, environment, variables, extra flags, the port published
+type DirectTlsCase<'a> = (
+    &'a str,
+    &'a str,
+    &'a [(&'a str, &'a str)],
+    &'a [&'a str],
+    Option<u16>,
+);
+
 #[test]
-fn direct_tls_is_published_only_when_configured() {
+fn direct_tls_is_published_when_the_config_opens_it() {
     let tmp = tempfile::tempdir().unwrap();
-    for (n, vars) in [
-        (0, &[][..]),
-        (1, &[("PROSODY_C2S_DIRECT_TLS_PORT", "5223")][..]),
-    ] {
+    let cases: &[DirectTlsCase] = &[
+        ("standard", "production", &[], &[], Some(5223)),
+        ("standard", "staging", &[], &[], Some(5223)),
+        ("enterprise", "production", &[], &[], Some(5223)),
+        ("enterprise", "staging", &[], &[], Some(5223)),
+        ("minimal", "production", &[], &[], None),
+        ("standard", "development", &[], &[], None),
+        ("enterprise", "testing", &[], &[], None),
+        (
+            "standard",
+            "production",
+            &[("PROSODY_C2S_DIRECT_TLS_PORT", "off")],
+            &[],
+            None,
+        ),
+        (
+            "minimal",
+            "development",
+            &[("PROSODY_C2S_DIRECT_TLS_PORT", "5999")],
+            &[],
+            Some(5999),
+        ),
+        // Not the variable: the rendered option is what counts.
+        (
+            "standard",
+            "production",
+            &[],
+            &["--set", "c2s_direct_tls_ports={15223}"],
+            Some(15223),
+        ),
+    ];
+    for (n, (profile, environment, vars, extra, want)) in cases.iter().enumerate() {
+        let case = format!("{profile}/{environment} {vars:?} {extra:?}");
         let (c, k) = (
             tmp.path().join(format!("c{n}")),
             tmp.path().join(format!("k{n}")),
         );
-        ok(run(
-            &[
-                "compose",
-                "standard",
-                "production",
+        for (cmd, dir) in [("compose", &c), ("k8s", &k)] {
+            let mut args = vec![
+                cmd,
+                profile,
+                environment,
                 "--domain",
                 "x.org",
                 "-o",
-                c.to_str().unwrap(),
-            ],
-            vars,
-        ));
-        ok(run(
-            &[
-                "k8s",
-                "standard",
-                "production",
-                "--domain",
-                "x.org",
-                "-o",
-                k.to_str().unwrap(),
-            ],
-            vars,
-        ));
-        let compose = read(c.join("compose.yaml"));
+                dir.to_str().unwrap(),
+            ];
+            args.extend(extra.iter().copied());
+            ok(run(&args, vars));
+        }
+        // compose.yaml is the same for every environment: the overlay
+        // publishes direct TLS.
+        let base = read(c.join("compose.yaml"));
+        let compose = read(c.join(format!("compose.{environment}.yaml")));
         let service = read(k.join("service.yaml"));
         let sts = read(k.join("statefulset.yaml"));
-        let configured = n == 1;
-        assert_eq!(compose.contains("5223:5223"), configured, "{compose}");
-        assert_eq!(service.contains("port: 5223"), configured, "{service}");
-        assert_eq!(sts.contains("containerPort: 5223"), configured, "{sts}");
+        let config = read(k.join("configmap.yaml"));
+        for p in [5223u16, 5999, 15223] {
+            let on = *want == Some(p);
+            assert!(!base.contains(&format!("{p}:{p}")), "{case}: {base}");
+            assert_eq!(
+                compose.contains(&format!("{p}:{p}")),
+                on,
+                "{case}: {compose}"
+            );
+            assert_eq!(
+                service.contains(&format!("port: {p}")),
+                on,
+                "{case}: {service}"
+            );
+            assert_eq!(
+                sts.contains(&format!("containerPort: {p}")),
+                on,
+                "{case}: {sts}"
+            );
+        }
+        assert_eq!(
+            config.contains("c2s_direct_tls_ports"),
+            want.is_some(),
+            "{case}: {config}"
+        );
+        assert_eq!(
+            sts.contains("name: c2s-tls"),
+            want.is_some(),
+            "{case}: {sts}"
+        );
+        // What compose itself makes of compose.yaml + the overlay.
+        if n == 0 || n == 7 {
+            let overlay = format!("compose.{environment}.yaml");
+            let out = compose_config(&c, &["compose.yaml", &overlay], &[]);
+            assert!(out.status.success(), "{case}: {}", text(&out));
+            let merged = text(&out);
+            assert_eq!(
+                merged.contains("5223:5223"),
+                want.is_some(),
+                "{case}: {merged}"
+            );
+            assert!(merged.contains("5222:5222"), "{case}: {merged}");
+        }
     }
 }

@@ -1,16 +1,18 @@
 //! `pfe proxy nginx` in front of a real Prosody, through a real nginx on
-//! loopback: `pfe check --http` through nginx passes every HTTP promise
+//! loopback terminating TLS (as in production: Prosody offers BOSH and
+//! WebSocket clients SASL only on a secure request, which X-Forwarded-Proto
+//! from a trusted proxy makes it): `pfe check --https` through nginx passes
+//! every HTTP promise
 //! (BOSH, WebSocket, host-meta, an XEP-0363 upload to the slot URL the
 //! external URL gives); a body just under Prosody's upload limit passes
 //! nginx; with nginx's limit set below Prosody's, nginx refuses it (413)
 //! and `pfe proxy nginx --verify` names the mismatch.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 use pfe_core::catalog::Catalog;
 use pfe_core::engine::{self, Request};
+use pfe_probe::xmpp::{self, HttpRequest, TlsVerify};
 use pfe_run::server::{self, Ports, StartOptions, StateDir};
 use pfe_testkit::pfe;
 use pfe_testkit::services::nginx::Nginx;
@@ -19,23 +21,24 @@ const USER: &str = "alice@localhost";
 const PASSWORD: &str = "correct horse";
 const LIMIT: u64 = 300_000;
 
-/// A PUT of `size` bytes through nginx to the upload path; the status line.
-fn put(port: u16, size: u64) -> String {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let head = format!(
-        "PUT /file_share/not-a-slot/x.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {size}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
-    );
-    s.write_all(head.as_bytes()).unwrap();
+/// A PUT of `size` bytes through nginx (TLS) to the upload path; the status.
+fn put(port: u16, size: u64) -> u16 {
     let body = vec![b'x'; size as usize];
-    let _ = s.write_all(&body);
-    let mut reply = Vec::new();
-    let _ = s.read_to_end(&mut reply);
-    String::from_utf8_lossy(&reply)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_string()
+    let req = HttpRequest {
+        method: "PUT",
+        path: "/file_share/not-a-slot/x.txt",
+        host: "localhost",
+        headers: &[("Content-Type", "text/plain")],
+        body: Some(&body),
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let verify = TlsVerify::InsecureAcceptAny;
+    let sent = xmpp::http_request(&addr, &req, Some(&verify), Duration::from_secs(10), None);
+    pfe_probe::block_on(sent)
+        .unwrap()
+        .unwrap_or_else(|e| panic!("PUT through nginx: {e}"))
+        .response
+        .status
 }
 
 #[test]
@@ -43,12 +46,12 @@ fn nginx_from_pfe_proxy_carries_every_http_promise() {
     // nginx first (it leases its port), then Prosody told that URL.
     let mut nginx = Nginx::start("server { listen 127.0.0.1:@PORT@; return 204; }")
         .unwrap_or_else(|e| panic!("{}", e.message()));
-    let external = format!("http://127.0.0.1:{}/", nginx.port());
+    let external = format!("https://localhost:{}/", nginx.port());
 
     let tmp = tempfile::tempdir().unwrap();
     let state = StateDir::create(tmp.path().join("state")).unwrap();
     let ports = Ports::pick().unwrap();
-    server::generate_cert(
+    let cert = server::generate_cert(
         &state.certs_dir(),
         "localhost",
         &["conference.localhost", "upload.localhost"],
@@ -84,6 +87,8 @@ fn nginx_from_pfe_proxy_carries_every_http_promise() {
                 "localhost",
             ])
             .args(["--set", &limit_set, "--listen", "127.0.0.1:@PORT@"])
+            .args(["--certificate", &cert.cert.to_string_lossy()])
+            .args(["--key", &cert.key.to_string_lossy()])
             .args(["--upstream", &format!("127.0.0.1:{}", ports.http)])
             .args(extra)
             .env("PROSODY_HTTP_EXTERNAL_URL", &external)
@@ -121,7 +126,7 @@ fn nginx_from_pfe_proxy_carries_every_http_promise() {
             "development",
             "--insecure",
         ])
-        .args(["--http", &format!("127.0.0.1:{}", nginx.port())])
+        .args(["--http", &format!("127.0.0.1:{}", nginx.port()), "--https"])
         .args(["--alt-port", &ports.c2s_direct_tls.to_string()])
         .env("PFE_CHECK_PASSWORD", PASSWORD)
         .output()
@@ -155,7 +160,7 @@ fn nginx_from_pfe_proxy_carries_every_http_promise() {
     // Just under Prosody's limit: nginx passes it on (Prosody answers the
     // made-up slot itself, not with nginx's 413).
     let status = put(nginx.port(), LIMIT - 1);
-    assert!(!status.contains(" 413 "), "{status}");
+    assert_ne!(status, 413, "nginx refused a body under Prosody's limit");
     let file = tmp.path().join("nginx.conf");
     std::fs::write(&file, &block).unwrap();
     let (code, text) = proxy(&["--verify", &file.to_string_lossy()]);
@@ -170,7 +175,7 @@ fn nginx_from_pfe_proxy_carries_every_http_promise() {
         .reload_with(&low)
         .unwrap_or_else(|e| panic!("{}", e.message()));
     let status = put(nginx.port(), LIMIT - 1);
-    assert!(status.contains(" 413 "), "{status}");
+    assert_eq!(status, 413, "nginx's lower limit must refuse the body");
     std::fs::write(&file, &low).unwrap();
     let (code, text) = proxy(&["--verify", &file.to_string_lossy()]);
     assert_eq!(code, Some(1), "{text}");

@@ -64,7 +64,12 @@ profile_info = {
     },
     -- Container limits/reservations are derived by pfe from resource_requirements;
     -- PROSODY_MEMORY_LIMIT etc. override them.
-    variables = {},
+    -- Direct TLS (XEP-0368) on 5223, which CS2023 Advanced requires; the
+    -- development environment switches it off again, PROSODY_C2S_DIRECT_TLS_PORT=off
+    -- does anywhere.
+    variables = {
+        PROSODY_C2S_DIRECT_TLS_PORT = "5223",
+    },
 }
 
 local function unset(name) return pfe.env(name) == nil end

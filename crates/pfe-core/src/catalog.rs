@@ -10,8 +10,28 @@ use miette::Diagnostic;
 use crate::sandbox::{Meta, Sandbox, SandboxError, Source};
 use crate::value::Value;
 
+mod de;
+pub mod position;
+pub mod schema;
+
 mod builtin {
     include!(concat!(env!("OUT_DIR"), "/builtin_catalog.rs"));
+}
+
+/// The metadata tables of built-in files, evaluated by build.rs with the
+/// sandbox (pure tables only: see [`Catalog::metadata`]).
+mod builtin_metadata {
+    include!(concat!(env!("OUT_DIR"), "/builtin_metadata.rs"));
+}
+
+/// The metadata build.rs evaluated for the built-in file `id`, when every
+/// table it sets is pure (the same in every build). Files of a
+/// `--config-dir` never use it.
+pub fn precomputed_metadata(id: &str) -> Option<Meta> {
+    builtin_metadata::BUILTIN_METADATA
+        .iter()
+        .find(|(k, _)| *k == id)
+        .map(|(_, build)| build())
 }
 
 #[derive(Debug, thiserror::Error, Diagnostic)]
@@ -286,6 +306,8 @@ pub struct Variable {
 pub struct Catalog {
     files: BTreeMap<String, Source>,
     user_dir: Option<PathBuf>,
+    /// The files that come from `user_dir` (new or replacing a built-in one).
+    user_files: BTreeSet<String>,
     /// Metadata tables that do not depend on variables or `pfe.*`, by file:
     /// `pfe validate` builds many pairs and reads each file's once.
     metadata_cache: Arc<Mutex<HashMap<String, Meta>>>,
@@ -295,9 +317,15 @@ const PROFILE_FILE: &str = "profile.cfg.lua";
 const SUFFIX: &str = ".cfg.lua";
 
 impl Catalog {
-    /// A file's metadata tables, from the cache when they are the same in
-    /// every build.
+    /// A file's metadata tables: for a built-in file whose tables are pure,
+    /// what build.rs evaluated; else from the cache when they are the same
+    /// in every build; else evaluated now.
     fn metadata(&self, sb: &Sandbox, src: &Source) -> Result<Meta, CatalogError> {
+        if self.is_builtin(&src.id)
+            && let Some(meta) = precomputed_metadata(&src.id)
+        {
+            return Ok(meta);
+        }
         if let Some(meta) = self.metadata_cache.lock().expect("cache lock").get(&src.id) {
             return Ok(meta.clone());
         }
@@ -329,6 +357,7 @@ impl Catalog {
         Catalog {
             files,
             user_dir: None,
+            user_files: BTreeSet::new(),
             metadata_cache: Arc::default(),
         }
     }
@@ -368,6 +397,7 @@ impl Catalog {
                         ),
                     });
                 }
+                catalog.user_files.insert(rel.clone());
                 catalog.files.insert(
                     rel.clone(),
                     Source {
@@ -390,10 +420,10 @@ impl Catalog {
         self.files.get(id)
     }
 
+    /// Whether file `id` is the built-in one (no `--config-dir` file
+    /// replaces it).
     pub fn is_builtin(&self, id: &str) -> bool {
-        self.files
-            .get(id)
-            .is_some_and(|s| s.path == format!("config/{id}"))
+        self.files.contains_key(id) && !self.user_files.contains(id)
     }
 
     pub fn profiles(&self) -> Vec<String> {
@@ -530,37 +560,7 @@ impl Catalog {
             return Ok(Vec::new());
         };
         let meta = self.metadata(sb, src)?;
-        let reader = Fields {
-            src,
-            table: "variables",
-        };
-        let Some(list) = meta.get("variables") else {
-            return Err(reader.error(
-                "variables",
-                "the file must set `variables = { { name = ..., description = ... }, ... }`",
-            ));
-        };
-        let Value::List(items) = list else {
-            return Err(reader.error("variables", "`variables` must be a list of tables"));
-        };
-        let mut out = Vec::new();
-        let mut seen = BTreeSet::new();
-        for item in items {
-            let name = reader.string(item, "name")?;
-            if !seen.insert(name.clone()) {
-                return Err(reader.error(&name, &format!("variable {name} is listed twice")));
-            }
-            out.push(Variable {
-                default: reader.opt_scalar(item, "default")?,
-                description: reader.string(item, "description")?,
-                group: reader
-                    .opt_string(item, "group")?
-                    .unwrap_or_else(|| "other".into()),
-                secret: reader.opt_bool(item, "secret")?.unwrap_or(false),
-                name,
-            });
-        }
-        Ok(out)
+        schema::variables(src, &meta)
     }
 }
 
@@ -645,287 +645,6 @@ fn walk(
     Ok(())
 }
 
-/// Typed access to a metadata table, with errors that name the file and the
-/// line where the field is written.
-struct Fields<'a> {
-    src: &'a Source,
-    table: &'static str,
-}
-
-impl Fields<'_> {
-    fn line_of(&self, field: &str) -> usize {
-        let lines: Vec<&str> = self.src.text.lines().collect();
-        let start = lines
-            .iter()
-            .position(|l| l.contains(self.table))
-            .unwrap_or(0);
-        lines
-            .iter()
-            .enumerate()
-            .skip(start)
-            .find(|(_, l)| l.contains(field))
-            .map(|(i, _)| i + 1)
-            .unwrap_or(start + 1)
-    }
-
-    fn error(&self, field: &str, message: &str) -> CatalogError {
-        CatalogError::Metadata {
-            path: self.src.path.clone(),
-            line: self.line_of(field),
-            message: message.to_string(),
-            help: Some(format!(
-                "see docs/catalog.md for the fields of {}",
-                self.table
-            )),
-        }
-    }
-
-    /// The line of `field = "value"` (the first one after the table's
-    /// start), else that of the field.
-    fn line_of_value(&self, field: &str, value: &str) -> usize {
-        let quoted = format!("\"{value}\"");
-        let start = self.line_of(self.table) - 1;
-        self.src
-            .text
-            .lines()
-            .enumerate()
-            .skip(start)
-            .find(|(_, l)| l.contains(field) && l.contains(&quoted))
-            .map(|(i, _)| i + 1)
-            .unwrap_or_else(|| self.line_of(field))
-    }
-
-    fn error_at_value(
-        &self,
-        field: &str,
-        value: &str,
-        message: String,
-        help: String,
-    ) -> CatalogError {
-        CatalogError::Metadata {
-            path: self.src.path.clone(),
-            line: self.line_of_value(field, value),
-            message,
-            help: Some(help),
-        }
-    }
-
-    /// `where`, and for `where = "http"` its `probe` and `path`, of one
-    /// entry of `checks`.
-    fn check_location(
-        &self,
-        item: &Value,
-    ) -> Result<(CheckLocation, Option<HttpCheck>), CatalogError> {
-        let table = self.table;
-        let raw = self.string(item, "where")?;
-        let Some(location) = CheckLocation::from_catalog(&raw) else {
-            return Err(self.error_at_value(
-                "where",
-                &raw,
-                format!("{table}.checks: unknown where = \"{raw}\""),
-                format!(
-                    "where is one of: {} (see docs/catalog.md)",
-                    CheckLocation::CATALOG.map(CheckLocation::as_str).join(", ")
-                ),
-            ));
-        };
-        let probe = self.opt_string(item, "probe")?;
-        let path = self.opt_string(item, "path")?;
-        if location != CheckLocation::Http {
-            if let Some((field, value)) = probe
-                .as_ref()
-                .map(|p| ("probe", p))
-                .or(path.as_ref().map(|p| ("path", p)))
-            {
-                return Err(self.error_at_value(
-                    field,
-                    value,
-                    format!(
-                        "{table}.checks: {field} applies only to where = \"http\", not \"{raw}\""
-                    ),
-                    format!("drop {field}, or set where = \"http\""),
-                ));
-            }
-            return Ok((location, None));
-        }
-        let probe = match probe {
-            None => HttpProbe::Get,
-            Some(p) => HttpProbe::parse(&p).ok_or_else(|| {
-                self.error_at_value(
-                    "probe",
-                    &p,
-                    format!("{table}.checks: unknown probe = \"{p}\""),
-                    format!(
-                        "probe is one of: {} (see docs/catalog.md)",
-                        HttpProbe::ALL.map(HttpProbe::as_str).join(", ")
-                    ),
-                )
-            })?,
-        };
-        let path = path.unwrap_or_else(|| "/".into());
-        if !path.starts_with('/') || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(self.error_at_value(
-                "path",
-                &path,
-                format!("{table}.checks: path = {path:?} is not an absolute request path"),
-                "write the path the way it goes on the request line: it starts with / and has no spaces, e.g. \"/http-bind\"".into(),
-            ));
-        }
-        Ok((location, Some(HttpCheck { probe, path })))
-    }
-
-    fn opt_string(&self, t: &Value, field: &str) -> Result<Option<String>, CatalogError> {
-        match t.get(field) {
-            None => Ok(None),
-            Some(Value::Str(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(self.error(
-                field,
-                &format!(
-                    "{}.{field} must be a string, not a {}",
-                    self.table,
-                    other.kind()
-                ),
-            )),
-        }
-    }
-
-    fn string(&self, t: &Value, field: &str) -> Result<String, CatalogError> {
-        self.opt_string(t, field)?.ok_or_else(|| {
-            self.error(
-                field,
-                &format!("{}.{field} is missing (a string)", self.table),
-            )
-        })
-    }
-
-    fn opt_scalar(&self, t: &Value, field: &str) -> Result<Option<String>, CatalogError> {
-        match t.get(field) {
-            None => Ok(None),
-            Some(v @ (Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_))) => {
-                Ok(Some(v.display()))
-            }
-            Some(other) => Err(self.error(
-                field,
-                &format!(
-                    "{}.{field} must be a string, number or boolean, not a {}",
-                    self.table,
-                    other.kind()
-                ),
-            )),
-        }
-    }
-
-    fn opt_bool(&self, t: &Value, field: &str) -> Result<Option<bool>, CatalogError> {
-        match t.get(field) {
-            None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(other) => Err(self.error(
-                field,
-                &format!(
-                    "{}.{field} must be true or false, not a {}",
-                    self.table,
-                    other.kind()
-                ),
-            )),
-        }
-    }
-
-    fn strings(&self, t: &Value, field: &str) -> Result<Vec<String>, CatalogError> {
-        match t.get(field) {
-            None => Ok(Vec::new()),
-            Some(Value::List(items)) => items
-                .iter()
-                .map(|v| match v {
-                    Value::Str(s) => Ok(s.clone()),
-                    other => Err(self.error(
-                        field,
-                        &format!(
-                            "{}.{field} must list strings, found a {}",
-                            self.table,
-                            other.kind()
-                        ),
-                    )),
-                })
-                .collect(),
-            Some(other) => Err(self.error(
-                field,
-                &format!(
-                    "{}.{field} must be a list of strings, not a {}",
-                    self.table,
-                    other.kind()
-                ),
-            )),
-        }
-    }
-
-    fn string_map(&self, t: &Value, field: &str) -> Result<BTreeMap<String, String>, CatalogError> {
-        match t.get(field) {
-            None => Ok(BTreeMap::new()),
-            Some(Value::Map(entries)) => entries
-                .iter()
-                .map(|(k, v)| match (k, v) {
-                    (
-                        crate::value::Key::Str(k),
-                        v @ (Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_)),
-                    ) => Ok((k.clone(), v.display())),
-                    _ => Err(self.error(
-                        field,
-                        &format!("{}.{field} must map variable names to strings", self.table),
-                    )),
-                })
-                .collect(),
-            Some(Value::List(l)) if l.is_empty() => Ok(BTreeMap::new()),
-            Some(other) => Err(self.error(
-                field,
-                &format!(
-                    "{}.{field} must be a table of NAME = \"value\", not a {}",
-                    self.table,
-                    other.kind()
-                ),
-            )),
-        }
-    }
-
-    fn stability(
-        &self,
-        t: &Value,
-        field: &str,
-        default: Stability,
-    ) -> Result<Stability, CatalogError> {
-        match self.opt_string(t, field)? {
-            None => Ok(default),
-            Some(s) => Stability::parse(&s).ok_or_else(|| {
-                self.error(
-                    field,
-                    &format!("{}.{field} is '{s}'; use stable, beta or alpha", self.table),
-                )
-            }),
-        }
-    }
-}
-
-fn meta_table<'a>(
-    meta: &'a Meta,
-    src: &Source,
-    table: &'static str,
-) -> Result<&'a Value, CatalogError> {
-    match meta.get(table) {
-        Some(v @ Value::Map(_)) => Ok(v),
-        Some(other) => Err(Fields { src, table }.error(
-            table,
-            &format!("{table} must be a table, not a {}", other.kind()),
-        )),
-        None => Err(CatalogError::Metadata {
-            path: src.path.clone(),
-            line: 1,
-            message: format!("the file does not set {table}"),
-            help: Some(format!(
-                "add `{table} = {{ name = ..., description = ..., ... }}` (see docs/catalog.md)"
-            )),
-        }),
-    }
-}
-
 /// The variable that switches feature `id` without being listed:
 /// PROSODY_FEATURES_<CATEGORY>_<NAME>.
 pub fn implicit_toggle(id: &str) -> String {
@@ -937,52 +656,7 @@ pub fn implicit_toggle(id: &str) -> String {
 
 impl FeatureInfo {
     pub fn from_meta(id: &str, src: &Source, meta: &Meta) -> Result<FeatureInfo, CatalogError> {
-        let t = meta_table(meta, src, "feature_info")?;
-        let f = Fields {
-            src,
-            table: "feature_info",
-        };
-        let mut checks = Vec::new();
-        if let Some(list) = t.get("checks") {
-            let Value::List(items) = list else {
-                return Err(f.error("checks", "feature_info.checks must be a list of tables"));
-            };
-            for item in items {
-                let mut extra = BTreeMap::new();
-                if let Value::Map(entries) = item {
-                    for (k, v) in entries {
-                        if let crate::value::Key::Str(k) = k
-                            && !matches!(k.as_str(), "xep" | "where" | "var" | "module")
-                        {
-                            extra.insert(k.clone(), v.display());
-                        }
-                    }
-                }
-                let xep = f.string(item, "xep")?;
-                let (location, http) = f.check_location(item)?;
-                checks.push(Check {
-                    xep,
-                    location,
-                    http,
-                    var: f.opt_string(item, "var")?,
-                    module: f.opt_string(item, "module")?,
-                    extra,
-                });
-            }
-        }
-        Ok(FeatureInfo {
-            id: id.to_string(),
-            name: f.opt_string(t, "name")?.unwrap_or_else(|| id.to_string()),
-            description: f.opt_string(t, "description")?.unwrap_or_default(),
-            xeps: f.strings(t, "xeps")?,
-            stability: f.stability(t, "stability", Stability::Stable)?,
-            dependencies: f.strings(t, "dependencies")?,
-            conflicts: f.strings(t, "conflicts")?,
-            modules: f.strings(t, "modules")?,
-            toggles: f.strings(t, "toggles")?,
-            checks,
-            path: src.path.clone(),
-        })
+        schema::feature(id, src, meta)
     }
 
     /// The variable that switches this feature without being listed:
@@ -1004,41 +678,7 @@ impl FeatureInfo {
 
 impl ProfileInfo {
     pub fn from_meta(id: &str, src: &Source, meta: &Meta) -> Result<ProfileInfo, CatalogError> {
-        let t = meta_table(meta, src, "profile_info")?;
-        let f = Fields {
-            src,
-            table: "profile_info",
-        };
-        let resources = match t.get("resource_requirements") {
-            Some(r @ Value::Map(_)) => Resources {
-                memory: f.opt_scalar(r, "memory")?,
-                cpu: f.opt_scalar(r, "cpu")?,
-                storage: f.opt_scalar(r, "storage")?,
-            },
-            None => Resources::default(),
-            Some(other) => {
-                return Err(f.error(
-                    "resource_requirements",
-                    &format!(
-                        "profile_info.resource_requirements must be a table, not a {}",
-                        other.kind()
-                    ),
-                ));
-            }
-        };
-        Ok(ProfileInfo {
-            id: id.to_string(),
-            name: f.opt_string(t, "name")?.unwrap_or_else(|| id.to_string()),
-            description: f.opt_string(t, "description")?.unwrap_or_default(),
-            target_users: f.opt_scalar(t, "target_users")?,
-            stability: f.opt_string(t, "stability")?,
-            resources,
-            features: f.strings(t, "features")?,
-            optional_features: f.strings(t, "optional_features")?,
-            variables: f.string_map(t, "variables")?,
-            extends: f.opt_string(t, "extends")?,
-            path: src.path.clone(),
-        })
+        schema::profile(id, src, meta)
     }
 }
 
@@ -1183,42 +823,7 @@ pub fn new_profile_text(name: &str, template: &ProfileInfo, description: Option<
 
 impl EnvironmentInfo {
     pub fn from_meta(id: &str, src: &Source, meta: &Meta) -> Result<EnvironmentInfo, CatalogError> {
-        let all = vec![Stability::Stable, Stability::Beta, Stability::Alpha];
-        let Some(t) = meta.get("environment_info") else {
-            // environment_info is optional: the seed's production file has none.
-            return Ok(EnvironmentInfo {
-                id: id.to_string(),
-                name: id.to_string(),
-                description: String::new(),
-                allow_stability: all,
-                registration_open: None,
-                variables: BTreeMap::new(),
-                extends: None,
-                path: src.path.clone(),
-            });
-        };
-        let f = Fields {
-            src,
-            table: "environment_info",
-        };
-        let allow = match t.get("allow_stability") {
-            None => all,
-            Some(_) => f
-                .strings(t, "allow_stability")?
-                .iter()
-                .map(|s| Stability::parse(s).ok_or_else(|| f.error("allow_stability", &format!("unknown stability '{s}' in allow_stability; use stable, beta or alpha"))))
-                .collect::<Result<_, _>>()?,
-        };
-        Ok(EnvironmentInfo {
-            id: id.to_string(),
-            name: f.opt_string(t, "name")?.unwrap_or_else(|| id.to_string()),
-            description: f.opt_string(t, "description")?.unwrap_or_default(),
-            allow_stability: allow,
-            registration_open: f.opt_bool(t, "registration_open")?,
-            variables: f.string_map(t, "variables")?,
-            extends: f.opt_string(t, "extends")?,
-            path: src.path.clone(),
-        })
+        schema::environment(id, src, meta)
     }
 }
 
@@ -1363,6 +968,273 @@ mod tests {
             message.contains(r#"probe applies only to where = "http""#),
             "{message}"
         );
+    }
+
+    fn meta_of(text: &str) -> (Source, Meta) {
+        let sb = crate::sandbox::Sandbox::new(
+            std::collections::HashMap::new(),
+            &crate::sandbox::Context::default(),
+        )
+        .unwrap();
+        let src = Source {
+            id: "t.cfg.lua".into(),
+            path: "t.cfg.lua".into(),
+            text: text.into(),
+        };
+        let meta = sb.eval_isolated(&src).unwrap();
+        (src, meta)
+    }
+
+    fn line_and_message(r: Result<impl std::fmt::Debug, CatalogError>) -> (usize, String) {
+        match r {
+            Err(CatalogError::Metadata { line, message, .. }) => (line, message),
+            other => panic!("expected a metadata error, got {other:?}"),
+        }
+    }
+
+    /// Lines come from a parse of the file: a field name that also appears
+    /// in a comment, in a string or in an earlier entry does not mislead.
+    #[test]
+    fn errors_name_the_exact_line_of_the_field() {
+        // `name` in a comment and in the description above the bad value.
+        let (line, message, _) = metadata_error(
+            "-- name: what users see\nfeature_info = {\n    description = \"its name\",\n    name = 42,\n}\n",
+        );
+        assert_eq!(line, 4, "{message}");
+        assert_eq!(
+            message,
+            "feature_info.name must be a string, not an integer"
+        );
+        // The second entry's xep, not the first's.
+        let (line, message, _) = metadata_error(
+            "feature_info = {\n checks = {\n  { xep = \"XEP-0199\", where = \"server_disco\" },\n  { where = \"none\",\n    xep = { \"XEP-0030\" } },\n },\n}\n",
+        );
+        assert_eq!(line, 5, "{message}");
+        assert_eq!(
+            message,
+            "feature_info.checks[2].xep must be a string, not a list"
+        );
+        // Two entries on one line, the bad one second; the value the old
+        // search looked for also sits in a comment above.
+        let (line, message, _) = metadata_error(
+            "-- where = \"server_disko\" was a typo\nfeature_info = { checks = {\n  { xep = \"A\", where = \"none\" }, { xep = \"B\",\n  where = \"server_disko\" } } }\n",
+        );
+        assert_eq!(line, 4, "{message}");
+        // A missing field: the line where its entry starts.
+        let (line, message, _) = metadata_error(
+            "feature_info = {\n checks = {\n  { xep = \"A\", where = \"none\" },\n  { where = \"none\" },\n },\n}\n",
+        );
+        assert_eq!(
+            (line, message.as_str()),
+            (4, "feature_info.checks[2].xep is missing")
+        );
+        // An unknown field: the line of its key.
+        let (line, message, _) = metadata_error(
+            "feature_info = {\n    name = \"Y\",\n    dependencys = { \"messaging/core\" },\n}\n",
+        );
+        assert_eq!(line, 3, "{message}");
+        assert!(message.contains("unknown field `dependencys`"), "{message}");
+        // A list item of the wrong kind.
+        let (line, message, _) = metadata_error(
+            "feature_info = {\n    xeps = {\n        \"XEP-0001\",\n        7,\n    },\n}\n",
+        );
+        assert_eq!(
+            (line, message.as_str()),
+            (4, "feature_info.xeps[2] must be a string, not an integer")
+        );
+
+        // Nested profile fields; `memory` also appears in the description.
+        let (src, meta) = meta_of(
+            "profile_info = {\n    description = \"low memory\",\n    resource_requirements = {\n        cpu = \"1\",\n        memory = { 256 },\n    },\n}\n",
+        );
+        let (line, message) = line_and_message(ProfileInfo::from_meta("p", &src, &meta));
+        assert_eq!(line, 5, "{message}");
+        assert_eq!(
+            message,
+            "profile_info.resource_requirements.memory must be a string, number or boolean, not a list"
+        );
+        // A stability that is not one: the line of its value.
+        let (src, meta) = meta_of(
+            "environment_info = {\n    description = \"beta testers\",\n    allow_stability = { \"stable\",\n        \"betta\" },\n}\n",
+        );
+        let (line, message) = line_and_message(EnvironmentInfo::from_meta("e", &src, &meta));
+        assert_eq!(line, 4, "{message}");
+        assert!(message.contains("unknown stability 'betta'"), "{message}");
+        // A variable listed twice: the second listing, not the first.
+        let (src, meta) = meta_of(
+            "variables = {\n  { name = \"PROSODY_A\", description = \"a\" },\n  { name = \"PROSODY_B\", description = \"b\" },\n  { description = \"again\", name = \"PROSODY_A\" },\n}\n",
+        );
+        let (line, message) = line_and_message(schema::variables(&src, &meta));
+        assert_eq!(line, 4, "{message}");
+        assert_eq!(message, "variable PROSODY_A is listed twice");
+        // A table built at run time has no constructor to walk: the line of
+        // the assignment.
+        let (line, message, _) = metadata_error("local t = {}\nt.name = 5\nfeature_info = t\n");
+        assert_eq!(
+            (line, message.as_str()),
+            (3, "feature_info.name must be a string, not an integer")
+        );
+    }
+
+    /// Every field the built-in catalog writes is in the definitions
+    /// (`deny_unknown_fields` refuses nothing valid).
+    #[test]
+    fn the_builtin_catalog_fits_its_definitions() {
+        let catalog = Catalog::builtin();
+        let sb = crate::sandbox::Sandbox::new(
+            std::collections::HashMap::new(),
+            &crate::sandbox::Context {
+                domain: "localhost".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(catalog.variables(&sb).unwrap().len() > 50);
+        // Feature files check the variables they read: give them defaults.
+        let env = catalog
+            .variables(&sb)
+            .unwrap()
+            .into_iter()
+            .filter_map(|v| Some((v.name, v.default?)))
+            .collect();
+        sb.set_env(env);
+        assert!(catalog.feature_infos(&sb).unwrap().len() > 20);
+        for p in catalog.profiles() {
+            catalog.profile_info(&sb, &p).unwrap();
+        }
+        for e in catalog.environments() {
+            catalog.environment_info(&sb, &e).unwrap();
+        }
+    }
+
+    /// A sandbox whose files see the catalog's defaults plus `extra`.
+    fn sandbox_with(ctx: &crate::sandbox::Context, extra: &[(&str, &str)]) -> Sandbox {
+        let sb = Sandbox::new(HashMap::new(), ctx).unwrap();
+        let mut env: HashMap<String, String> = Catalog::builtin()
+            .variables(&sb)
+            .unwrap()
+            .into_iter()
+            .filter_map(|v| Some((v.name, v.default?)))
+            .collect();
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        sb.set_env(env);
+        sb
+    }
+
+    /// What build.rs evaluated is what the sandbox evaluates now, for every
+    /// built-in file whose tables are pure, whatever the context and
+    /// variables; and nothing impure was precomputed. It cannot go stale:
+    /// build.rs reruns when config/ or the sandbox changes, and this test
+    /// compares with a fresh evaluation of the embedded text.
+    #[test]
+    fn precomputed_metadata_equals_a_fresh_evaluation() {
+        let contexts = [
+            crate::sandbox::Context {
+                domain: "localhost".into(),
+                profile: "standard".into(),
+                environment: "production".into(),
+            },
+            crate::sandbox::Context {
+                domain: "chat.example.org".into(),
+                profile: "minimal".into(),
+                environment: "development".into(),
+            },
+        ];
+        let mut compared = 0;
+        for (ctx, extra) in [
+            (&contexts[0], &[][..]),
+            (
+                &contexts[1],
+                &[
+                    ("PROSODY_LOG_LEVEL", "debug"),
+                    ("PROSODY_DOMAIN", "chat.example.org"),
+                ][..],
+            ),
+        ] {
+            let sb = sandbox_with(ctx, extra);
+            for (id, text) in builtin::BUILTIN_FILES {
+                let src = Source {
+                    id: id.to_string(),
+                    path: format!("config/{id}"),
+                    text: text.to_string(),
+                };
+                let pre = precomputed_metadata(id);
+                match sb.eval_metadata(&src) {
+                    Ok((meta, pure))
+                        if !meta.is_empty() && meta.keys().all(|k| pure.contains(k)) =>
+                    {
+                        assert_eq!(
+                            pre.as_ref(),
+                            Some(&meta),
+                            "{id}: precomputed metadata is stale"
+                        );
+                        compared += 1;
+                    }
+                    Ok((meta, _)) => assert!(
+                        pre.is_none(),
+                        "{id}: precomputed, but its tables {:?} are not pure",
+                        meta.keys()
+                    ),
+                    Err(e) => panic!("{id}: {e}"),
+                }
+            }
+        }
+        assert!(compared >= 60, "only {compared} files compared");
+    }
+
+    /// A `--config-dir` file replacing a built-in one wins, and is evaluated
+    /// fresh even when its text is the built-in one.
+    #[test]
+    fn a_user_file_overriding_a_builtin_one_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let features = dir.path().join("features/messaging");
+        std::fs::create_dir_all(&features).unwrap();
+        let builtin = Catalog::builtin();
+        let core = &builtin
+            .file("features/messaging/core.cfg.lua")
+            .unwrap()
+            .text;
+        let renamed = core.replacen(
+            "feature_info = {",
+            "feature_info = {\n    name = \"Mine\",",
+            1,
+        );
+        assert_ne!(&renamed, core);
+        // A later `name` wins in a Lua table constructor.
+        let renamed = renamed.replace("name = \"Core Messaging\"", "-- name replaced");
+        std::fs::write(features.join("core.cfg.lua"), &renamed).unwrap();
+        let services = dir.path().join("features/services");
+        std::fs::create_dir_all(&services).unwrap();
+        let turn = &builtin.file("features/services/turn.cfg.lua").unwrap().text;
+        std::fs::write(services.join("turn.cfg.lua"), turn).unwrap();
+        let user = Catalog::load(Some(dir.path())).unwrap();
+        assert!(!user.is_builtin("features/messaging/core.cfg.lua"));
+        assert!(user.is_builtin("features/messaging/carbons.cfg.lua"));
+
+        let ctx = crate::sandbox::Context {
+            domain: "localhost".into(),
+            ..Default::default()
+        };
+        let sb = sandbox_with(&ctx, &[]);
+        assert_ne!(
+            builtin.feature_info(&sb, "messaging/core").unwrap().name,
+            "Mine"
+        );
+        let mine = user.feature_info(&sb, "messaging/core").unwrap();
+        assert_eq!(mine.name, "Mine");
+        assert!(mine.path.starts_with(&dir.path().display().to_string()));
+
+        // The built-in turn file stops on a bad PROSODY_TURN_HOST once it
+        // runs; its metadata does not need it to run. The user's copy, same
+        // text, is evaluated and stops.
+        let bad = sandbox_with(&ctx, &[("PROSODY_TURN_HOST", "not a host")]);
+        assert!(precomputed_metadata("features/services/turn.cfg.lua").is_some());
+        assert_eq!(
+            builtin.feature_info(&bad, "services/turn").unwrap().id,
+            "services/turn"
+        );
+        let e = user.feature_info(&bad, "services/turn").unwrap_err();
+        assert!(e.to_string().contains("PROSODY_TURN_HOST"), "{e}");
     }
 
     #[cfg(unix)]

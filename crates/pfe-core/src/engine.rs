@@ -134,6 +134,39 @@ pub struct Build {
     pub config: String,
 }
 
+impl Build {
+    /// The ports of a global `*_ports` option as rendered (a list, or one
+    /// number; numeric strings count, as in Prosody's portmanager), in order
+    /// and without repeats; empty when the option is unset or `{}`.
+    pub fn ports(&self, option: &str) -> Vec<u16> {
+        use crate::value::Value;
+        let one = |v: &Value| match v {
+            Value::Int(i) => u16::try_from(*i).ok().filter(|p| *p > 0),
+            Value::Str(s) => s.trim().parse().ok().filter(|p| *p > 0),
+            _ => None,
+        };
+        let mut out: Vec<u16> = Vec::new();
+        match self
+            .evaluated
+            .global()
+            .options
+            .get(option)
+            .map(|o| &o.value)
+        {
+            Some(Value::List(l)) => {
+                for p in l.iter().filter_map(one) {
+                    if !out.contains(&p) {
+                        out.push(p);
+                    }
+                }
+            }
+            Some(v) => out.extend(one(v)),
+            None => {}
+        }
+        out
+    }
+}
+
 /// One parsed `--set`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setting {

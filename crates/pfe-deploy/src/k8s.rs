@@ -229,9 +229,9 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
             .iter()
             .map(|(n, p)| {
                 Map::new()
-                    .with("name", *n)
+                    .with("name", n.as_str())
                     .with("port", i64::from(*p))
-                    .with("targetPort", *n)
+                    .with("targetPort", n.as_str())
                     .with("protocol", "TCP")
                     .into()
             })
@@ -328,7 +328,7 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
                     .iter()
                     .map(|(n, p)| {
                         Map::new()
-                            .with("name", *n)
+                            .with("name", n.as_str())
                             .with("containerPort", i64::from(*p))
                             .with("protocol", "TCP")
                             .into()

@@ -11,6 +11,11 @@ mod behave;
 pub mod compliance;
 mod component;
 mod http;
+// The operator's live rows (served certificates and TLS, TURN, LDAP,
+// XEP-0157): planned in `plan_target`, run in `inspect_inner`.
+pub mod live;
+pub mod tls;
+pub mod turn;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -323,6 +328,8 @@ pub struct Target {
     pub second: Option<ClientConfig>,
     /// External components to handshake with (XEP-0114).
     pub components: Vec<ComponentTarget>,
+    /// The operator's live probes (certificates, TLS, TURN, LDAP, contact).
+    pub live: live::LivePlan,
 }
 
 /// The external components (`Component "name"` without a module, i.e.
@@ -386,6 +393,7 @@ impl Target {
             direct_tls_addr,
             second: None,
             components: Vec::new(),
+            live: live::LivePlan::default(),
         }
     }
 }
@@ -415,6 +423,9 @@ pub struct TargetOptions {
     pub second: Option<(String, String)>,
     /// The external components' secret when the config does not hold it.
     pub component_secret: Option<String>,
+    /// The s2s port for the served-certificate probes [default: the
+    /// config's `s2s_ports`, else 5269].
+    pub s2s_port: Option<u16>,
 }
 
 /// The addresses one check probes, with the defaults the config implies:
@@ -480,6 +491,7 @@ pub fn plan_target(build: &Build, o: &TargetOptions) -> Target {
             target.starttls_addr = Some(format!("{host}:{p}"));
         }
     }
+    target.live = live::plan(build, &target, o.s2s_port);
     target
 }
 
@@ -875,7 +887,8 @@ pub async fn inspect(target: &Target, promises: &[Promise]) -> xmpp::Result<Repo
     let overall = target.client.timeouts.overall;
     let work = inspect_inner(target, promises, started);
     let mut report = match tokio::time::timeout(overall + Duration::from_millis(500), work).await {
-        Ok(r) => r?,
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => return Err(live::explain_login_failure(&target.live, e).await),
         Err(_) => {
             return Err(Error::Timeout {
                 stage: Stage::Iq,
@@ -965,14 +978,18 @@ async fn inspect_inner(
                 Some((r, started.elapsed()))
             }
         };
-        let (c, r, d, w, (b, components)) =
+        let live_side = async {
+            let r = live::run_side(&target.live, cfg).await;
+            (r, started.elapsed())
+        };
+        let (c, r, d, w, (b, components, live_side)) =
             tokio::join!(cleartext, registration, direct, web, async {
-                tokio::join!(behaviours, components)
+                tokio::join!(behaviours, components, live_side)
             });
-        (c, r, d, w, b, components)
+        (c, r, d, w, b, components, live_side)
     };
     // Both at once; a failed main session ends the check at once.
-    let (main_out, (cleartext, registration, direct, web, behaviours, components)) = {
+    let (main_out, (cleartext, registration, direct, web, behaviours, components, live_side)) = {
         let main = main_session(cfg.clone(), upload_size, &mut facts);
         tokio::pin!(side);
         tokio::pin!(main);
@@ -1007,6 +1024,9 @@ async fn inspect_inner(
     timings.insert("behaviour probes".into(), ms(behaviours.1));
     if let Some((_, t)) = &components {
         timings.insert("component handshake".into(), ms(*t));
+    }
+    if !target.live.endpoints.is_empty() || target.live.ldap.is_some() {
+        timings.insert("TLS, LDAP probes".into(), ms(live_side.1));
     }
     facts.behave = behaviours.0.results;
     facts.leftovers = behaviours.0.leftovers;
@@ -1045,7 +1065,7 @@ async fn inspect_inner(
             },
         });
     }
-    let rows = promises
+    let mut rows: Vec<Row> = promises
         .iter()
         .map(|p| {
             let (outcome, proof) = with_behaviour(p, judge(p, &facts, target), &facts);
@@ -1056,6 +1076,15 @@ async fn inspect_inner(
             }
         })
         .collect();
+    let t = Instant::now();
+    let deadline = Instant::now() + overall_left(cfg, started);
+    rows.extend(live::rows(&target.live, live_side.0, &facts, &cfg.tls_verify, deadline).await);
+    if target.live.turn {
+        facts
+            .session
+            .timings_ms
+            .insert("TURN probes".into(), ms(t.elapsed()));
+    }
     let compliance = compliance::evaluate(&facts);
     Ok(Report {
         session: facts.session.clone(),
@@ -1065,6 +1094,15 @@ async fn inspect_inner(
         leftovers: facts.leftovers.clone(),
         expires: facts.expires.clone(),
     })
+}
+
+/// What is left of the check's deadline (at least a second for the probes
+/// that run after the session).
+fn overall_left(cfg: &ClientConfig, started: Instant) -> Duration {
+    cfg.timeouts
+        .overall
+        .saturating_sub(started.elapsed())
+        .max(Duration::from_secs(1))
 }
 
 /// The behaviour probe that proves a catalog promise, if any.

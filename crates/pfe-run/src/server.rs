@@ -4,8 +4,8 @@
 //! stray processes: the handle's `Drop` stops it), and account creation.
 //!
 //! ```no_run
-//! # fn demo() -> Result<(), pfe::server::ServerError> {
-//! use pfe::server::*;
+//! # fn demo() -> Result<(), pfe_run::server::ServerError> {
+//! use pfe_run::server::*;
 //! let state = StateDir::create("/tmp/pfe-demo")?;
 //! let ports = Ports::pick()?;
 //! generate_cert(&state.certs_dir(), "localhost", &["conference.localhost"])?;

@@ -7,8 +7,8 @@
 //! so a hostile or broken server yields an [`Error`], never a hang.
 //!
 //! ```no_run
-//! # async fn demo() -> pfe::xmpp::Result<()> {
-//! use pfe::xmpp::{Client, ClientConfig, Mechanism, TlsMode, TlsVerify};
+//! # async fn demo() -> pfe_probe::xmpp::Result<()> {
+//! use pfe_probe::xmpp::{Client, ClientConfig, Mechanism, TlsMode, TlsVerify};
 //! let cfg = ClientConfig::new("127.0.0.1:5222", "alice@localhost", "secret",
 //!     TlsMode::StartTls, TlsVerify::CaFile("certs/localhost.crt".into()));
 //! let mut c = Client::login(cfg, Some(Mechanism::ScramSha256)).await?;
@@ -47,8 +47,10 @@ pub use http::{
     HttpExchange, HttpRequest, HttpResponse, MAX_HEAD, WebSocketProbe, WebSocketSession, http_get,
     http_request, websocket_accept, websocket_probe, websocket_session,
 };
+pub(crate) use stream::{Conn, PeerTls};
 pub use stream::{Limits, Timeouts};
 pub use tls::{TlsMode, TlsVerify};
+pub(crate) use tls::{client_config_versions, roots_of, verify_chain};
 pub use xml::Element;
 
 #[cfg(test)]

@@ -212,7 +212,17 @@ pub(crate) async fn tls_wrap(
     alpn: &[&[u8]],
     timeout: Duration,
 ) -> Result<TlsStream<Tcp>> {
-    let connector = tokio_rustls::TlsConnector::from(client_config(verify, alpn)?);
+    tls_wrap_with(tcp, client_config(verify, alpn)?, domain, timeout).await
+}
+
+/// TLS-wrap `tcp` with this rustls config within `timeout`.
+pub(crate) async fn tls_wrap_with(
+    tcp: Tcp,
+    config: std::sync::Arc<rustls::ClientConfig>,
+    domain: &str,
+    timeout: Duration,
+) -> Result<TlsStream<Tcp>> {
+    let connector = tokio_rustls::TlsConnector::from(config);
     let name = server_name(domain)?;
     match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
         Ok(Ok(s)) => Ok(s),
@@ -224,6 +234,15 @@ pub(crate) async fn tls_wrap(
             received: String::new(),
         }),
     }
+}
+
+/// What a TLS server presented.
+#[derive(Clone, Debug)]
+pub(crate) struct PeerTls {
+    pub(crate) version: Option<rustls::ProtocolVersion>,
+    pub(crate) suite: Option<rustls::CipherSuite>,
+    /// The leaf first, then what else the server sent.
+    pub(crate) chain: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
 
 /// A connection carrying an XML stream.
@@ -279,12 +298,39 @@ impl Conn {
         self.deadline.saturating_duration_since(Instant::now())
     }
 
+    /// The TLS version, cipher suite and certificate chain the server
+    /// presented (`None`: not encrypted).
+    pub(crate) fn peer_tls(&self) -> Option<PeerTls> {
+        let Transport::Tls(t) = &self.transport else {
+            return None;
+        };
+        let c = t.get_ref().1;
+        Some(PeerTls {
+            version: c.protocol_version(),
+            suite: c.negotiated_cipher_suite().map(|s| s.suite()),
+            chain: c
+                .peer_certificates()
+                .map(|l| l.iter().map(|d| d.clone().into_owned()).collect())
+                .unwrap_or_default(),
+        })
+    }
+
     /// Upgrade the (plain) transport to TLS.
     pub(crate) async fn start_tls(
         &mut self,
         verify: &TlsVerify,
         domain: &str,
         alpn: &[&[u8]],
+    ) -> Result<()> {
+        self.start_tls_with(client_config(verify, alpn)?, domain)
+            .await
+    }
+
+    /// Upgrade the (plain) transport to TLS with this rustls config.
+    pub(crate) async fn start_tls_with(
+        &mut self,
+        config: std::sync::Arc<rustls::ClientConfig>,
+        domain: &str,
     ) -> Result<()> {
         let Transport::Plain(tcp) = std::mem::replace(&mut self.transport, Transport::Gone) else {
             return Err(Error::Tls {
@@ -293,7 +339,7 @@ impl Conn {
             });
         };
         let t = self.timeouts.connect.min(self.remaining());
-        let tls = tls_wrap(tcp, verify, domain, alpn, t).await?;
+        let tls = tls_wrap_with(tcp, config, domain, t).await?;
         self.transport = Transport::Tls(Box::new(tls));
         self.framer.restart();
         Ok(())
@@ -418,13 +464,24 @@ impl Conn {
         to: &str,
         from: Option<&str>,
     ) -> Result<StreamHeader> {
+        self.open_stream_ns("jabber:client", to, from).await
+    }
+
+    /// [`Conn::open_stream`] in the namespace `ns` (`jabber:server` for s2s).
+    pub(crate) async fn open_stream_ns(
+        &mut self,
+        ns: &str,
+        to: &str,
+        from: Option<&str>,
+    ) -> Result<StreamHeader> {
         self.framer.restart();
         let from = from
             .map(|f| format!(" from='{}'", xml::escape(f)))
             .unwrap_or_default();
         let header = format!(
-            "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='{NS_STREAMS}' \
+            "<?xml version='1.0'?><stream:stream xmlns='{}' xmlns:stream='{NS_STREAMS}' \
              to='{}'{from} version='1.0' xml:lang='en'>",
+            xml::escape(ns),
             xml::escape(to)
         );
         self.send(Stage::StreamHeader, &header).await?;

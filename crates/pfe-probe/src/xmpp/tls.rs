@@ -85,7 +85,7 @@ impl ServerCertVerifier for AcceptAnyCert {
     }
 }
 
-fn load_roots(pem: &[u8], origin: &str) -> Result<rustls::RootCertStore> {
+pub(crate) fn load_roots(pem: &[u8], origin: &str) -> Result<rustls::RootCertStore> {
     let mut roots = rustls::RootCertStore::empty();
     let mut n = 0;
     for cert in CertificateDer::pem_slice_iter(pem) {
@@ -104,10 +104,54 @@ fn load_roots(pem: &[u8], origin: &str) -> Result<rustls::RootCertStore> {
     Ok(roots)
 }
 
+/// The trust anchors of `verify` and where they came from (`None`: any
+/// certificate is accepted).
+pub(crate) fn roots_of(verify: &TlsVerify) -> Result<Option<(rustls::RootCertStore, String)>> {
+    Ok(match verify {
+        TlsVerify::CaFile(path) => {
+            let pem = pfe_core::fsutil::read_bounded(path, pfe_core::fsutil::Kind::CaFile)
+                .map_err(|e| Error::Config(e.to_string()))?;
+            let origin = path.display().to_string();
+            Some((load_roots(&pem, &origin)?, origin))
+        }
+        TlsVerify::CaPem(pem) => Some((load_roots(pem, "CA PEM")?, "the given CA PEM".into())),
+        TlsVerify::InsecureAcceptAny => None,
+    })
+}
+
+/// Verify `chain` (leaf first) for `name` against `roots` now.
+pub(crate) fn verify_chain(
+    roots: rustls::RootCertStore,
+    chain: &[CertificateDer<'static>],
+    name: &str,
+) -> std::result::Result<(), String> {
+    let verifier =
+        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()
+            .map_err(|e| format!("cannot build a verifier: {e}"))?;
+    let Some((leaf, rest)) = chain.split_first() else {
+        return Err("the server sent no certificate".into());
+    };
+    let name = server_name(name).map_err(|e| e.to_string())?;
+    verifier
+        .verify_server_cert(leaf, rest, &name, &[], UnixTime::now())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// Build a rustls client config for `verify`, offering `alpn` protocols.
 pub fn client_config(verify: &TlsVerify, alpn: &[&[u8]]) -> Result<Arc<rustls::ClientConfig>> {
+    client_config_versions(verify, alpn, rustls::DEFAULT_VERSIONS)
+}
+
+/// [`client_config`] offering only these TLS versions.
+pub fn client_config_versions(
+    verify: &TlsVerify,
+    alpn: &[&[u8]],
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Result<Arc<rustls::ClientConfig>> {
     let builder = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .map_err(|e| Error::Config(format!("TLS: {e}")))?;
     let mut cfg = match verify {
         TlsVerify::CaFile(path) => {
