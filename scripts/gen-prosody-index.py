@@ -119,6 +119,10 @@ CURATED_OBSOLETE_MODULES = {
                  "message": "community mod_blocking is deprecated (it depends on mod_privacy_lists); core mod_blocklist implements XEP-0191"},
     "turncredentials": {"kind": "superseded", "replacement": "turn_external",
                         "message": "core mod_turn_external supersedes community mod_turncredentials"},
+    # bjc/prosody 88cbaf206 deleted the last tombstone; no prosody-modules
+    # mirror has a mod_compression (only mod_compression_unsafe)
+    "compression": {"kind": "removed", "replacement": None,
+                    "message": "stream compression (XEP-0138) was removed from Prosody: compressing encrypted streams is unsafe; remove it"},
 }
 
 # Core options read with a bare config.get() give no type.  For these the
@@ -353,6 +357,9 @@ def literal(toks, lo, hi, modname=None, partial=False):
     if lo >= hi:
         raise NotLiteral()
     t = toks[lo]
+    if (modname and hi - lo == 3 and t.text == "module" and toks[lo + 1].is_op(".")
+            and toks[lo + 2].text == "name"):
+        return modname  # module:get_option(module.name): the option named like the module
     if hi - lo == 1:
         if t.kind in ("string", "number"):
             return t.value

@@ -112,6 +112,7 @@ pub fn lint(ctx: &Ctx, file: &Path, json: bool, deny_warnings: bool) -> Result {
         print_json(&serde_json::json!({
             "ok": !failed,
             "file": file.display().to_string(),
+            "evaluated": lint.evaluated.is_some(),
             "sections": hosts,
             "errors": errors,
             "warnings": findings.len() - errors,

@@ -13,6 +13,7 @@ mod diff;
 mod engine_cache;
 mod hostile_input;
 mod injection_props;
+mod lint_corpus;
 mod lint_eval;
 mod lint_fix;
 mod live_direct_tls;

@@ -451,6 +451,16 @@ impl OptionType {
         }
     }
 
+    /// "a string", "a number", ... for messages.
+    fn describe_article(&self) -> String {
+        let d = self.describe();
+        match self {
+            OptionType::Enum(_) => d,
+            OptionType::Integer { .. } => format!("an {d}"),
+            _ => format!("a {d}"),
+        }
+    }
+
     /// Checks a config value against the type, the way Prosody's getters
     /// read it.  `Nil` and `Expr` (a `Credential(...)`/`ENV_X` reference,
     /// resolved only at run time) always pass.
@@ -458,6 +468,28 @@ impl OptionType {
         use LuaLiteral as L;
         if matches!(value, L::Nil | L::Expr(_)) {
             return Ok(());
+        }
+        // core/moduleapi.lua get_option_scalar, under every typed getter but
+        // array/set/table: a one-item list gives its item, a longer one its
+        // first item with an error logged (an empty one gives nil, so the
+        // value is lost: still a wrong type).
+        let scalar = !matches!(
+            self,
+            OptionType::Any | OptionType::Set | OptionType::Array | OptionType::Table
+        );
+        if scalar && let L::List(items) = value {
+            return match items.as_slice() {
+                [] => Err(format!(
+                    "expected {}, got an empty list (Prosody reads it as unset)",
+                    self.describe_article()
+                )),
+                [one] => self.check(one),
+                _ => Err(format!(
+                    "expected {}, got a list of {} items (Prosody logs \"does not take a list\" and uses only the first)",
+                    self.describe_article(),
+                    items.len()
+                )),
+            };
         }
         match self {
             OptionType::Any => Ok(()),
@@ -920,8 +952,16 @@ impl Index {
     /// do not count when a typed one exists; unknown options pass; readers
     /// known only upstream count only when no installed one reads it.
     pub fn check_option(&self, name: &str, value: &LuaLiteral) -> Result<(), String> {
+        Self::check_with_readers(&self.option(name), value)
+    }
+
+    /// [`Index::check_option`] with the option's readers ([`Index::option`])
+    /// already looked up.
+    pub fn check_with_readers(
+        readers: &[(Reader<'_>, &OptionSpec)],
+        value: &LuaLiteral,
+    ) -> Result<(), String> {
         let mut first_err = None;
-        let readers = self.option(name);
         // Modules known only upstream (not installed) do not constrain an
         // option Prosody or an installed module reads: `statistics_interval
         // = "manual"` is core's, whatever an upstream module expects.
@@ -1360,6 +1400,23 @@ mod tests {
         assert!(OptionType::String.check(&LuaLiteral::Integer(5)).is_ok());
         assert!(OptionType::String.check(&LuaLiteral::Bool(true)).is_err());
         assert!(OptionType::Path.check(&LuaLiteral::List(vec![])).is_err());
+        // get_option_scalar: a one-item list is its item, a longer one is not
+        assert!(
+            OptionType::String
+                .check(&LuaLiteral::List(vec![s("a@b")]))
+                .is_ok()
+        );
+        assert!(
+            OptionType::Boolean
+                .check(&LuaLiteral::List(vec![s("x")]))
+                .is_err()
+        );
+        assert!(
+            OptionType::String
+                .check(&LuaLiteral::List(vec![s("a"), s("b")]))
+                .unwrap_err()
+                .contains("only the first")
+        );
         // sets take lists or a single value, not maps
         assert!(
             OptionType::Set

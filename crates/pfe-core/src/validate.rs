@@ -8,8 +8,10 @@
 //! `-- pfe: allow(CODE)` comment on the line of an assignment, or on the line
 //! above it, silences that finding.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode};
@@ -304,8 +306,9 @@ pub struct Finding {
     /// The text of `file`, for snippets.
     #[serde(skip)]
     pub source: Option<Arc<str>>,
-    /// What to underline on the line (an option or module name).
-    #[serde(skip)]
+    /// What the finding is about, and what to underline on the line: an
+    /// option, module or host name (`subject` in JSON).
+    #[serde(rename = "subject", skip_serializing_if = "Option::is_none")]
     pub needle: Option<String>,
 }
 
@@ -610,8 +613,9 @@ mod realcfg;
 struct Checker<'a> {
     index: &'a Index,
     ev: &'a Evaluated,
-    /// Section name → modules Prosody loads there (with dependencies).
-    loaded: BTreeMap<&'a str, BTreeSet<String>>,
+    /// Section name → modules Prosody loads there (with dependencies);
+    /// sections with the same inputs share one set.
+    loaded: HashMap<&'a str, Rc<BTreeSet<String>>>,
     /// Every module loaded on some host.
     loaded_anywhere: BTreeSet<String>,
     /// Whether the config defines any VirtualHost.
@@ -619,7 +623,17 @@ struct Checker<'a> {
     texts: BTreeMap<&'a str, Arc<str>>,
     /// Each file's lines, split once (item_origin looks near a line).
     lines: BTreeMap<&'a str, Vec<&'a str>>,
+    /// The global options naming where Prosody looks for more modules
+    /// (`plugin_paths`, `plugin_server`, `installer_plugin_path`), when the
+    /// config sets one: a module pfe does not see may be installed there.
+    plugin_source: Option<&'a str>,
+    /// Per option name, memoised: whether it is global-only, and who
+    /// reads it (the same for every host, so computed once).
+    global_only: RefCell<HashMap<&'a str, bool>>,
+    readers: RefCell<HashMap<&'a str, Rc<Readers<'a>>>>,
 }
+
+type Readers<'a> = Vec<(crate::index::Reader<'a>, &'a crate::index::OptionSpec)>;
 
 fn list_of(section: &Section, option: &str) -> Vec<String> {
     section
@@ -655,7 +669,7 @@ impl<'a> Checker<'a> {
         let mut cx = Checker {
             index,
             ev,
-            loaded: BTreeMap::new(),
+            loaded: HashMap::with_capacity(ev.sections.len()),
             loaded_anywhere: BTreeSet::new(),
             virtual_hosts: ev
                 .sections
@@ -663,14 +677,67 @@ impl<'a> Checker<'a> {
                 .any(|s| s.kind == SectionKind::VirtualHost),
             texts,
             lines,
+            plugin_source: None,
+            global_only: RefCell::default(),
+            readers: RefCell::default(),
         };
         let global = ev.global();
+        cx.plugin_source = ["plugin_paths", "plugin_server", "installer_plugin_path"]
+            .into_iter()
+            .find(|o| {
+                global.options.get(*o).is_some_and(|s| match &s.value {
+                    Value::List(l) => !l.is_empty(),
+                    Value::Map(m) => !m.is_empty(),
+                    Value::Str(s) => !s.is_empty(),
+                    Value::Bool(b) => *b,
+                    _ => true,
+                })
+            });
         let mut global_mods: BTreeSet<String> = index.autoload_modules.iter().cloned().collect();
         global_mods.extend(list_of(global, "modules_enabled"));
         for m in list_of(global, "modules_disabled") {
             global_mods.remove(&m);
         }
+        // What decides a section's modules; hosts with the same inputs (most
+        // of them, in a config with thousands) share the computed set.
+        let mut memo: HashMap<String, Rc<BTreeSet<String>>> = HashMap::new();
         for section in &ev.sections {
+            let get = |name: &str| {
+                section
+                    .options
+                    .get(name)
+                    .or_else(|| global.options.get(name))
+                    .map(|o| &o.value)
+            };
+            let mut key = match &section.kind {
+                SectionKind::Global => "G".to_string(),
+                SectionKind::VirtualHost => "V".to_string(),
+                SectionKind::Component { module } => format!("C{module}"),
+            };
+            if section.kind != SectionKind::Global {
+                for option in ["modules_enabled", "modules_disabled"] {
+                    key.push('\0');
+                    for m in list_of(section, option) {
+                        key.push_str(&m);
+                        key.push('\x01');
+                    }
+                }
+            }
+            for option in [
+                "authentication",
+                "authorization",
+                "default_storage",
+                "storage",
+            ] {
+                key.push('\0');
+                if let Some(v) = get(option) {
+                    key.push_str(&v.to_lua(0));
+                }
+            }
+            if let Some(mods) = memo.get(&key) {
+                cx.loaded.insert(section.name.as_str(), mods.clone());
+                continue;
+            }
             let mut mods = match &section.kind {
                 SectionKind::Global => global_mods.clone(),
                 SectionKind::VirtualHost => global_mods.clone(),
@@ -737,9 +804,29 @@ impl<'a> Checker<'a> {
                 }
             }
             cx.loaded_anywhere.extend(mods.iter().cloned());
+            let mods = Rc::new(mods);
+            memo.insert(key, mods.clone());
             cx.loaded.insert(section.name.as_str(), mods);
         }
         cx
+    }
+
+    /// [`Index::is_global_only`], once per option name.
+    fn is_global_only(&self, name: &'a str) -> bool {
+        *self
+            .global_only
+            .borrow_mut()
+            .entry(name)
+            .or_insert_with(|| self.index.is_global_only(name))
+    }
+
+    /// [`Index::option`], once per option name.
+    fn readers_of(&self, name: &'a str) -> Rc<Readers<'a>> {
+        self.readers
+            .borrow_mut()
+            .entry(name)
+            .or_insert_with(|| Rc::new(self.index.option(name)))
+            .clone()
     }
 
     /// A finding at an origin, with the file's display path and text.
@@ -766,15 +853,20 @@ impl<'a> Checker<'a> {
             return o;
         };
         let quoted = [format!("\"{item}\""), format!("'{item}'")];
+        let names_it = |l: usize| {
+            let code = lines[l - 1].split("--").next().unwrap_or("");
+            quoted.iter().any(|q| code.contains(q.as_str()))
+        };
+        // Most lists name their items on the line that sets them.
+        if origin.line >= 1 && origin.line <= lines.len() && names_it(origin.line) {
+            return o;
+        }
         // Only lines within WINDOW of the origin qualify: look there alone,
         // so a file with thousands of hosts is not scanned once per item.
         let from = origin.line.saturating_sub(WINDOW).max(1);
         let to = (origin.line + WINDOW).min(lines.len());
         let best = (from..=to)
-            .filter(|l| {
-                let code = lines[l - 1].split("--").next().unwrap_or("");
-                quoted.iter().any(|q| code.contains(q.as_str()))
-            })
+            .filter(|l| names_it(*l))
             .min_by_key(|l| (l.abs_diff(origin.line), *l > origin.line));
         if let Some(line) = best {
             o.line = line;
@@ -832,6 +924,11 @@ impl<'a> Checker<'a> {
                     .hint(hint),
                 );
             }
+            if self.plugin_source.is_some() {
+                // modulemanager also searches the config's own plugin
+                // directories: a module pfe does not know may be there.
+                return None;
+            }
             let snapshot = index.upstream_snapshot();
             let searched = if snapshot.is_empty() {
                 "Prosody 13 and the installed prosody-modules".to_string()
@@ -852,6 +949,28 @@ impl<'a> Checker<'a> {
             };
             return Some(f);
         };
+        if !module.installed
+            && let Some(source) = self.plugin_source
+        {
+            // The config names its own module directories, which pfe does
+            // not read: the module may well be installed there. Only a
+            // superseded module is still worth a word.
+            let r = index.obsolete_module(name)?;
+            let hint = match &r.replacement {
+                Some(rep) => format!("use mod_{rep} instead ({})", r.message),
+                None => r.message.clone(),
+            };
+            return Some(
+                Finding::warning(
+                    DEPRECATED_MODULE,
+                    format!(
+                        "mod_{name} {}; Prosody 13 and Debian's prosody-modules do not ship it (the directories of '{source}' may)",
+                        replacement_words(r.kind)
+                    ),
+                )
+                .hint(hint),
+            );
+        }
         if !module.installed {
             let install = match &module.upstream {
                 Some(_) => {
@@ -920,11 +1039,17 @@ impl<'a> Checker<'a> {
     /// keep a module from loading.
     fn conflicts(&self, out: &mut Vec<Finding>) {
         let index = self.index;
+        // A module set found clean once is clean on every host sharing it.
+        let mut clean: BTreeSet<*const BTreeSet<String>> = BTreeSet::new();
         for section in &self.ev.sections {
             if section.kind == SectionKind::Global && self.has_virtual_hosts() {
                 continue; // the hosts carry the global modules
             }
-            let mods = &self.loaded[section.name.as_str()];
+            let mods: &BTreeSet<String> = &self.loaded[section.name.as_str()];
+            if clean.contains(&(mods as *const _)) {
+                continue;
+            }
+            let before = out.len();
             let place = |m: &str| self.module_place(section, m);
             for [a, b] in &index.conflicting_modules {
                 if mods.contains(a) && mods.contains(b) {
@@ -974,6 +1099,9 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
+            if out.len() == before {
+                clean.insert(mods as *const _);
+            }
         }
     }
 
@@ -1012,25 +1140,28 @@ impl<'a> Checker<'a> {
         })
     }
 
-    fn options(&self, section: &Section, out: &mut Vec<Finding>) {
+    fn options(&self, section: &'a Section, out: &mut Vec<Finding>) {
         let index = self.index;
         let is_global = section.kind == SectionKind::Global;
         for (name, setting) in &section.options {
             let origin = setting.origin();
             let at = |f: Finding| self.located(f.needle(name), origin, section);
-            let where_ = if is_global {
-                String::new()
-            } else {
-                format!(" (under {})", host_label(section))
+            // Only findings need it: not formatted for every option of every host.
+            let where_ = || {
+                if is_global {
+                    String::new()
+                } else {
+                    format!(" (under {})", host_label(section))
+                }
             };
             if let Some(r) = index.deprecated(name) {
                 let (msg, hint) = match r.kind {
                     ReplacementKind::Obsolete => (
-                        format!("option '{name}' is obsolete and has no effect{where_}"),
+                        format!("option '{name}' is obsolete and has no effect{}", where_()),
                         "remove it".to_string(),
                     ),
                     _ => (
-                        format!("option '{name}' is deprecated{where_}"),
+                        format!("option '{name}' is deprecated{}", where_()),
                         r.message.clone(),
                     ),
                 };
@@ -1049,7 +1180,8 @@ impl<'a> Checker<'a> {
                     continue;
                 }
                 let mut msg = format!(
-                    "unknown option '{name}'{where_}: neither Prosody 13 nor any prosody-modules module pfe knows reads it"
+                    "unknown option '{name}'{}: neither Prosody 13 nor any prosody-modules module pfe knows reads it",
+                    where_()
                 );
                 if !unknown_mods.is_empty() {
                     let list: Vec<String> =
@@ -1063,7 +1195,7 @@ impl<'a> Checker<'a> {
                 out.push(at(f));
                 continue;
             }
-            if !is_global && index.is_global_only(name) {
+            if !is_global && self.is_global_only(name) {
                 out.push(at(Finding::error(
                     GLOBAL_ONLY,
                     format!(
@@ -1080,18 +1212,20 @@ impl<'a> Checker<'a> {
             {
                 out.push(at(Finding::error(
                     BAD_PORT,
-                    format!("option '{name}'{where_}: {e}"),
+                    format!("option '{name}'{}: {e}", where_()),
                 )
                 .hint(format!(
                     "give integers 1-65535 (or numeric strings), one or a list: {name} = {{ 5222 }}; an empty list {{}} switches the listener off"
                 ))));
-            } else if let Err(e) = index.check_option(name, &LuaLiteral::from(&setting.value)) {
+            } else if let Err(e) =
+                Index::check_with_readers(&self.readers_of(name), &LuaLiteral::from(&setting.value))
+            {
                 out.push(at(Finding::error(
                     WRONG_TYPE,
-                    format!("option '{name}'{where_}: {e}"),
+                    format!("option '{name}'{}: {e}", where_()),
                 )));
             }
-            if !is_global && index.is_global_only(name) {
+            if !is_global && self.is_global_only(name) {
                 continue;
             }
             if let Some(f) = self.effect(section, name) {
@@ -1101,9 +1235,9 @@ impl<'a> Checker<'a> {
     }
 
     /// PFE003: whether any module loaded where the option applies reads it.
-    fn effect(&self, section: &Section, name: &str) -> Option<Finding> {
+    fn effect(&self, section: &'a Section, name: &'a str) -> Option<Finding> {
         let index = self.index;
-        let readers = index.option(name);
+        let readers = self.readers_of(name);
         if readers
             .iter()
             .any(|(r, _)| matches!(r, crate::index::Reader::Core))
@@ -1141,7 +1275,7 @@ impl<'a> Checker<'a> {
         let mut global_context_only = false;
         for t in &targets {
             let mods = &self.loaded[t.name.as_str()];
-            for (r, spec) in &readers {
+            for (r, spec) in readers.iter() {
                 if let crate::index::Reader::Module(m) = r
                     && mods.contains(&m.name)
                 {

@@ -856,6 +856,16 @@ impl Sandbox {
         Ok(out)
     }
 
+    /// [`Self::origin_from`] with its keys made once: `get("file")` would
+    /// make a Lua string per call, three per option of every host.
+    fn origin_keyed(keys: &[mlua::LuaString; 3], t: &Table) -> mlua::Result<Origin> {
+        Ok(Origin {
+            file: t.get(&keys[0])?,
+            line: t.get::<Option<usize>>(&keys[1])?.unwrap_or(0),
+            layer: t.get::<Option<String>>(&keys[2])?.unwrap_or_default(),
+        })
+    }
+
     fn origin_from(t: &Table) -> mlua::Result<Origin> {
         Ok(Origin {
             file: t.get("file")?,
@@ -887,6 +897,11 @@ impl Sandbox {
         let history: Table = self.state.get("history").map_err(lua_fail)?;
         let hosts: Table = self.state.get("hosts").map_err(lua_fail)?;
         let list_origins: Function = self.api.get("list_origins").map_err(lua_fail)?;
+        let lua_keys: [mlua::LuaString; 3] = [
+            self.lua.create_string("file").map_err(lua_fail)?,
+            self.lua.create_string("line").map_err(lua_fail)?,
+            self.lua.create_string("layer").map_err(lua_fail)?,
+        ];
 
         let mut scopes: Vec<(String, SectionKind, Option<Origin>)> =
             vec![("*".into(), SectionKind::Global, None)];
@@ -928,19 +943,32 @@ impl Sandbox {
             let opts: Option<Table> = options.get(name.as_str()).map_err(lua_fail)?;
             let hist: Option<Table> = history.get(name.as_str()).map_err(lua_fail)?;
             if let Some(opts) = opts {
-                for pair in opts.pairs::<String, mlua::Value>() {
-                    let (key, raw) = pair.map_err(lua_fail)?;
+                for pair in opts.pairs::<mlua::LuaString, mlua::Value>() {
+                    let (lua_key, raw) = pair.map_err(lua_fail)?;
+                    let key = lua_key.to_str().map_err(lua_fail)?.to_string();
                     let mut origins = Vec::new();
+                    // The key as Lua has it: looking it up makes no new string.
                     if let Some(h) = hist
                         .as_ref()
-                        .map(|h| h.get::<Option<Table>>(key.as_str()))
+                        .map(|h| h.get::<Option<Table>>(&lua_key))
                         .transpose()
                         .map_err(lua_fail)?
                         .flatten()
                     {
-                        for o in h.sequence_values::<Table>() {
-                            origins
-                                .push(Self::origin_from(&o.map_err(lua_fail)?).map_err(lua_fail)?);
+                        // file, line, layer, file, line, layer, ... (set_option)
+                        let n = h.raw_len();
+                        for i in (1..=n).step_by(3) {
+                            origins.push(Origin {
+                                file: h.raw_get(i).map_err(lua_fail)?,
+                                line: h
+                                    .raw_get::<Option<usize>>(i + 1)
+                                    .map_err(lua_fail)?
+                                    .unwrap_or(0),
+                                layer: h
+                                    .raw_get::<Option<String>>(i + 2)
+                                    .map_err(lua_fail)?
+                                    .unwrap_or_default(),
+                            });
                         }
                     }
                     if origins.is_empty() {
@@ -960,12 +988,15 @@ impl Sandbox {
                         Err(m) => return Err(fail(&key, origins.last(), m)),
                     };
                     let mut item_origins = BTreeMap::new();
-                    if let mlua::Value::Table(t) = &raw {
+                    // Only modules_enabled/modules_disabled remember where
+                    // each item came from (prelude.lua set_option).
+                    let tracked = key.starts_with("modules_");
+                    if tracked && let mlua::Value::Table(t) = &raw {
                         let io: Option<Table> = list_origins.call(t.clone()).map_err(lua_fail)?;
                         if let Some(io) = io {
                             for pair in io.pairs::<String, Table>() {
                                 let (item, o) = pair.map_err(lua_fail)?;
-                                let mut o = Self::origin_from(&o).map_err(lua_fail)?;
+                                let mut o = Self::origin_keyed(&lua_keys, &o).map_err(lua_fail)?;
                                 o.layer = self
                                     .layers
                                     .borrow()

@@ -77,11 +77,18 @@ end
 
 -- Where in a config file are we? Walk up to the first frame of a config chunk.
 local chunk_ids = {}
+-- The compiled chunk of each file, by function (api.exec fills it): most
+-- assignments run in the chunk itself, which is found without asking for
+-- the source ("S" builds its text anew on every call).
+local chunk_fns = setmetatable({}, { __mode = "k" })
 local function where()
     for level = 3, 40 do
-        local info = debug_getinfo(level, "Sl")
+        local info = debug_getinfo(level, "fl")
         if not info then break end
-        local id = chunk_ids[info.source]
+        local id = chunk_fns[info.func]
+        if id then return id, info.currentline end
+        local src = debug_getinfo(level, "S")
+        id = src and chunk_ids[src.source]
         if id then return id, info.currentline end
     end
     return "?", 0
@@ -199,7 +206,9 @@ local function set_option(state, scope, key, value, file, line)
     if not hist then hist = {}; state.history[scope] = hist end
     local h = hist[key]
     if not h then h = {}; hist[key] = h end
-    h[#h + 1] = { file = file, line = line, layer = state.layer }
+    -- Flat triples, not a table per assignment (mod.rs finish reads them).
+    local n = #h
+    h[n + 1], h[n + 2], h[n + 3] = file or "?", line or 0, state.layer or ""
 end
 
 function api.assign(state, scope, key, value, file, line)
@@ -689,6 +698,7 @@ end
 -- returns the file's metadata tables, whether global or `local`.
 function api.exec(state, fn, file_id, source, want_meta)
     chunk_ids[source] = file_id
+    chunk_fns[fn] = file_id
     local captured = {}
     local budget = state.budget
     local deadline = clock() + state.seconds

@@ -100,6 +100,18 @@ fn bad_disco_items(v: &Value) -> Option<String> {
     None
 }
 
+/// The reasons of the [`Value::Unknown`]s in `v`.
+fn unknowns_in<'v>(v: &'v Value, out: &mut BTreeSet<&'v str>) {
+    match v {
+        Value::Unknown(why) => {
+            out.insert(why.as_str());
+        }
+        Value::List(l) => l.iter().for_each(|x| unknowns_in(x, out)),
+        Value::Map(m) => m.iter().for_each(|(_, x)| unknowns_in(x, out)),
+        _ => {}
+    }
+}
+
 fn port_numbers(v: &Value) -> Vec<i64> {
     let one = |v: &Value| match v {
         Value::Int(n) => Some(*n),
@@ -145,11 +157,22 @@ impl Checker<'_> {
             .iter()
             .flat_map(|s| s.options.keys().map(String::as_str))
             .collect();
+        // What the unknown values that reached an option stand for: a
+        // construct pfe did not run matters only when something depends on
+        // it (`local pposix = require "util.pposix"` used only when an
+        // ENV_ variable is unset is not worth a word).
+        let mut reached = BTreeSet::new();
+        for s in &self.ev.sections {
+            for o in s.options.values() {
+                unknowns_in(&o.value, &mut reached);
+            }
+        }
         let mut seen = BTreeSet::new();
         for e in &self.ev.events {
             let key = (e.origin.file.as_str(), e.origin.line, e.name.as_str());
             let f = match &e.kind {
                 EventKind::Env { .. } => continue,
+                EventKind::Refused { .. } if !reached.contains(e.name.as_str()) => continue,
                 EventKind::Refused { why } => Finding::warning(
                     NOT_EVALUATED,
                     format!("pfe did not run `{}` ({why}): the values that depend on it are unknown to pfe and not checked", e.name),
