@@ -30,3 +30,4 @@ pub mod sandbox;
 pub mod suggest;
 pub mod validate;
 pub mod value;
+pub mod x509;

@@ -373,22 +373,7 @@ fn parse_cert(bytes: &[u8]) -> Result<CertInfo, String> {
         ));
     }
     let cert = pem.parse_x509().map_err(|e| format!("bad X.509: {e}"))?;
-    let mut names = Vec::new();
-    if let Ok(Some(san)) = cert.subject_alternative_name() {
-        for n in &san.value.general_names {
-            if let x509_parser::extensions::GeneralName::DNSName(d) = n {
-                names.push(d.to_ascii_lowercase());
-            }
-        }
-    }
-    if names.is_empty() {
-        // Prosody (util.x509) uses the common name only without DNS names.
-        for cn in cert.subject().iter_common_name() {
-            if let Ok(s) = cn.as_str() {
-                names.push(s.to_ascii_lowercase());
-            }
-        }
-    }
+    let names = pfe_core::x509::names(&cert);
     let v = cert.validity();
     let text = |t: &x509_parser::time::ASN1Time| rfc3339(t.timestamp());
     Ok(CertInfo {
@@ -403,17 +388,7 @@ fn parse_cert(bytes: &[u8]) -> Result<CertInfo, String> {
 
 /// Whether a certificate for `names` covers `host` (RFC 6125: `*` matches
 /// exactly one left-most label).
-pub fn covers(names: &[String], host: &str) -> bool {
-    let host = host.to_ascii_lowercase();
-    names.iter().any(|n| {
-        if let Some(rest) = n.strip_prefix("*.") {
-            host.split_once('.')
-                .is_some_and(|(l, r)| !l.is_empty() && r == rest)
-        } else {
-            *n == host
-        }
-    })
-}
+pub use pfe_core::x509::covers;
 
 /// The files Prosody tries by name for `name` in `dir` (its `crt_try` /
 /// `key_try`, without the "" entry, which only applies to an explicit

@@ -203,22 +203,7 @@ pub struct LeafInfo {
 pub fn leaf_info(der: &[u8]) -> Result<LeafInfo, String> {
     let (_, cert) =
         x509_parser::parse_x509_certificate(der).map_err(|e| format!("bad X.509: {e}"))?;
-    let mut names = Vec::new();
-    if let Ok(Some(san)) = cert.subject_alternative_name() {
-        for n in &san.value.general_names {
-            if let x509_parser::extensions::GeneralName::DNSName(d) = n {
-                names.push(d.to_ascii_lowercase());
-            }
-        }
-    }
-    if names.is_empty() {
-        // Like Prosody's util.x509: the common name only without DNS names.
-        for cn in cert.subject().iter_common_name() {
-            if let Ok(s) = cn.as_str() {
-                names.push(s.to_ascii_lowercase());
-            }
-        }
-    }
+    let names = pfe_core::x509::names(&cert);
     let v = cert.validity();
     Ok(LeafInfo {
         subject: cert.subject().to_string(),
@@ -231,17 +216,7 @@ pub fn leaf_info(der: &[u8]) -> Result<LeafInfo, String> {
 
 /// Whether a certificate for `names` covers `host` (RFC 6125: `*` matches
 /// exactly one left-most label).
-pub fn covers(names: &[String], host: &str) -> bool {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    names.iter().any(|n| {
-        if let Some(rest) = n.strip_prefix("*.") {
-            host.split_once('.')
-                .is_some_and(|(l, r)| !l.is_empty() && r == rest)
-        } else {
-            *n == host
-        }
-    })
-}
+pub use pfe_core::x509::covers;
 
 fn now_unix() -> i64 {
     SystemTime::now()
