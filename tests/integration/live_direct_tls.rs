@@ -163,6 +163,12 @@ impl Server {
         if !off {
             opts.also_wait.push(Ports::addr(ports.c2s_direct_tls));
         }
+        // An operator's local.cfg.lua here defines a component: its port
+        // opens when the component host activates, after c2s, so a check
+        // started on c2s alone could find it refused.
+        if config_dir.is_some() {
+            opts.also_wait.push(Ports::addr(ports.component));
+        }
         let prosody = server::start(&config, &opts)?;
         Ok(Server {
             prosody,
