@@ -94,6 +94,9 @@ pub fn start_server(setup: Setup<'_>, certs: impl FnOnce(&Path)) -> Server {
         Ports::addr(ports.http),
         Ports::addr(ports.https),
         Ports::addr(ports.s2s),
+        // Opened after c2s; under load a check that starts on c2s alone
+        // found it refused.
+        Ports::addr(ports.c2s_direct_tls),
     ];
     opts.env = setup.process_env;
     let prosody = server::start(&config, &opts).unwrap();
