@@ -8,7 +8,7 @@
 //! |---|---|---|---|
 //! | profile | `PROFILE` | `PROSODY_PROFILE` | `standard` |
 //! | environment | `ENVIRONMENT` | `PROSODY_ENVIRONMENT` | `production` |
-//! | domain | `--domain` | `PROSODY_DOMAIN` | the catalog's, else `localhost` |
+//! | domains | `--domain` (repeatable) | `PROSODY_DOMAINS`, else `PROSODY_DOMAIN` | the catalog's, else `localhost` |
 //! | features | `--with`, `--without` | `PFE_FEATURES` (flags win per feature) | the profile's |
 //! | options | `--set` (after) | `PFE_SET`, `PFE_SET_<N>` | — |
 //! | unstable features | `--allow-unstable` | `PFE_ALLOW_UNSTABLE` | off |
@@ -16,9 +16,17 @@
 //! A variable set to blanks counts as unset. Every input keeps its
 //! [`Origin`] (the flag, the variable, or the env file it came from) so an
 //! error names what the user actually set, with invisible characters shown
-//! escaped ([`shown`]). The domain is validated here, once, for every
-//! command ([`check_domain`]), and no variable may exceed
+//! escaped ([`shown`]). The domains are validated here, once, for every
+//! command ([`check_domain`], [`domain_list`]), and no variable may exceed
 //! [`MAX_VARIABLE_BYTES`].
+//!
+//! Several domains: `--domain` may be repeated, or `PROSODY_DOMAINS` holds
+//! a list (entries separated by commas and/or white space; an empty entry
+//! between two commas is refused). The first is the primary domain
+//! (`pfe.domain`, PROSODY_DOMAIN for the catalog). Flags win over both
+//! variables; `PROSODY_DOMAINS` wins over `PROSODY_DOMAIN`, and when both
+//! are set the primary must be the same domain (after nameprep), else the
+//! request is refused naming both ([`RequestError::DomainsDisagree`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
@@ -199,6 +207,40 @@ pub enum RequestError {
         value: String,
         reason: String,
     },
+    #[error("{}: '{}' is listed twice{}", .origin, shown(.value), .same_as.as_ref().map(|s| format!(" (as '{}')", shown(s))).unwrap_or_default())]
+    #[diagnostic(
+        code(pfe::request::duplicate_domain),
+        help(
+            "name each served domain once; names are compared as Prosody compares them (lower case, nameprep)"
+        )
+    )]
+    DuplicateDomain {
+        origin: Origin,
+        value: String,
+        /// The earlier entry it equals, when written differently.
+        same_as: Option<String>,
+    },
+    #[error("{origin}: an empty entry in the list of domains ('{}')", shown(.value))]
+    #[diagnostic(
+        code(pfe::request::empty_domain),
+        help(
+            "separate domains with commas and/or spaces, e.g. PROSODY_DOMAINS=a.example,b.example; remove the doubled, leading or trailing comma"
+        )
+    )]
+    EmptyDomain { origin: Origin, value: String },
+    #[error("{domains} starts with '{}' but {domain} is '{}'", shown(.first), shown(.single))]
+    #[diagnostic(
+        code(pfe::request::domains_disagree),
+        help(
+            "PROSODY_DOMAINS wins, and its first entry is the primary domain: unset PROSODY_DOMAIN or set it to that first entry"
+        )
+    )]
+    DomainsDisagree {
+        domains: Origin,
+        domain: Origin,
+        first: String,
+        single: String,
+    },
     #[error(
         "{origin} is {bytes} bytes long; pfe accepts at most {} bytes (1 MiB) in one variable",
         MAX_VARIABLE_BYTES
@@ -347,8 +389,9 @@ impl Environment {
 pub struct Selection {
     pub profile: Option<String>,
     pub environment: Option<String>,
-    pub domain: Option<String>,
-    /// The flag the domain came from [default: `--domain`].
+    /// `--domain`, as often as given: the first is the primary domain.
+    pub domains: Vec<String>,
+    /// The flag the domains came from [default: `--domain`].
     pub domain_flag: Option<String>,
     pub with: Vec<String>,
     pub without: Vec<String>,
@@ -415,6 +458,81 @@ pub fn domain_from(origin: &Origin, value: &str) -> Result<String, RequestError>
     })
 }
 
+/// The entries of a `PROSODY_DOMAINS` value, as written: separated by
+/// commas and/or white space. An empty entry (two commas with nothing but
+/// blanks between, a leading or trailing comma) is an error; an all-blank
+/// value has no entries.
+pub fn split_domain_list(origin: &Origin, value: &str) -> Result<Vec<String>, RequestError> {
+    if value.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for part in value.split(',') {
+        if part.trim().is_empty() {
+            return Err(RequestError::EmptyDomain {
+                origin: origin.clone(),
+                value: value.to_string(),
+            });
+        }
+        out.extend(part.split_whitespace().map(str::to_string));
+    }
+    Ok(out)
+}
+
+/// Validates each of `values` given by `origin` with [`check_domain`] and
+/// returns them nameprepped, in order; a domain given twice (after
+/// nameprep: `A.org` and `a.org`) is refused.
+pub fn domain_list(origin: &Origin, values: &[String]) -> Result<Vec<String>, RequestError> {
+    let mut out: Vec<String> = Vec::with_capacity(values.len());
+    for v in values {
+        let d = domain_from(origin, v)?;
+        if let Some(j) = out.iter().position(|o| *o == d) {
+            return Err(RequestError::DuplicateDomain {
+                origin: origin.clone(),
+                value: v.clone(),
+                same_as: (values[j] != *v).then(|| values[j].clone()),
+            });
+        }
+        out.push(d);
+    }
+    Ok(out)
+}
+
+/// The domains the variables name, with where they came from, or None when
+/// neither PROSODY_DOMAINS nor PROSODY_DOMAIN is set (blank counts as
+/// unset). `value` reads a variable, `origin` says where it came from.
+/// PROSODY_DOMAINS wins; when PROSODY_DOMAIN is set too, it must be the
+/// same domain as the first of PROSODY_DOMAINS.
+pub fn domains_from_variables<'a>(
+    value: impl Fn(&str) -> Option<&'a str>,
+    origin: impl Fn(&str) -> Origin,
+) -> Result<Option<(Vec<String>, Origin)>, RequestError> {
+    let value = |name: &str| value(name).filter(|v| !v.trim().is_empty());
+    let single = match value("PROSODY_DOMAIN") {
+        Some(d) => {
+            let o = origin("PROSODY_DOMAIN");
+            Some((domain_from(&o, d.trim())?, o, d.trim()))
+        }
+        None => None,
+    };
+    let Some(list) = value("PROSODY_DOMAINS") else {
+        return Ok(single.map(|(d, o, _)| (vec![d], o)));
+    };
+    let o = origin("PROSODY_DOMAINS");
+    let domains = domain_list(&o, &split_domain_list(&o, list)?)?;
+    if let Some((d, single_origin, written)) = single
+        && domains.first() != Some(&d)
+    {
+        return Err(RequestError::DomainsDisagree {
+            domains: o,
+            domain: single_origin,
+            first: domains.first().cloned().unwrap_or_default(),
+            single: written.to_string(),
+        });
+    }
+    Ok(Some((domains, o)))
+}
+
 /// The request for `sel` in `env`. `command` starts the "regenerate with"
 /// line of the file header (`pfe generate`); the selection is appended.
 pub fn resolve(sel: &Selection, env: &Environment, command: &str) -> Result<Request, RequestError> {
@@ -438,21 +556,23 @@ pub fn resolve(sel: &Selection, env: &Environment, command: &str) -> Result<Requ
     );
     origins.environment = o;
 
-    let domain = match (&sel.domain, env.vars.get("PROSODY_DOMAIN")) {
-        (Some(d), _) => {
-            let origin = Origin::Flag(sel.domain_flag.clone().unwrap_or_else(|| "--domain".into()));
-            let d = domain_from(&origin, d)?;
-            origins.domain = origin;
-            Some(d)
+    let domains = if sel.domains.is_empty() {
+        match domains_from_variables(|n| env.value(n), |n| env.origin(n))? {
+            Some((d, origin)) => {
+                origins.domain = origin;
+                d
+            }
+            None => Vec::new(),
         }
-        (None, Some(d)) if !d.trim().is_empty() => {
-            let origin = env.origin("PROSODY_DOMAIN");
-            let d = domain_from(&origin, d.trim())?;
-            origins.domain = origin;
-            Some(d)
-        }
-        _ => None,
+    } else {
+        let origin = Origin::Flag(sel.domain_flag.clone().unwrap_or_else(|| "--domain".into()));
+        let d = domain_list(&origin, &sel.domains)?;
+        origins.domain = origin;
+        d
     };
+    let mut domains = domains.into_iter();
+    let domain = domains.next();
+    let more_domains: Vec<String> = domains.collect();
 
     // Features: PFE_FEATURES, then the flags (which win for the features they name).
     let mut with = Vec::new();
@@ -521,6 +641,7 @@ pub fn resolve(sel: &Selection, env: &Environment, command: &str) -> Result<Requ
         profile,
         environment,
         domain,
+        more_domains,
         with,
         without,
         sets,
@@ -646,7 +767,7 @@ mod tests {
             "{err}"
         );
         let sel = Selection {
-            domain: Some("x\ny".into()),
+            domains: vec!["x\ny".into()],
             ..Default::default()
         };
         let err = resolve(&sel, &e, "pfe").unwrap_err();

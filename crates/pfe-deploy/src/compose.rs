@@ -384,10 +384,7 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
     }
     container_http_interfaces(&mut req.env);
     let domain_given = req.domain.is_some() || env_value(&req.env, "PROSODY_DOMAIN").is_some();
-    if let Some(d) = &req.domain {
-        req.env.insert("PROSODY_DOMAIN".into(), d.clone());
-        req.domain = None;
-    }
+    crate::domains_into_env(&mut req);
     let problems = crate::checks::check_environment(
         catalog,
         &req.env,

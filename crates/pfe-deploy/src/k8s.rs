@@ -120,11 +120,11 @@ fn probe(period: i64, timeout: i64, failures: i64) -> Map {
         .with("failureThreshold", failures)
 }
 
-fn regenerate(req: &Request, opts: &Options, domain: &str) -> String {
-    let mut cmd = format!(
-        "pfe k8s {} {} --domain {domain}",
-        req.profile, req.environment
-    );
+fn regenerate(req: &Request, opts: &Options, domains: &[String]) -> String {
+    let mut cmd = format!("pfe k8s {} {}", req.profile, req.environment);
+    for d in domains {
+        cmd += &format!(" --domain {d}");
+    }
     if opts.name != "prosody" {
         cmd += &format!(" --name {}", opts.name);
     }
@@ -148,9 +148,7 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
     let mut req = req.clone();
     // Checked before anything else; the default tag comes from the build.
     image_reference(&opts.image, "latest")?;
-    if let Some(d) = req.domain.take() {
-        req.env.insert("PROSODY_DOMAIN".into(), d);
-    }
+    crate::domains_into_env(&mut req);
     crate::compose::container_http_interfaces(&mut req.env);
     let mut problems = crate::checks::check_environment(
         catalog,
@@ -170,11 +168,20 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
     if problems.iter().any(Problem::is_error) {
         return Err(DeployError::input(problems));
     }
-    let domain = env_value(&req.env, "PROSODY_DOMAIN")
-        .unwrap_or("")
-        .trim()
-        .to_string();
-    req.command = regenerate(&req, opts, &domain);
+    let domains = match env_value(&req.env, "PROSODY_DOMAINS") {
+        Some(list) => list
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|d| !d.is_empty())
+            .map(str::to_string)
+            .collect(),
+        None => vec![
+            env_value(&req.env, "PROSODY_DOMAIN")
+                .unwrap_or("")
+                .trim()
+                .to_string(),
+        ],
+    };
+    req.command = regenerate(&req, opts, &domains);
     let (build, mut warnings) = crate::build_checked(catalog, &req)?;
     warnings += &crate::render_problems(&problems);
     warnings += &crate::render_problems(&crate::ignored_secrets(&build));
@@ -391,8 +398,13 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
         ),
         Map::new().with("name", "certs").with_comment(
             &format!(
-                "a kubernetes.io/tls Secret (e.g. from cert-manager) for {} and its sub-domains{}",
-                build.domain,
+                "a kubernetes.io/tls Secret (e.g. from cert-manager) for {} and {} sub-domains{}",
+                build.domains.join(", "),
+                if build.domains.len() > 1 {
+                    "their (one certificate naming every served host, mounted for each domain)"
+                } else {
+                    "its"
+                },
                 if self_signed_ok {
                     ";\noptional in {env}: without it the entrypoint makes a self-signed one on the data volume"
                         .replace("{env}", &build.environment.id)
@@ -406,16 +418,24 @@ pub fn render(catalog: &Catalog, req: &Request, opts: &Options) -> Result<Output
                 .with("optional", self_signed_ok)
                 .with(
                     "items",
-                    Yaml::Seq(vec![
-                        Map::new()
-                            .with("key", "tls.crt")
-                            .with("path", format!("{}.crt", build.domain))
-                            .into(),
-                        Map::new()
-                            .with("key", "tls.key")
-                            .with("path", format!("{}.key", build.domain))
-                            .into(),
-                    ]),
+                    Yaml::Seq(
+                        build
+                            .domains
+                            .iter()
+                            .flat_map(|d| {
+                                [
+                                    Map::new()
+                                        .with("key", "tls.crt")
+                                        .with("path", format!("{d}.crt"))
+                                        .into(),
+                                    Map::new()
+                                        .with("key", "tls.key")
+                                        .with("path", format!("{d}.key"))
+                                        .into(),
+                                ]
+                            })
+                            .collect(),
+                    ),
                 ),
         ),
     ];
