@@ -236,11 +236,17 @@ pub fn plan(build: &Build, inputs: &Inputs) -> Result<Vec<Record>, PlanError> {
             continue;
         };
         if FEDERATING_MODULES.contains(&module.as_str()) {
+            // The server of the domain the component is under.
+            let under = domains
+                .iter()
+                .filter(|d| name.ends_with(&format!(".{d}")))
+                .max_by_key(|d| d.len())
+                .map_or_else(|| target.clone(), |d| target_of(d));
             out.push(srv(
                 format!("_xmpp-server._tcp.{name}"),
                 s2s,
                 format!("federation with the {module} component"),
-                target.clone(),
+                under,
             ));
         }
         hosts.push((name, format!("component {module}")));

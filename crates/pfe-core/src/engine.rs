@@ -154,6 +154,14 @@ pub struct Build {
 }
 
 impl Build {
+    /// `domain a.org`, or `domains a.org, b.org` when it serves several.
+    pub fn domains_text(&self) -> String {
+        match self.domains.as_slice() {
+            [] | [_] => format!("domain {}", self.domain),
+            all => format!("domains {}", all.join(", ")),
+        }
+    }
+
     /// The ports of a global `*_ports` option as rendered (a list, or one
     /// number; numeric strings count, as in Prosody's portmanager), in order
     /// and without repeats; empty when the option is unset or `{}`.

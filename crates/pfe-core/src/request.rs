@@ -780,6 +780,172 @@ mod tests {
         assert!(err.to_string().starts_with("PFE_ALLOW_UNSTABLE:"), "{err}");
     }
 
+    fn domains_of(sel: &Selection, e: &Environment) -> Result<(Vec<String>, Origin), String> {
+        resolve(sel, e, "pfe")
+            .map(|r| {
+                let mut all: Vec<String> = r.domain.into_iter().collect();
+                all.extend(r.more_domains);
+                (all, r.origins.domain)
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    fn flags(d: &[&str]) -> Selection {
+        Selection {
+            domains: d.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn domain_lists_parse_with_commas_and_blanks() {
+        let none = Selection::default();
+        for (value, want) in [
+            ("a.org", vec!["a.org"]),
+            ("a.org,b.org", vec!["a.org", "b.org"]),
+            ("a.org, b.org", vec!["a.org", "b.org"]),
+            (" a.org  b.org\tc.org ", vec!["a.org", "b.org", "c.org"]),
+            ("a.org ,\nB.Org", vec!["a.org", "b.org"]),
+        ] {
+            let (got, origin) = domains_of(&none, &env(&[("PROSODY_DOMAINS", value)])).unwrap();
+            assert_eq!(got, want, "{value:?}");
+            assert_eq!(origin, Origin::Var("PROSODY_DOMAINS".into()));
+        }
+        // Blank is unset: the single variable, then nothing.
+        let (got, _) = domains_of(
+            &none,
+            &env(&[("PROSODY_DOMAINS", "  "), ("PROSODY_DOMAIN", "x.org")]),
+        )
+        .unwrap();
+        assert_eq!(got, vec!["x.org"]);
+        assert_eq!(
+            domains_of(&none, &env(&[])).unwrap().0,
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn bad_domain_lists_are_refused_naming_the_input() {
+        let none = Selection::default();
+        for (value, start) in [
+            ("a.org,,b.org", "PROSODY_DOMAINS: an empty entry"),
+            (",a.org", "PROSODY_DOMAINS: an empty entry"),
+            ("a.org,", "PROSODY_DOMAINS: an empty entry"),
+            ("a.org, ,b.org", "PROSODY_DOMAINS: an empty entry"),
+            (
+                "a.org,b.org,a.org",
+                "PROSODY_DOMAINS: 'a.org' is listed twice",
+            ),
+            (
+                "a.org A.ORG",
+                "PROSODY_DOMAINS: 'A.ORG' is listed twice (as 'a.org')",
+            ),
+            (
+                "a.org,https://b.org",
+                "PROSODY_DOMAINS: 'https://b.org' is not a domain name",
+            ),
+            (
+                "a.org;b.org",
+                "PROSODY_DOMAINS: 'a.org;b.org' is not a domain name",
+            ),
+            (
+                "a.org,x..org",
+                "PROSODY_DOMAINS: 'x..org' is not a domain name",
+            ),
+        ] {
+            let err = domains_of(&none, &env(&[("PROSODY_DOMAINS", value)])).unwrap_err();
+            assert!(err.starts_with(start), "{value:?}: {err}");
+        }
+        let err = domains_of(&flags(&["a.org", "b.org", "B.org"]), &env(&[])).unwrap_err();
+        assert!(
+            err.starts_with("--domain: 'B.org' is listed twice (as 'b.org')"),
+            "{err}"
+        );
+        let err = domains_of(&flags(&["a.org", ""]), &env(&[])).unwrap_err();
+        assert!(
+            err.starts_with("--domain: '' is not a domain name"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn domain_precedence_flags_then_domains_then_domain() {
+        let both = env(&[
+            ("PROSODY_DOMAINS", "a.org,b.org"),
+            ("PROSODY_DOMAIN", "A.org"),
+        ]);
+        // Flags win over both variables, whatever they say.
+        let (got, origin) = domains_of(&flags(&["z.org"]), &both).unwrap();
+        assert_eq!(
+            (got, origin),
+            (vec!["z.org".to_string()], Origin::flag("--domain"))
+        );
+        // PROSODY_DOMAINS wins; PROSODY_DOMAIN agrees after nameprep.
+        let (got, origin) = domains_of(&Selection::default(), &both).unwrap();
+        assert_eq!(got, vec!["a.org", "b.org"]);
+        assert_eq!(origin, Origin::Var("PROSODY_DOMAINS".into()));
+        // ... and when it disagrees, both are named.
+        let err = domains_of(
+            &Selection::default(),
+            &env(&[
+                ("PROSODY_DOMAINS", "a.org,b.org"),
+                ("PROSODY_DOMAIN", "b.org"),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "PROSODY_DOMAINS starts with 'a.org' but PROSODY_DOMAIN is 'b.org'"
+        );
+        // A bad PROSODY_DOMAIN is refused even beside a good list.
+        let err = domains_of(
+            &Selection::default(),
+            &env(&[("PROSODY_DOMAINS", "a.org"), ("PROSODY_DOMAIN", "a b")]),
+        )
+        .unwrap_err();
+        assert!(err.starts_with("PROSODY_DOMAIN: 'a b'"), "{err}");
+        // The single variable alone works as it always did.
+        let (got, origin) = domains_of(
+            &Selection::default(),
+            &env(&[("PROSODY_DOMAIN", " Chat.Example.ORG ")]),
+        )
+        .unwrap();
+        assert_eq!(got, vec!["chat.example.org"]);
+        assert_eq!(origin, Origin::Var("PROSODY_DOMAIN".into()));
+    }
+
+    proptest::proptest! {
+        /// Any list of distinct valid domains, joined by any mix of commas
+        /// and blanks, reads back as itself; repeating one is refused.
+        #[test]
+        fn domain_lists_round_trip(
+            labels in proptest::collection::btree_set("[a-z][a-z0-9-]{0,8}[a-z0-9]", 1..6),
+            seps in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(","),
+                    proptest::strategy::Just(" "),
+                    proptest::strategy::Just(", "),
+                    proptest::strategy::Just(" ,\t"),
+                    proptest::strategy::Just("\n"),
+                ],
+                6,
+            ),
+            dup in 0usize..6,
+        ) {
+            let domains: Vec<String> = labels.iter().map(|l| format!("{l}.example")).collect();
+            let mut text = domains[0].clone();
+            for (i, d) in domains.iter().enumerate().skip(1) {
+                text += seps[i % seps.len()];
+                text += d;
+            }
+            let (got, _) = domains_of(&Selection::default(), &env(&[("PROSODY_DOMAINS", &text)])).unwrap();
+            proptest::prop_assert_eq!(&got, &domains);
+            let again = format!("{text},{}", domains[dup % domains.len()].to_uppercase());
+            let err = domains_of(&Selection::default(), &env(&[("PROSODY_DOMAINS", &again)])).unwrap_err();
+            proptest::prop_assert!(err.contains("is listed twice"), "{}", err);
+        }
+    }
+
     #[test]
     fn oversized_variables_are_refused_by_name() {
         let big = "x".repeat(MAX_VARIABLE_BYTES + 1);

@@ -416,10 +416,10 @@ pub fn plan(
     }
     let summary = match &build {
         Some(b) => format!(
-            "profile {}, environment {}, domain {}; config {}",
+            "profile {}, environment {}, {}; config {}",
             b.profile.id,
             b.environment.id,
-            b.domain,
+            b.domains_text(),
             config_path.display()
         ),
         None => format!(
