@@ -236,8 +236,10 @@ pub enum RequestError {
         )
     )]
     DomainsDisagree {
-        domains: Origin,
-        domain: Origin,
+        /// Where PROSODY_DOMAINS came from, as shown.
+        domains: String,
+        /// Where PROSODY_DOMAIN came from, as shown.
+        domain: String,
         first: String,
         single: String,
     },
@@ -524,8 +526,8 @@ pub fn domains_from_variables<'a>(
         && domains.first() != Some(&d)
     {
         return Err(RequestError::DomainsDisagree {
-            domains: o,
-            domain: single_origin,
+            domains: o.to_string(),
+            domain: single_origin.to_string(),
             first: domains.first().cloned().unwrap_or_default(),
             single: written.to_string(),
         });

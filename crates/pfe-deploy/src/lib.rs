@@ -215,7 +215,7 @@ pub fn request_problem(e: &pfe_core::request::RequestError) -> Problem {
         | E::BadFeature { origin, .. }
         | E::DuplicateDomain { origin, .. }
         | E::EmptyDomain { origin, .. } => origin.to_string(),
-        E::DomainsDisagree { domains, .. } => domains.to_string(),
+        E::DomainsDisagree { domains, .. } => domains.clone(),
         E::NotUnicode { name } => name.clone(),
     };
     let text = e.to_string();
