@@ -18,6 +18,8 @@ variables = {
       description = "Environment overlay: production, staging, development or testing (environments/<name>.cfg.lua)." },
     { name = "PROSODY_DOMAIN", default = "localhost", group = "basic",
       description = "The XMPP domain served (the VirtualHost); components become conference.<domain>, upload.<domain> and proxy.<domain>." },
+    { name = "PROSODY_DOMAINS", default = nil, group = "basic",
+      description = "(pfe) Several served domains, separated by commas and/or spaces; the first is the primary one (PROSODY_DOMAIN). Each gets its VirtualHost and components with the same features. Wins over PROSODY_DOMAIN, which, when set too, must be the first entry." },
     { name = "PROSODY_ADMINS", default = nil, group = "basic",
       description = "Comma-separated bare JIDs of server administrators (user@domain), rendered as the 'admins' list." },
     { name = "PROSODY_ADMIN_PASSWORD", default = nil, group = "basic", secret = true,

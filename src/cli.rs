@@ -40,9 +40,10 @@ pub struct Selection {
     pub profile: Option<String>,
     /// Environment [default: $PROSODY_ENVIRONMENT or production]
     pub environment: Option<String>,
-    /// The served domain [default: $PROSODY_DOMAIN or localhost]
-    #[arg(long)]
-    pub domain: Option<String>,
+    /// A served domain; repeat it to serve several, the first is the primary one
+    /// [default: $PROSODY_DOMAINS, else $PROSODY_DOMAIN, else localhost]
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Vec<String>,
     /// Enable a feature (repeatable), e.g. --with web/admin
     #[arg(long = "with", value_name = "FEATURE")]
     pub with: Vec<String>,
@@ -326,9 +327,10 @@ pub enum Command {
         /// Where config, certificates, data and logs go
         #[arg(long, default_value = pfe_run::local::DEFAULT_STATE_DIR)]
         state_dir: PathBuf,
-        /// The served domain
-        #[arg(long, default_value = pfe_core::engine::DEFAULT_DOMAIN)]
-        domain: String,
+        /// A served domain (repeatable: every one gets its VirtualHost, components and
+        /// self-signed certificate) [default: localhost]
+        #[arg(long, value_name = "DOMAIN")]
+        domain: Vec<String>,
         /// c2s port (STARTTLS)
         #[arg(long, default_value_t = pfe_run::local::DEFAULT_C2S_PORT)]
         c2s_port: u16,
@@ -487,7 +489,7 @@ impl Selection {
         pfe_core::request::Selection {
             profile: self.profile.clone(),
             environment: self.environment.clone(),
-            domain: self.domain.clone(),
+            domains: self.domain.clone(),
             domain_flag: None,
             with: self.with.clone(),
             without: self.without.clone(),
@@ -500,9 +502,10 @@ impl Selection {
 /// The selection flags of a `profile:` side of `pfe diff`.
 #[derive(Args, Clone, Default)]
 pub struct SideSelection {
-    /// The served domain of the profile: side(s) [default: $PROSODY_DOMAIN or localhost]
-    #[arg(long)]
-    pub domain: Option<String>,
+    /// A served domain of the profile: side(s), repeatable [default: $PROSODY_DOMAINS, else
+    /// $PROSODY_DOMAIN, else localhost]
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Vec<String>,
     /// Enable a feature on the profile: side(s) (repeatable)
     #[arg(long = "with", value_name = "FEATURE")]
     pub with: Vec<String>,

@@ -85,6 +85,7 @@ fn metadata_code(config: &Path, files: &[String]) -> String {
     // they run to the end; a pure table does not depend on either.
     let ctx = sandbox::Context {
         domain: "localhost".into(),
+        domains: Vec::new(),
         profile: "standard".into(),
         environment: "production".into(),
     };

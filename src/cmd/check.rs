@@ -31,7 +31,13 @@ pub fn check(ctx: &Ctx, a: CheckArgs) -> Result {
     let sel = request::Selection {
         profile: a.profile.clone(),
         environment: a.environment.clone(),
-        domain: a.jid.split_once('@').map(|(_, d)| d.to_string()),
+        // One domain is checked: the account's (the config may serve more).
+        domains: a
+            .jid
+            .split_once('@')
+            .map(|(_, d)| d.to_string())
+            .into_iter()
+            .collect(),
         domain_flag: Some("--jid".into()),
         with: a.with.clone(),
         without: a.without.clone(),

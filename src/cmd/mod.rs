@@ -183,7 +183,7 @@ pub fn run(cli: Cli) -> Result {
                 profile,
                 environment,
                 state_dir,
-                domain,
+                domains: domain,
                 c2s_port,
                 http_port,
                 user,

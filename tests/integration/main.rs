@@ -17,6 +17,7 @@ mod lint_corpus;
 mod lint_eval;
 mod lint_fix;
 mod live_direct_tls;
+mod live_hosts;
 mod live_profiles;
 mod migrate;
 mod operator_dns;

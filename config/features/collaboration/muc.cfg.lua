@@ -25,10 +25,11 @@ feature_info = {
     },
 }
 
-Component("conference." .. pfe.domain) "muc"
+for _, domain in ipairs(pfe.domains) do Component("conference." .. domain) "muc"
     name = "Chatrooms"
     -- Only users of this server may create rooms (admins always may).
     restrict_room_creation = "local"
     if pfe.feature("messaging/archive") then
         modules_enabled:append { "muc_mam" }
     end
+end

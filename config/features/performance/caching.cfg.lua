@@ -29,6 +29,7 @@ if pfe.feature("security/compliance") then
     tombstone_cache_size = 8192 -- default 1024
 end
 if pfe.feature("collaboration/muc") then
-    Component("conference." .. pfe.domain) "muc"
+    for _, domain in ipairs(pfe.domains) do Component("conference." .. domain) "muc"
         muc_room_cache_size = 1000 -- rooms kept in memory, default 100
+    end
 end

@@ -32,8 +32,9 @@ end
 
 local address = os.getenv("PROSODY_PROXY65_ADDRESS")
 
-Component("proxy." .. pfe.domain) "proxy65"
+for _, domain in ipairs(pfe.domains) do Component("proxy." .. domain) "proxy65"
     name = "File transfer proxy"
     if address and address ~= "" then
         proxy65_address = address
     end
+end

@@ -39,9 +39,10 @@ end
 
 local size_limit = bytes("PROSODY_UPLOAD_SIZE_LIMIT")
 
-Component("upload." .. pfe.domain) "http_file_share"
+for _, domain in ipairs(pfe.domains) do Component("upload." .. domain) "http_file_share"
     name = "File uploads"
     if size_limit then
         -- (the daily quota per user follows: ten times this limit)
         http_file_share_size_limit = size_limit
     end
+end

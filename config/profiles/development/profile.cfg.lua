@@ -69,15 +69,16 @@ if pfe.feature("messaging/archive") then
 end
 
 if pfe.feature("web/upload") then
-    Component("upload." .. pfe.domain) "http_file_share"
+    for _, domain in ipairs(pfe.domains) do Component("upload." .. domain) "http_file_share"
         if unset("PROSODY_UPLOAD_SIZE_LIMIT") then
             http_file_share_size_limit = 50 * 1024 * 1024 -- 50 MiB
         end
         http_file_share_expires_after = "1 day"
+    end
 end
-
 if pfe.feature("collaboration/muc") then
-    Component("conference." .. pfe.domain) "muc"
+    for _, domain in ipairs(pfe.domains) do Component("conference." .. domain) "muc"
         muc_room_default_public = true      -- test rooms are easy to find
         max_history_messages = 50
+    end
 end

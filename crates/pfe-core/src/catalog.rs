@@ -1131,11 +1131,13 @@ mod tests {
         let contexts = [
             crate::sandbox::Context {
                 domain: "localhost".into(),
+                domains: Vec::new(),
                 profile: "standard".into(),
                 environment: "production".into(),
             },
             crate::sandbox::Context {
                 domain: "chat.example.org".into(),
+                domains: Vec::new(),
                 profile: "minimal".into(),
                 environment: "development".into(),
             },

@@ -147,46 +147,68 @@ pub fn plan(build: &Build, inputs: &Inputs) -> Result<Vec<Record>, PlanError> {
         flag: "--domain",
         value: domain_text.clone(),
     })?;
-    let target = match &inputs.target {
-        Some(t) => fqdn(t).ok_or(PlanError::BadName {
+    // Every served domain (the build's; `inputs.domain` renames the primary
+    // one and the hosts named after it).
+    let mut domains = vec![domain.clone()];
+    for d in build.domains.iter().skip(1) {
+        let d = fqdn(d).ok_or(PlanError::BadName {
+            flag: "--domain",
+            value: d.clone(),
+        })?;
+        if !domains.contains(&d) {
+            domains.push(d);
+        }
+    }
+    let given_target = match &inputs.target {
+        Some(t) => Some(fqdn(t).ok_or(PlanError::BadName {
             flag: "--target",
             value: t.clone(),
-        })?,
-        None => domain.clone(),
+        })?),
+        None => None,
     };
+    // Without --target each domain's records point at the domain itself.
+    let target_of = |d: &str| given_target.clone().unwrap_or_else(|| d.to_string());
+    let target = target_of(&domain);
     if inputs.addresses.is_empty() {
         return Err(PlanError::NoAddress);
     }
-    let srv = |name: String, port: u16, why: String| Record {
+    let srv = |name: String, port: u16, why: String, target: String| Record {
         name,
         data: Data::Srv {
             priority: 0,
             weight: 5,
             port,
-            target: target.clone(),
+            target,
         },
         why,
     };
     let mut out = Vec::new();
     let c2s = first_port(ev, "c2s_ports").unwrap_or(5222);
-    out.push(srv(
-        format!("_xmpp-client._tcp.{domain}"),
-        c2s,
-        format!("clients, STARTTLS on c2s port {c2s}"),
-    ));
-    if let Some(p) = first_port(ev, "c2s_direct_tls_ports") {
+    let direct_tls = first_port(ev, "c2s_direct_tls_ports");
+    let s2s = first_port(ev, "s2s_ports").unwrap_or(5269);
+    for d in &domains {
+        let t = target_of(d);
         out.push(srv(
-            format!("_xmpps-client._tcp.{domain}"),
-            p,
-            format!("clients, direct TLS (XEP-0368) on port {p}"),
+            format!("_xmpp-client._tcp.{d}"),
+            c2s,
+            format!("clients, STARTTLS on c2s port {c2s}"),
+            t.clone(),
+        ));
+        if let Some(p) = direct_tls {
+            out.push(srv(
+                format!("_xmpps-client._tcp.{d}"),
+                p,
+                format!("clients, direct TLS (XEP-0368) on port {p}"),
+                t.clone(),
+            ));
+        }
+        out.push(srv(
+            format!("_xmpp-server._tcp.{d}"),
+            s2s,
+            format!("federation, s2s port {s2s}"),
+            t,
         ));
     }
-    let s2s = first_port(ev, "s2s_ports").unwrap_or(5269);
-    out.push(srv(
-        format!("_xmpp-server._tcp.{domain}"),
-        s2s,
-        format!("federation, s2s port {s2s}"),
-    ));
     // The domain the build renders: components are named after it.
     let built = build.domain.to_ascii_lowercase();
     let rename = |host: &str| -> Option<String> {
@@ -200,6 +222,12 @@ pub fn plan(build: &Build, inputs: &Inputs) -> Result<Vec<Record>, PlanError> {
         fqdn(&h)
     };
     let mut hosts: Vec<(String, String)> = vec![(target.clone(), "the server".into())];
+    for d in domains.iter().skip(1) {
+        hosts.push((
+            target_of(d),
+            format!("the server, for {}", d.trim_end_matches('.')),
+        ));
+    }
     for s in &ev.sections {
         let SectionKind::Component { module } = &s.kind else {
             continue;
@@ -208,10 +236,17 @@ pub fn plan(build: &Build, inputs: &Inputs) -> Result<Vec<Record>, PlanError> {
             continue;
         };
         if FEDERATING_MODULES.contains(&module.as_str()) {
+            // The server of the domain the component is under.
+            let under = domains
+                .iter()
+                .filter(|d| name.ends_with(&format!(".{d}")))
+                .max_by_key(|d| d.len())
+                .map_or_else(|| target.clone(), |d| target_of(d));
             out.push(srv(
                 format!("_xmpp-server._tcp.{name}"),
                 s2s,
                 format!("federation with the {module} component"),
+                under,
             ));
         }
         hosts.push((name, format!("component {module}")));

@@ -14,7 +14,7 @@ use crate::resolve::{self, Resolution, ResolveError};
 use crate::sandbox::{Context, Evaluated, Sandbox, SandboxError, Source};
 use crate::value::is_identifier;
 
-/// Used when neither `--domain` nor PROSODY_DOMAIN says otherwise.
+/// Used when neither `--domain`, PROSODY_DOMAINS nor PROSODY_DOMAIN says otherwise.
 pub const DEFAULT_DOMAIN: &str = "localhost";
 pub const DEFAULT_PROFILE: &str = "standard";
 pub const DEFAULT_ENVIRONMENT: &str = "production";
@@ -64,10 +64,22 @@ pub enum Error {
     #[diagnostic(
         code(pfe::set::host),
         help(
-            "HOST is the served domain, one of its components (conference, upload, … without the domain), or * for the global section"
+            "HOST is a served domain, a host the catalog defines (conference.example.org), a sub-domain without the domain (conference: that component of every served domain), or * for the global section"
         )
     )]
     UnknownSetHost { input: String, host: String },
+    #[error("{origin}: the served domain '{domain}' is defined as a Component at {defined_at}")]
+    #[diagnostic(
+        code(pfe::domain::component),
+        help(
+            "a served domain is a VirtualHost; remove it from the domains or rename the component"
+        )
+    )]
+    DomainIsComponent {
+        origin: Origin,
+        domain: String,
+        defined_at: String,
+    },
 }
 
 /// Everything that decides a generated config.
@@ -75,8 +87,12 @@ pub enum Error {
 pub struct Request {
     pub profile: String,
     pub environment: String,
-    /// `--domain`; falls back to PROSODY_DOMAIN, then the catalog default.
+    /// `--domain` (the primary domain); falls back to PROSODY_DOMAINS, then
+    /// PROSODY_DOMAIN, then the catalog default.
     pub domain: Option<String>,
+    /// The other served domains, in order, after `domain` (a repeated
+    /// `--domain`, the rest of PROSODY_DOMAINS); only read with `domain`.
+    pub more_domains: Vec<String>,
     pub with: Vec<String>,
     pub without: Vec<String>,
     /// Raw `--set` arguments.
@@ -128,13 +144,24 @@ pub struct Build {
     pub variables: Vec<Variable>,
     pub resolution: Resolution,
     pub evaluated: Evaluated,
+    /// The primary domain: `domains[0]`.
     pub domain: String,
+    /// Every served domain, the primary first; each is a VirtualHost.
+    pub domains: Vec<String>,
     /// The environment the files saw through os.getenv.
     pub env: HashMap<String, String>,
     pub config: String,
 }
 
 impl Build {
+    /// `domain a.org`, or `domains a.org, b.org` when it serves several.
+    pub fn domains_text(&self) -> String {
+        match self.domains.as_slice() {
+            [] | [_] => format!("domain {}", self.domain),
+            all => format!("domains {}", all.join(", ")),
+        }
+    }
+
     /// The ports of a global `*_ports` option as rendered (a list, or one
     /// number; numeric strings count, as in Prosody's portmanager), in order
     /// and without repeats; empty when the option is unset or `{}`.
@@ -170,44 +197,52 @@ impl Build {
 /// One parsed `--set`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setting {
-    pub scope: String,
+    /// The sections it sets: `*` (global), or host names.
+    pub scopes: Vec<String>,
     pub key: String,
     pub expr: String,
 }
 
-/// Parses `[HOST:]KEY=VALUE`. A HOST without a dot is a sub-domain of
-/// `domain` (`conference` → `conference.<domain>`); `*` is the global section.
-pub fn parse_set(arg: &str, domain: &str) -> Result<Setting, Error> {
-    parse_set_from(arg, domain, &Origin::flag("--set"))
+/// Parses `[HOST:]KEY=VALUE` for the served `domains` (the primary first).
+/// A HOST with a dot, or a served domain, is that host; a HOST without a
+/// dot is that sub-domain of every served domain (`conference` →
+/// `conference.<d>` for each); `*` is the global section.
+pub fn parse_set(arg: &str, domains: &[String]) -> Result<Setting, Error> {
+    parse_set_from(arg, domains, &Origin::flag("--set"))
 }
 
 /// [`parse_set`] for an input from `origin` (`--set`, `PFE_SET_3`), which
 /// errors name. A HOST must be a valid host name.
-pub fn parse_set_from(arg: &str, domain: &str, origin: &Origin) -> Result<Setting, Error> {
+pub fn parse_set_from(arg: &str, domains: &[String], origin: &Origin) -> Result<Setting, Error> {
     let bad = |reason: &str| Error::BadSet {
         arg: origin.with_value(arg),
         reason: request::shown(reason),
     };
     let (lhs, expr) = arg.split_once('=').ok_or_else(|| bad("missing '='"))?;
-    let (scope, key) = match lhs.split_once(':') {
+    let (scopes, key) = match lhs.split_once(':') {
         Some((host, key)) => {
             let host = host.trim();
-            let scope = if host == "*" || host.is_empty() {
-                "*".to_string()
+            let scopes = if host == "*" || host.is_empty() {
+                vec!["*".to_string()]
             } else {
                 let host = request::check_domain(host)
                     .map_err(|r| bad(&format!("'{host}' is not a host name: {r}")))?;
-                let full = if host.contains('.') || host == domain {
-                    host
+                if host.contains('.') || domains.contains(&host) {
+                    vec![host]
                 } else {
-                    format!("{host}.{domain}")
-                };
-                request::check_domain(&full)
-                    .map_err(|r| bad(&format!("'{full}' is not a host name: {r}")))?
+                    domains
+                        .iter()
+                        .map(|d| {
+                            let full = format!("{host}.{d}");
+                            request::check_domain(&full)
+                                .map_err(|r| bad(&format!("'{full}' is not a host name: {r}")))
+                        })
+                        .collect::<Result<_, _>>()?
+                }
             };
-            (scope, key.trim())
+            (scopes, key.trim())
         }
-        None => ("*".to_string(), lhs.trim()),
+        None => (vec!["*".to_string()], lhs.trim()),
     };
     if !is_identifier(key) {
         return Err(bad(&format!("'{key}' is not an option name")));
@@ -216,7 +251,7 @@ pub fn parse_set_from(arg: &str, domain: &str, origin: &Origin) -> Result<Settin
         return Err(bad("the value is empty"));
     }
     Ok(Setting {
-        scope,
+        scopes,
         key: key.to_string(),
         expr: expr.to_string(),
     })
@@ -393,13 +428,53 @@ fn feature_metadata(
     Ok((features, names))
 }
 
+/// The served domains of `req`, the primary first, validated: the flags
+/// (`req.domain` and `req.more_domains`), else the variables the caller
+/// set (PROSODY_DOMAINS, else PROSODY_DOMAIN: [`request::domains_from_variables`]),
+/// else those the catalog sets in `env` (its PROSODY_DOMAINS wins over its
+/// PROSODY_DOMAIN), else [`DEFAULT_DOMAIN`].
+fn served_domains(req: &Request, env: &HashMap<String, String>) -> Result<Vec<String>, Error> {
+    if let Some(d) = &req.domain {
+        let origin = match &req.origins.domain {
+            Origin::Default => Origin::flag("--domain"),
+            o => o.clone(),
+        };
+        let all: Vec<String> = std::iter::once(d.clone())
+            .chain(req.more_domains.iter().cloned())
+            .collect();
+        return Ok(request::domain_list(&origin, &all)?);
+    }
+    if let Some((d, _)) = request::domains_from_variables(
+        |n| req.env.get(n).map(String::as_str),
+        |n| Origin::Var(n.to_string()),
+    )? {
+        return Ok(d);
+    }
+    let list_set = env
+        .get("PROSODY_DOMAINS")
+        .is_some_and(|v| !v.trim().is_empty());
+    let from_catalog = request::domains_from_variables(
+        |n| {
+            if n == "PROSODY_DOMAIN" && list_set {
+                None
+            } else {
+                env.get(n).map(String::as_str)
+            }
+        },
+        |n| Origin::Flag(format!("{n} (set by the catalog)")),
+    )?;
+    Ok(from_catalog.map_or_else(|| vec![DEFAULT_DOMAIN.to_string()], |(d, _)| d))
+}
+
 pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
+    let first = req
+        .domain
+        .clone()
+        .or_else(|| req.env.get("PROSODY_DOMAIN").cloned())
+        .unwrap_or_else(|| DEFAULT_DOMAIN.into());
     let base_ctx = Context {
-        domain: req
-            .domain
-            .clone()
-            .or_else(|| req.env.get("PROSODY_DOMAIN").cloned())
-            .unwrap_or_else(|| DEFAULT_DOMAIN.into()),
+        domains: vec![first.clone()],
+        domain: first,
         profile: req.profile.clone(),
         environment: req.environment.clone(),
     };
@@ -429,39 +504,28 @@ pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
     let variables = catalog.variables(&sb)?;
 
     let mut env = effective_env(&variables, &profile, &environment, &req.env);
-    let domain = match &req.domain {
-        Some(d) => {
-            let origin = match &req.origins.domain {
-                Origin::Default => Origin::flag("--domain"),
-                o => o.clone(),
-            };
-            request::domain_from(&origin, d)?
-        }
-        None => match env.get("PROSODY_DOMAIN").filter(|d| !d.trim().is_empty()) {
-            // Given, or a catalog default: checked like --domain.
-            Some(d) => {
-                let origin = if req.env.contains_key("PROSODY_DOMAIN") {
-                    Origin::Var("PROSODY_DOMAIN".into())
-                } else {
-                    Origin::Flag("PROSODY_DOMAIN (set by the catalog)".into())
-                };
-                request::domain_from(&origin, d.trim())?
-            }
-            None => DEFAULT_DOMAIN.into(),
-        },
-    };
+    let domains = served_domains(req, &env)?;
+    let domain = domains[0].clone();
     env.insert("PROSODY_DOMAIN".into(), domain.clone());
+    // The catalog sees the list only when there is one: a single domain is
+    // PROSODY_DOMAIN alone, as it always was.
+    if domains.len() > 1 {
+        env.insert("PROSODY_DOMAINS".into(), domains.join(","));
+    } else {
+        env.remove("PROSODY_DOMAINS");
+    }
     env.insert("PROSODY_PROFILE".into(), req.profile.clone());
     env.insert("PROSODY_ENVIRONMENT".into(), req.environment.clone());
     let settings = req
         .sets
         .iter()
         .enumerate()
-        .map(|(i, s)| parse_set_from(s, &domain, &req.origins.set(i)))
+        .map(|(i, s)| parse_set_from(s, &domains, &req.origins.set(i)))
         .collect::<Result<Vec<_>, _>>()?;
 
     let ctx = Context {
         domain: domain.clone(),
+        domains: domains.clone(),
         ..base_ctx
     };
     sb.set_env(env.clone());
@@ -518,36 +582,75 @@ pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
             path: format!("--set {}", request::shown(raw)),
             text: raw.clone(),
         };
-        // A host option goes to a host the layers defined, or to the served
+        // A host option goes to a host the layers defined, or to a served
         // domain (written by the renderer); any other is refused, never
         // dropped in silence.
-        if s.scope != "*" && sb.host_kind(&s.scope).is_none() {
-            if s.scope == domain {
-                sb.define_virtualhost(&s.scope, &origin)?;
-            } else {
-                return Err(Error::UnknownSetHost {
-                    input: req.origins.set(i).with_value(raw),
-                    host: request::shown(&s.scope),
-                });
-            }
-        }
-        sb.assign(&s.scope, &s.key, &s.expr, &origin)
-            .map_err(|mut e| {
-                let named = req.origins.set(i).with_value(raw);
-                if e.path == origin.path && named != e.path {
-                    e.src = e
-                        .src
-                        .map(|_| miette::NamedSource::new(named.clone(), raw.clone()));
-                    e.path = named;
+        for scope in &s.scopes {
+            if scope != "*" && sb.host_kind(scope).is_none() {
+                if domains.contains(scope) {
+                    sb.define_virtualhost(scope, &origin)?;
+                } else {
+                    return Err(Error::UnknownSetHost {
+                        input: req.origins.set(i).with_value(raw),
+                        host: request::shown(scope),
+                    });
                 }
-                e
-            })?;
+            }
+            sb.assign(scope, &s.key, &s.expr, &origin)
+                .map_err(|mut e| {
+                    let named = req.origins.set(i).with_value(raw);
+                    if e.path == origin.path && named != e.path {
+                        e.src = e
+                            .src
+                            .map(|_| miette::NamedSource::new(named.clone(), raw.clone()));
+                        e.path = named;
+                    }
+                    e
+                })?;
+        }
     }
     let evaluated = sb.finish()?;
+    for d in &domains {
+        if let Some(section) = evaluated.section(d)
+            && matches!(section.kind, crate::sandbox::SectionKind::Component { .. })
+        {
+            return Err(Error::DomainIsComponent {
+                origin: match &req.origins.domain {
+                    Origin::Default => Origin::flag("--domain"),
+                    o => o.clone(),
+                },
+                domain: request::shown(d),
+                defined_at: section
+                    .defined_at
+                    .as_ref()
+                    .map_or_else(|| "<pfe>".into(), |o| evaluated.display_origin(o)),
+            });
+        }
+    }
+    // Every served domain is a VirtualHost of the build, whether or not a
+    // layer wrote to it, so that every consumer (certificates, DNS, checks)
+    // sees the same hosts the rendered file has.
+    let mut evaluated = evaluated;
+    let mut at = 1;
+    for d in &domains {
+        if evaluated.section(d).is_none() {
+            evaluated.sections.insert(
+                at,
+                crate::sandbox::Section {
+                    name: d.clone(),
+                    kind: crate::sandbox::SectionKind::VirtualHost,
+                    defined_at: None,
+                    options: BTreeMap::new(),
+                },
+            );
+            at += 1;
+        }
+    }
     let header = Header {
         profile: req.profile.clone(),
         environment: req.environment.clone(),
         domain: domain.clone(),
+        more_domains: domains[1..].to_vec(),
         features: resolution.order.clone(),
         command: req.command.clone(),
     };
@@ -560,6 +663,7 @@ pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
         resolution,
         evaluated,
         domain,
+        domains,
         env,
         config,
     })
@@ -569,28 +673,52 @@ pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
 mod tests {
     use super::*;
 
+    fn domains(d: &[&str]) -> Vec<String> {
+        d.iter().map(|s| s.to_string()).collect()
+    }
+
     #[test]
     fn set_arguments_parse_scopes() {
+        let one = domains(&["example.org"]);
         assert_eq!(
-            parse_set("c2s_ports={15222}", "example.org").unwrap(),
+            parse_set("c2s_ports={15222}", &one).unwrap(),
             Setting {
-                scope: "*".into(),
+                scopes: vec!["*".into()],
                 key: "c2s_ports".into(),
                 expr: "{15222}".into()
             }
         );
         assert_eq!(
-            parse_set("conference:enabled=false", "example.org")
-                .unwrap()
-                .scope,
-            "conference.example.org"
+            parse_set("conference:enabled=false", &one).unwrap().scopes,
+            vec!["conference.example.org"]
         );
         assert_eq!(
-            parse_set("example.org:x=1", "example.org").unwrap().scope,
-            "example.org"
+            parse_set("example.org:x=1", &one).unwrap().scopes,
+            vec!["example.org"]
         );
-        assert!(parse_set("no equals", "d").is_err());
-        assert!(parse_set("bad key=1", "d").is_err());
-        assert!(parse_set("k=", "d").is_err());
+        assert!(parse_set("no equals", &one).is_err());
+        assert!(parse_set("bad key=1", &one).is_err());
+        assert!(parse_set("k=", &one).is_err());
+    }
+
+    #[test]
+    fn set_scopes_with_several_domains() {
+        let two = domains(&["a.org", "localhost"]);
+        // A sub-domain without the domain: that host of every served domain.
+        assert_eq!(
+            parse_set("conference:x=1", &two).unwrap().scopes,
+            vec!["conference.a.org", "conference.localhost"]
+        );
+        // A served domain, even without a dot, is itself.
+        assert_eq!(
+            parse_set("localhost:x=1", &two).unwrap().scopes,
+            vec!["localhost"]
+        );
+        // A full host name is that host only (nameprepped).
+        assert_eq!(
+            parse_set("Conference.LocalHost:x=1", &two).unwrap().scopes,
+            vec!["conference.localhost"]
+        );
+        assert_eq!(parse_set("*:x=1", &two).unwrap().scopes, vec!["*"]);
     }
 }

@@ -246,6 +246,7 @@ fn evaluate_with(
 ) -> Result<(Evaluated, Context), Finding> {
     let ctx = Context {
         domain: "localhost".into(),
+        domains: Vec::new(),
         profile: String::new(),
         environment: String::new(),
     };

@@ -8,7 +8,7 @@
 //! |---|---|---|---|
 //! | profile | `PROFILE` | `PROSODY_PROFILE` | `standard` |
 //! | environment | `ENVIRONMENT` | `PROSODY_ENVIRONMENT` | `production` |
-//! | domain | `--domain` | `PROSODY_DOMAIN` | the catalog's, else `localhost` |
+//! | domains | `--domain` (repeatable) | `PROSODY_DOMAINS`, else `PROSODY_DOMAIN` | the catalog's, else `localhost` |
 //! | features | `--with`, `--without` | `PFE_FEATURES` (flags win per feature) | the profile's |
 //! | options | `--set` (after) | `PFE_SET`, `PFE_SET_<N>` | — |
 //! | unstable features | `--allow-unstable` | `PFE_ALLOW_UNSTABLE` | off |
@@ -16,9 +16,17 @@
 //! A variable set to blanks counts as unset. Every input keeps its
 //! [`Origin`] (the flag, the variable, or the env file it came from) so an
 //! error names what the user actually set, with invisible characters shown
-//! escaped ([`shown`]). The domain is validated here, once, for every
-//! command ([`check_domain`]), and no variable may exceed
+//! escaped ([`shown`]). The domains are validated here, once, for every
+//! command ([`check_domain`], [`domain_list`]), and no variable may exceed
 //! [`MAX_VARIABLE_BYTES`].
+//!
+//! Several domains: `--domain` may be repeated, or `PROSODY_DOMAINS` holds
+//! a list (entries separated by commas and/or white space; an empty entry
+//! between two commas is refused). The first is the primary domain
+//! (`pfe.domain`, PROSODY_DOMAIN for the catalog). Flags win over both
+//! variables; `PROSODY_DOMAINS` wins over `PROSODY_DOMAIN`, and when both
+//! are set the primary must be the same domain (after nameprep), else the
+//! request is refused naming both ([`RequestError::DomainsDisagree`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
@@ -199,6 +207,42 @@ pub enum RequestError {
         value: String,
         reason: String,
     },
+    #[error("{}: '{}' is listed twice{}", .origin, shown(.value), .same_as.as_ref().map(|s| format!(" (as '{}')", shown(s))).unwrap_or_default())]
+    #[diagnostic(
+        code(pfe::request::duplicate_domain),
+        help(
+            "name each served domain once; names are compared as Prosody compares them (lower case, nameprep)"
+        )
+    )]
+    DuplicateDomain {
+        origin: Origin,
+        value: String,
+        /// The earlier entry it equals, when written differently.
+        same_as: Option<String>,
+    },
+    #[error("{origin}: an empty entry in the list of domains ('{}')", shown(.value))]
+    #[diagnostic(
+        code(pfe::request::empty_domain),
+        help(
+            "separate domains with commas and/or spaces, e.g. PROSODY_DOMAINS=a.example,b.example; remove the doubled, leading or trailing comma"
+        )
+    )]
+    EmptyDomain { origin: Origin, value: String },
+    #[error("{domains} starts with '{}' but {domain} is '{}'", shown(.first), shown(.single))]
+    #[diagnostic(
+        code(pfe::request::domains_disagree),
+        help(
+            "PROSODY_DOMAINS wins, and its first entry is the primary domain: unset PROSODY_DOMAIN or set it to that first entry"
+        )
+    )]
+    DomainsDisagree {
+        /// Where PROSODY_DOMAINS came from, as shown.
+        domains: String,
+        /// Where PROSODY_DOMAIN came from, as shown.
+        domain: String,
+        first: String,
+        single: String,
+    },
     #[error(
         "{origin} is {bytes} bytes long; pfe accepts at most {} bytes (1 MiB) in one variable",
         MAX_VARIABLE_BYTES
@@ -347,8 +391,9 @@ impl Environment {
 pub struct Selection {
     pub profile: Option<String>,
     pub environment: Option<String>,
-    pub domain: Option<String>,
-    /// The flag the domain came from [default: `--domain`].
+    /// `--domain`, as often as given: the first is the primary domain.
+    pub domains: Vec<String>,
+    /// The flag the domains came from [default: `--domain`].
     pub domain_flag: Option<String>,
     pub with: Vec<String>,
     pub without: Vec<String>,
@@ -415,6 +460,81 @@ pub fn domain_from(origin: &Origin, value: &str) -> Result<String, RequestError>
     })
 }
 
+/// The entries of a `PROSODY_DOMAINS` value, as written: separated by
+/// commas and/or white space. An empty entry (two commas with nothing but
+/// blanks between, a leading or trailing comma) is an error; an all-blank
+/// value has no entries.
+pub fn split_domain_list(origin: &Origin, value: &str) -> Result<Vec<String>, RequestError> {
+    if value.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for part in value.split(',') {
+        if part.trim().is_empty() {
+            return Err(RequestError::EmptyDomain {
+                origin: origin.clone(),
+                value: value.to_string(),
+            });
+        }
+        out.extend(part.split_whitespace().map(str::to_string));
+    }
+    Ok(out)
+}
+
+/// Validates each of `values` given by `origin` with [`check_domain`] and
+/// returns them nameprepped, in order; a domain given twice (after
+/// nameprep: `A.org` and `a.org`) is refused.
+pub fn domain_list(origin: &Origin, values: &[String]) -> Result<Vec<String>, RequestError> {
+    let mut out: Vec<String> = Vec::with_capacity(values.len());
+    for v in values {
+        let d = domain_from(origin, v)?;
+        if let Some(j) = out.iter().position(|o| *o == d) {
+            return Err(RequestError::DuplicateDomain {
+                origin: origin.clone(),
+                value: v.clone(),
+                same_as: (values[j] != *v).then(|| values[j].clone()),
+            });
+        }
+        out.push(d);
+    }
+    Ok(out)
+}
+
+/// The domains the variables name, with where they came from, or None when
+/// neither PROSODY_DOMAINS nor PROSODY_DOMAIN is set (blank counts as
+/// unset). `value` reads a variable, `origin` says where it came from.
+/// PROSODY_DOMAINS wins; when PROSODY_DOMAIN is set too, it must be the
+/// same domain as the first of PROSODY_DOMAINS.
+pub fn domains_from_variables<'a>(
+    value: impl Fn(&str) -> Option<&'a str>,
+    origin: impl Fn(&str) -> Origin,
+) -> Result<Option<(Vec<String>, Origin)>, RequestError> {
+    let value = |name: &str| value(name).filter(|v| !v.trim().is_empty());
+    let single = match value("PROSODY_DOMAIN") {
+        Some(d) => {
+            let o = origin("PROSODY_DOMAIN");
+            Some((domain_from(&o, d.trim())?, o, d.trim()))
+        }
+        None => None,
+    };
+    let Some(list) = value("PROSODY_DOMAINS") else {
+        return Ok(single.map(|(d, o, _)| (vec![d], o)));
+    };
+    let o = origin("PROSODY_DOMAINS");
+    let domains = domain_list(&o, &split_domain_list(&o, list)?)?;
+    if let Some((d, single_origin, written)) = single
+        && domains.first() != Some(&d)
+    {
+        return Err(RequestError::DomainsDisagree {
+            domains: o.to_string(),
+            domain: single_origin.to_string(),
+            first: domains.first().cloned().unwrap_or_default(),
+            single: written.to_string(),
+        });
+    }
+    Ok(Some((domains, o)))
+}
+
 /// The request for `sel` in `env`. `command` starts the "regenerate with"
 /// line of the file header (`pfe generate`); the selection is appended.
 pub fn resolve(sel: &Selection, env: &Environment, command: &str) -> Result<Request, RequestError> {
@@ -438,21 +558,23 @@ pub fn resolve(sel: &Selection, env: &Environment, command: &str) -> Result<Requ
     );
     origins.environment = o;
 
-    let domain = match (&sel.domain, env.vars.get("PROSODY_DOMAIN")) {
-        (Some(d), _) => {
-            let origin = Origin::Flag(sel.domain_flag.clone().unwrap_or_else(|| "--domain".into()));
-            let d = domain_from(&origin, d)?;
-            origins.domain = origin;
-            Some(d)
+    let domains = if sel.domains.is_empty() {
+        match domains_from_variables(|n| env.value(n), |n| env.origin(n))? {
+            Some((d, origin)) => {
+                origins.domain = origin;
+                d
+            }
+            None => Vec::new(),
         }
-        (None, Some(d)) if !d.trim().is_empty() => {
-            let origin = env.origin("PROSODY_DOMAIN");
-            let d = domain_from(&origin, d.trim())?;
-            origins.domain = origin;
-            Some(d)
-        }
-        _ => None,
+    } else {
+        let origin = Origin::Flag(sel.domain_flag.clone().unwrap_or_else(|| "--domain".into()));
+        let d = domain_list(&origin, &sel.domains)?;
+        origins.domain = origin;
+        d
     };
+    let mut domains = domains.into_iter();
+    let domain = domains.next();
+    let more_domains: Vec<String> = domains.collect();
 
     // Features: PFE_FEATURES, then the flags (which win for the features they name).
     let mut with = Vec::new();
@@ -521,6 +643,7 @@ pub fn resolve(sel: &Selection, env: &Environment, command: &str) -> Result<Requ
         profile,
         environment,
         domain,
+        more_domains,
         with,
         without,
         sets,
@@ -646,7 +769,7 @@ mod tests {
             "{err}"
         );
         let sel = Selection {
-            domain: Some("x\ny".into()),
+            domains: vec!["x\ny".into()],
             ..Default::default()
         };
         let err = resolve(&sel, &e, "pfe").unwrap_err();
@@ -657,6 +780,172 @@ mod tests {
         let e = env(&[("PFE_ALLOW_UNSTABLE", "maybe")]);
         let err = resolve(&Selection::default(), &e, "pfe").unwrap_err();
         assert!(err.to_string().starts_with("PFE_ALLOW_UNSTABLE:"), "{err}");
+    }
+
+    fn domains_of(sel: &Selection, e: &Environment) -> Result<(Vec<String>, Origin), String> {
+        resolve(sel, e, "pfe")
+            .map(|r| {
+                let mut all: Vec<String> = r.domain.into_iter().collect();
+                all.extend(r.more_domains);
+                (all, r.origins.domain)
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    fn flags(d: &[&str]) -> Selection {
+        Selection {
+            domains: d.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn domain_lists_parse_with_commas_and_blanks() {
+        let none = Selection::default();
+        for (value, want) in [
+            ("a.org", vec!["a.org"]),
+            ("a.org,b.org", vec!["a.org", "b.org"]),
+            ("a.org, b.org", vec!["a.org", "b.org"]),
+            (" a.org  b.org\tc.org ", vec!["a.org", "b.org", "c.org"]),
+            ("a.org ,\nB.Org", vec!["a.org", "b.org"]),
+        ] {
+            let (got, origin) = domains_of(&none, &env(&[("PROSODY_DOMAINS", value)])).unwrap();
+            assert_eq!(got, want, "{value:?}");
+            assert_eq!(origin, Origin::Var("PROSODY_DOMAINS".into()));
+        }
+        // Blank is unset: the single variable, then nothing.
+        let (got, _) = domains_of(
+            &none,
+            &env(&[("PROSODY_DOMAINS", "  "), ("PROSODY_DOMAIN", "x.org")]),
+        )
+        .unwrap();
+        assert_eq!(got, vec!["x.org"]);
+        assert_eq!(
+            domains_of(&none, &env(&[])).unwrap().0,
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn bad_domain_lists_are_refused_naming_the_input() {
+        let none = Selection::default();
+        for (value, start) in [
+            ("a.org,,b.org", "PROSODY_DOMAINS: an empty entry"),
+            (",a.org", "PROSODY_DOMAINS: an empty entry"),
+            ("a.org,", "PROSODY_DOMAINS: an empty entry"),
+            ("a.org, ,b.org", "PROSODY_DOMAINS: an empty entry"),
+            (
+                "a.org,b.org,a.org",
+                "PROSODY_DOMAINS: 'a.org' is listed twice",
+            ),
+            (
+                "a.org A.ORG",
+                "PROSODY_DOMAINS: 'A.ORG' is listed twice (as 'a.org')",
+            ),
+            (
+                "a.org,https://b.org",
+                "PROSODY_DOMAINS: 'https://b.org' is not a domain name",
+            ),
+            (
+                "a.org;b.org",
+                "PROSODY_DOMAINS: 'a.org;b.org' is not a domain name",
+            ),
+            (
+                "a.org,x..org",
+                "PROSODY_DOMAINS: 'x..org' is not a domain name",
+            ),
+        ] {
+            let err = domains_of(&none, &env(&[("PROSODY_DOMAINS", value)])).unwrap_err();
+            assert!(err.starts_with(start), "{value:?}: {err}");
+        }
+        let err = domains_of(&flags(&["a.org", "b.org", "B.org"]), &env(&[])).unwrap_err();
+        assert!(
+            err.starts_with("--domain: 'B.org' is listed twice (as 'b.org')"),
+            "{err}"
+        );
+        let err = domains_of(&flags(&["a.org", ""]), &env(&[])).unwrap_err();
+        assert!(
+            err.starts_with("--domain: '' is not a domain name"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn domain_precedence_flags_then_domains_then_domain() {
+        let both = env(&[
+            ("PROSODY_DOMAINS", "a.org,b.org"),
+            ("PROSODY_DOMAIN", "A.org"),
+        ]);
+        // Flags win over both variables, whatever they say.
+        let (got, origin) = domains_of(&flags(&["z.org"]), &both).unwrap();
+        assert_eq!(
+            (got, origin),
+            (vec!["z.org".to_string()], Origin::flag("--domain"))
+        );
+        // PROSODY_DOMAINS wins; PROSODY_DOMAIN agrees after nameprep.
+        let (got, origin) = domains_of(&Selection::default(), &both).unwrap();
+        assert_eq!(got, vec!["a.org", "b.org"]);
+        assert_eq!(origin, Origin::Var("PROSODY_DOMAINS".into()));
+        // ... and when it disagrees, both are named.
+        let err = domains_of(
+            &Selection::default(),
+            &env(&[
+                ("PROSODY_DOMAINS", "a.org,b.org"),
+                ("PROSODY_DOMAIN", "b.org"),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "PROSODY_DOMAINS starts with 'a.org' but PROSODY_DOMAIN is 'b.org'"
+        );
+        // A bad PROSODY_DOMAIN is refused even beside a good list.
+        let err = domains_of(
+            &Selection::default(),
+            &env(&[("PROSODY_DOMAINS", "a.org"), ("PROSODY_DOMAIN", "a b")]),
+        )
+        .unwrap_err();
+        assert!(err.starts_with("PROSODY_DOMAIN: 'a b'"), "{err}");
+        // The single variable alone works as it always did.
+        let (got, origin) = domains_of(
+            &Selection::default(),
+            &env(&[("PROSODY_DOMAIN", " Chat.Example.ORG ")]),
+        )
+        .unwrap();
+        assert_eq!(got, vec!["chat.example.org"]);
+        assert_eq!(origin, Origin::Var("PROSODY_DOMAIN".into()));
+    }
+
+    proptest::proptest! {
+        /// Any list of distinct valid domains, joined by any mix of commas
+        /// and blanks, reads back as itself; repeating one is refused.
+        #[test]
+        fn domain_lists_round_trip(
+            labels in proptest::collection::btree_set("[a-z][a-z0-9-]{0,8}[a-z0-9]", 1..6),
+            seps in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(","),
+                    proptest::strategy::Just(" "),
+                    proptest::strategy::Just(", "),
+                    proptest::strategy::Just(" ,\t"),
+                    proptest::strategy::Just("\n"),
+                ],
+                6,
+            ),
+            dup in 0usize..6,
+        ) {
+            let domains: Vec<String> = labels.iter().map(|l| format!("{l}.example")).collect();
+            let mut text = domains[0].clone();
+            for (i, d) in domains.iter().enumerate().skip(1) {
+                text += seps[i % seps.len()];
+                text += d;
+            }
+            let (got, _) = domains_of(&Selection::default(), &env(&[("PROSODY_DOMAINS", &text)])).unwrap();
+            proptest::prop_assert_eq!(&got, &domains);
+            let again = format!("{text},{}", domains[dup % domains.len()].to_uppercase());
+            let err = domains_of(&Selection::default(), &env(&[("PROSODY_DOMAINS", &again)])).unwrap_err();
+            proptest::prop_assert!(err.contains("is listed twice"), "{}", err);
+        }
     }
 
     #[test]

@@ -1562,6 +1562,7 @@ pub fn check_pairs(
 pub fn check_build(build: &Build) -> Vec<Finding> {
     let ctx = Context {
         domain: build.domain.clone(),
+        domains: build.domains.clone(),
         profile: build.profile.id.clone(),
         environment: build.environment.id.clone(),
     };

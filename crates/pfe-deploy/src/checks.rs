@@ -51,6 +51,7 @@ pub fn check_environment(
         HashMap::new(),
         &Context {
             domain: engine::DEFAULT_DOMAIN.into(),
+            domains: Vec::new(),
             profile: DEFAULT_PROFILE.into(),
             environment: DEFAULT_ENVIRONMENT.into(),
         },
@@ -94,26 +95,20 @@ pub fn check_environment(
     }
 
     if render {
-        match env.get("PROSODY_DOMAIN").map(|d| d.trim()) {
-            None | Some("") if !require_domain => {}
-            None | Some("") => problems.push(Problem::error(
+        // The one domain rule of every command: PROSODY_DOMAINS wins and
+        // must agree with PROSODY_DOMAIN when both are set.
+        match pfe_core::request::domains_from_variables(
+            |n| env.get(n).map(String::as_str),
+            |n| pfe_core::request::Origin::Var(n.to_string()),
+        ) {
+            Ok(Some(_)) => {}
+            Ok(None) if !require_domain => {}
+            Ok(None) => problems.push(Problem::error(
                 "PROSODY_DOMAIN",
                 "is not set; the entrypoint needs the XMPP domain to serve",
-                "set PROSODY_DOMAIN=chat.example.org (there is no default in a container)".into(),
+                "set PROSODY_DOMAIN=chat.example.org, or PROSODY_DOMAINS=a.example,b.example for several (there is no default in a container)".into(),
             )),
-            Some(d) => {
-                if let Err(reason) = pfe_core::request::check_domain(d) {
-                    problems.push(Problem::error(
-                        "PROSODY_DOMAIN",
-                        format!(
-                            "'{}' is not a domain name: {reason}",
-                            pfe_core::request::shown(d)
-                        ),
-                        "give the bare domain, e.g. chat.example.org (no scheme, port, path or user)"
-                            .into(),
-                    ))
-                }
-            }
+            Err(e) => problems.push(crate::request_problem(&e)),
         }
         let storage = env_value(env, "PROSODY_STORAGE").map(|s| s.trim().to_ascii_lowercase());
         match storage.as_deref() {

@@ -185,6 +185,26 @@ pub fn env_value<'a>(env: &'a HashMap<String, String>, name: &str) -> Option<&'a
 
 pub use pfe_core::request::{env_sets, parse_features};
 
+/// Moves the request's domains (flags) into the container's variables:
+/// PROSODY_DOMAIN the primary one and, with several, PROSODY_DOMAINS the
+/// whole list (a single domain leaves PROSODY_DOMAINS unset), so that the
+/// entrypoint resolves the same domains. Without flags the variables stay.
+pub fn domains_into_env(req: &mut Request) {
+    let Some(d) = req.domain.take() else {
+        return;
+    };
+    let more = std::mem::take(&mut req.more_domains);
+    if more.is_empty() {
+        req.env.remove("PROSODY_DOMAINS");
+    } else {
+        let all: Vec<&str> = std::iter::once(d.as_str())
+            .chain(more.iter().map(String::as_str))
+            .collect();
+        req.env.insert("PROSODY_DOMAINS".into(), all.join(","));
+    }
+    req.env.insert("PROSODY_DOMAIN".into(), d);
+}
+
 /// A request error as a [`Problem`] naming the input to fix.
 pub fn request_problem(e: &pfe_core::request::RequestError) -> Problem {
     use pfe_core::request::RequestError as E;
@@ -192,7 +212,10 @@ pub fn request_problem(e: &pfe_core::request::RequestError) -> Problem {
         E::Domain { origin, .. }
         | E::TooLarge { origin, .. }
         | E::NotBoolean { origin, .. }
-        | E::BadFeature { origin, .. } => origin.to_string(),
+        | E::BadFeature { origin, .. }
+        | E::DuplicateDomain { origin, .. }
+        | E::EmptyDomain { origin, .. } => origin.to_string(),
+        E::DomainsDisagree { domains, .. } => domains.clone(),
         E::NotUnicode { name } => name.clone(),
     };
     let text = e.to_string();
@@ -356,6 +379,7 @@ pub fn environment_set_variables(
         req.env.clone(),
         &Context {
             domain: engine::DEFAULT_DOMAIN.into(),
+            domains: Vec::new(),
             profile: req.profile.clone(),
             environment: req.environment.clone(),
         },

@@ -416,10 +416,10 @@ pub fn plan(
     }
     let summary = match &build {
         Some(b) => format!(
-            "profile {}, environment {}, domain {}; config {}",
+            "profile {}, environment {}, {}; config {}",
             b.profile.id,
             b.environment.id,
-            b.domain,
+            b.domains_text(),
             config_path.display()
         ),
         None => format!(
@@ -811,19 +811,7 @@ fn plan_certificates(
     let (names, certs, data) = served(ev, domain, config_path);
     // One certificate per name that is not under another served name; its
     // sub-names go in as well (`*.name` covers one level only).
-    let mut roots: Vec<(String, Vec<String>)> = Vec::new();
-    for n in &names {
-        let under = |m: &String| n != m && n.ends_with(&format!(".{m}"));
-        if names.iter().any(under) {
-            continue;
-        }
-        let subs = names
-            .iter()
-            .filter(|m| *m != n && m.ends_with(&format!(".{n}")))
-            .cloned()
-            .collect();
-        roots.push((n.clone(), subs));
-    }
+    let roots = crate::server::certificate_roots(&names);
     let missing: Vec<String> = names
         .iter()
         .filter(|n| {

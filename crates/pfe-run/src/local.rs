@@ -1,5 +1,5 @@
-//! `pfe run`: a local server in one command. A state directory, a
-//! self-signed certificate for the domain and its components, the config
+//! `pfe run`: a local server in one command. A state directory, the config,
+//! self-signed certificates for every served domain and its components
 //! (environment `development` unless asked), an optional account; then the
 //! process becomes `prosody -F` on loopback.
 
@@ -27,7 +27,9 @@ pub struct Options {
     pub profile: Option<String>,
     pub environment: Option<String>,
     pub state_dir: PathBuf,
-    pub domain: String,
+    /// The served domains, the primary first (`--domain`, repeatable);
+    /// empty: [`engine::DEFAULT_DOMAIN`].
+    pub domains: Vec<String>,
     pub c2s_port: u16,
     pub http_port: u16,
     /// An account to create first: `JID:PASSWORD`.
@@ -75,7 +77,7 @@ impl Local {
     pub fn summary(&self) -> String {
         format!(
             "pfe run: {} ({}, {}), c2s 127.0.0.1:{}, direct TLS 127.0.0.1:{}, http 127.0.0.1:{}, https 127.0.0.1:{}, password_hash {}, state in {}",
-            self.build.domain,
+            self.build.domains.join(", "),
             self.build.profile.id,
             self.build.environment.id,
             self.ports.c2s,
@@ -115,17 +117,16 @@ pub fn password_hash(state: &StateDir) -> Result<String, RunError> {
 /// Prepares the state directory, certificate, config and account. A
 /// catalog that sets password_hash wins over [`password_hash`].
 pub fn prepare(catalog: &Catalog, env: &Environment, o: &Options) -> Result<Local, RunError> {
-    let domain = request::domain_from(&Origin::flag("--domain"), &o.domain)?;
+    let given = if o.domains.is_empty() {
+        vec![engine::DEFAULT_DOMAIN.to_string()]
+    } else {
+        o.domains.clone()
+    };
+    let domains = request::domain_list(&Origin::flag("--domain"), &given)?;
     let state = StateDir::create(&o.state_dir)?;
     let mut ports = Ports::pick()?;
     ports.c2s = o.c2s_port;
     ports.http = o.http_port;
-    let components: Vec<String> = ["conference", "upload", "proxy"]
-        .iter()
-        .map(|s| format!("{s}.{domain}"))
-        .collect();
-    let names: Vec<&str> = components.iter().map(String::as_str).collect();
-    server::generate_cert(&state.certs_dir(), &domain, &names)?;
     let mut sel = request::Selection {
         profile: o.profile.clone(),
         environment: Some(
@@ -133,7 +134,7 @@ pub fn prepare(catalog: &Catalog, env: &Environment, o: &Options) -> Result<Loca
                 .clone()
                 .unwrap_or_else(|| DEFAULT_ENVIRONMENT.into()),
         ),
-        domain: Some(domain.clone()),
+        domains,
         sets: server::loopback_overrides(&state, &ports)
             .into_iter()
             .filter(|(k, _)| k != "daemonize" && k != "log")
@@ -152,6 +153,12 @@ pub fn prepare(catalog: &Catalog, env: &Environment, o: &Options) -> Result<Loca
         sel.sets
             .push(format!("password_hash={}", server::lua_string(&hash)));
         build = engine::build(catalog, &request::resolve(&sel, env, "pfe generate")?)?;
+    }
+    // Every name the config serves, in one certificate per name that is not
+    // under another served name.
+    for (root, subs) in server::certificate_roots(&server::served_hosts(&build.evaluated)) {
+        let subs: Vec<&str> = subs.iter().map(String::as_str).collect();
+        server::generate_cert(&state.certs_dir(), &root, &subs)?;
     }
     let config = state.write_config(&build.config)?;
     if let Some(u) = &o.user {

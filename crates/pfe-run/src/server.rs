@@ -242,6 +242,39 @@ pub struct CertFiles {
     pub key: PathBuf,
 }
 
+/// The hosts a config serves (its VirtualHosts and Components), lower
+/// case, in order, each once.
+pub fn served_hosts(ev: &pfe_core::sandbox::Evaluated) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for s in ev.sections.iter().skip(1) {
+        let n = s.name.to_ascii_lowercase();
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    names
+}
+
+/// `names` grouped for certificates: each name that is not a sub-domain of
+/// another of `names`, with the names under it (`*.name` covers one level
+/// only, so they are listed), in order.
+pub fn certificate_roots(names: &[String]) -> Vec<(String, Vec<String>)> {
+    let mut roots = Vec::new();
+    for n in names {
+        let under = |m: &String| n != m && n.ends_with(&format!(".{m}"));
+        if names.iter().any(under) {
+            continue;
+        }
+        let subs = names
+            .iter()
+            .filter(|m| *m != n && m.ends_with(&format!(".{n}")))
+            .cloned()
+            .collect();
+        roots.push((n.clone(), subs));
+    }
+    roots
+}
+
 /// Generate a self-signed ECDSA P-256 certificate for `domain`, `*.domain`
 /// and `extra_names` (e.g. component hosts), written as
 /// `<certs_dir>/<domain>.crt` and `.key` — the layout Prosody's

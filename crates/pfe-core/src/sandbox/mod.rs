@@ -168,9 +168,24 @@ pub type Meta = BTreeMap<String, Value>;
 /// Values pfe exposes to catalog files as `pfe.*`.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
+    /// The primary domain (`pfe.domain`).
     pub domain: String,
+    /// Every served domain, the primary first (`pfe.domains`); empty means
+    /// `domain` alone.
+    pub domains: Vec<String>,
     pub profile: String,
     pub environment: String,
+}
+
+impl Context {
+    /// `domains`, or `domain` alone when it is empty.
+    pub fn domain_list(&self) -> Vec<String> {
+        if self.domains.is_empty() {
+            vec![self.domain.clone()]
+        } else {
+            self.domains.clone()
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, Diagnostic)]
@@ -354,6 +369,7 @@ impl Sandbox {
             let opts = lua.create_table()?;
             let pfe = lua.create_table()?;
             pfe.set("domain", ctx.domain.as_str())?;
+            pfe.set("domains", ctx.domain_list())?;
             pfe.set("profile", ctx.profile.as_str())?;
             pfe.set("environment", ctx.environment.as_str())?;
             opts.set("pfe", pfe)?;
@@ -389,6 +405,7 @@ impl Sandbox {
         let run = || -> mlua::Result<()> {
             let pfe = self.lua.create_table()?;
             pfe.set("domain", ctx.domain.as_str())?;
+            pfe.set("domains", ctx.domain_list())?;
             pfe.set("profile", ctx.profile.as_str())?;
             pfe.set("environment", ctx.environment.as_str())?;
             self.call("set_pfe", (&self.state, pfe))

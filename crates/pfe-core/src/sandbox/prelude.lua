@@ -286,6 +286,8 @@ function api.new_env(state, file_id)
         end }, "os"),
         pfe = readonly({
             domain = state.pfe.domain,
+            -- A fresh list per file: a file that changes it changes only its own.
+            domains = { t_unpack(state.pfe.domains or { state.pfe.domain }) },
             profile = state.pfe.profile,
             environment = state.pfe.environment,
             feature = function(name) return state.features[name] == true end,

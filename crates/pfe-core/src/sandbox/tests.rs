@@ -16,6 +16,7 @@ fn sandbox_with(env: &[(&str, &str)]) -> Sandbox {
         .collect();
     let ctx = Context {
         domain: "example.org".into(),
+        domains: Vec::new(),
         profile: "standard".into(),
         environment: "production".into(),
     };
