@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pfe_core::catalog::Catalog;
+use pfe_core::catalog::{Catalog, CheckLocation};
 use pfe_core::engine::{self, Build, Request};
 use pfe_probe::check::{self, HttpTarget, Level, Outcome, Report, Target};
 use pfe_probe::xmpp::{ClientConfig, TlsMode, TlsVerify};
@@ -957,10 +957,15 @@ fn behaviour(report: &Report, key: &str) -> Result<String, String> {
         .unwrap_or_else(|| panic!("no behaviour {key}: {:?}", report.behaviours))
 }
 
-/// Every behaviour probe passes on a stock standard/development server.
+/// The check's account as the server's admin: only admins may create
+/// account invites (the catalog keeps `allow_user_invites = false`).
+const ADMIN: &str = "admins={\"alice@localhost\"}";
+
+/// Every behaviour probe passes on a stock standard/development server
+/// (whose admin runs the check).
 #[test]
 fn behaviours_pass_on_a_stock_standard_server() {
-    let s = Server::start_with("standard", "development", &[], &[BOB]);
+    let s = Server::start_with("standard", "development", &[ADMIN], &[BOB]);
     let t = s.target2();
     let report = s.inspect_target(&t);
     eprintln!("{}\n{:#?}", report.render_text(), report.behaviours);
@@ -981,6 +986,12 @@ fn behaviours_pass_on_a_stock_standard_server() {
         "mam",
         "csi",
         "push",
+        "bookmarks",
+        "bookmarks_legacy",
+        "vcard",
+        "avatar",
+        "invites",
+        "sm_sasl2",
     ] {
         assert!(
             behaviour(&report, key).is_ok(),
@@ -990,6 +1001,185 @@ fn behaviours_pass_on_a_stock_standard_server() {
     }
     assert!(report.leftovers.is_empty(), "{:?}", report.leftovers);
     assert!(failed(&report).is_empty(), "{}", failed(&report).join("\n"));
+    // The upload row includes the CORS headers web clients need.
+    let upload = report
+        .rows
+        .iter()
+        .find(|r| r.promise.xep == "XEP-0363" && r.promise.location == CheckLocation::Http)
+        .expect("an upload row");
+    let Outcome::Pass { evidence } = &upload.outcome else {
+        panic!("{:?}", upload.outcome)
+    };
+    assert!(
+        evidence.contains("preflight") && evidence.contains("Access-Control-Allow-Origin"),
+        "{evidence}"
+    );
+    // Rows proven by the new probes rest on behaviour.
+    for (xep, location) in [
+        ("XEP-0402", CheckLocation::AccountDisco),
+        ("XEP-0048", CheckLocation::AccountDisco),
+        ("XEP-0398", CheckLocation::AccountDisco),
+        ("XEP-0054", CheckLocation::ServerDisco),
+        ("XEP-0401", CheckLocation::StreamPreAuth),
+        ("XEP-0198", CheckLocation::Sasl2Inline),
+    ] {
+        let row = report
+            .rows
+            .iter()
+            .find(|r| r.promise.xep == xep && r.promise.location == location)
+            .unwrap_or_else(|| panic!("no {xep} row"));
+        assert_eq!(row.proof, check::Proof::Behaviour, "{xep}");
+    }
+}
+
+/// One module off (or a --set) on a server the admin checks: `keys` are
+/// the behaviours that must fail (with `needle` in the first), `ok` those
+/// that must still work, and each `(xep, location)` row must fail.
+fn broken_rows(
+    set: &str,
+    keys: &[&str],
+    needle: &str,
+    ok: &[&str],
+    rows: &[(&str, CheckLocation)],
+) -> Report {
+    let s = Server::start_with("standard", "development", &[set, ADMIN], &[BOB]);
+    let t = s.target2();
+    let promises = check::promises(&build(
+        "standard",
+        "development",
+        &s.state,
+        &s.ports,
+        &[ADMIN],
+    ));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = rt.block_on(check::inspect(&t, &promises)).unwrap();
+    for (i, key) in keys.iter().enumerate() {
+        let why = behaviour(&report, key).expect_err(key);
+        if i == 0 {
+            assert!(why.contains(needle), "{set}: {key}: {why}");
+        }
+    }
+    for key in ok {
+        assert!(
+            behaviour(&report, key).is_ok(),
+            "{set}: {key}: {:?}",
+            behaviour(&report, key)
+        );
+    }
+    for (xep, location) in rows {
+        assert!(
+            report.rows.iter().any(|r| r.promise.xep == *xep
+                && r.promise.location == *location
+                && matches!(r.outcome, Outcome::Fail { .. })),
+            "{set}: no failed {xep} row\n{}",
+            report.render_text()
+        );
+    }
+    assert!(report.leftovers.is_empty(), "{set}: {:?}", report.leftovers);
+    report
+}
+
+/// Without mod_bookmarks, PEP still stores the XEP-0402 bookmark, but the
+/// legacy private-XML view (mod_private alone) does not show it.
+#[test]
+fn bookmarks_off_fails_the_private_xml_conversion() {
+    broken_rows(
+        "modules_disabled={\"bookmarks\"}",
+        &["bookmarks_legacy"],
+        "no conversion",
+        &["bookmarks", "private"],
+        &[
+            ("XEP-0402", CheckLocation::AccountDisco),
+            ("XEP-0048", CheckLocation::AccountDisco),
+        ],
+    );
+}
+
+/// Without mod_vcard_legacy the PEP avatar never reaches vcard-temp.
+#[test]
+fn vcard_legacy_off_fails_the_avatar_conversion() {
+    broken_rows(
+        "modules_disabled={\"vcard_legacy\"}",
+        &["avatar", "vcard"],
+        "vcard-temp GET",
+        &["pep"],
+        &[
+            ("XEP-0398", CheckLocation::AccountDisco),
+            ("XEP-0054", CheckLocation::ServerDisco),
+        ],
+    );
+}
+
+/// Registration from loopback blocklisted: the invite is created and its
+/// token accepted, the registration refused, while urn:xmpp:ibr-token:0
+/// stays advertised.
+#[test]
+fn blocklisted_registration_fails_the_invite_row() {
+    let report = broken_rows(
+        "registration_blocklist={\"127.0.0.1\"}",
+        &["invites"],
+        "registering with a valid invite token was refused",
+        &[],
+        &[("XEP-0401", CheckLocation::StreamPreAuth)],
+    );
+    let row = report
+        .rows
+        .iter()
+        .find(|r| r.promise.xep == "XEP-0401")
+        .unwrap();
+    let Outcome::Fail { missing } = &row.outcome else {
+        unreachable!()
+    };
+    assert!(missing.starts_with("advertised ("), "{missing}");
+}
+
+/// A queue of one unacknowledged stanza: a session cut with two unacked
+/// cannot be resumed, and the inline <resume/> of SASL2 fails although
+/// urn:xmpp:sm:3 stays inline in SASL2.
+#[test]
+fn sm_queue_of_one_fails_sm_inline_in_sasl2() {
+    let report = broken_rows(
+        "smacks_max_queue_size=1",
+        &["sm_sasl2"],
+        "inline <resume/>",
+        &[],
+        &[("XEP-0198", CheckLocation::Sasl2Inline)],
+    );
+    let row = report
+        .rows
+        .iter()
+        .find(|r| r.promise.xep == "XEP-0198" && r.promise.location == CheckLocation::Sasl2Inline)
+        .unwrap();
+    let Outcome::Fail { missing } = &row.outcome else {
+        unreachable!()
+    };
+    assert!(missing.starts_with("advertised ("), "{missing}");
+    assert_eq!(row.proof, check::Proof::Behaviour);
+}
+
+/// CORS switched off for the upload component: the PUT and GET still
+/// work, a web client's preflight does not.
+#[test]
+fn upload_without_cors_fails_xep_0363() {
+    let report = broken_rows(
+        "http_cors_override={file_share={enabled=false}}",
+        &[],
+        "",
+        &[],
+        &[("XEP-0363", CheckLocation::Http)],
+    );
+    let row = report
+        .rows
+        .iter()
+        .find(|r| r.promise.xep == "XEP-0363" && r.promise.location == CheckLocation::Http)
+        .unwrap();
+    let Outcome::Fail { missing } = &row.outcome else {
+        unreachable!()
+    };
+    assert!(missing.contains("CORS preflight"), "{missing}");
 }
 
 /// A behaviour broken by --set while its advertisement stays: the row

@@ -42,6 +42,8 @@ feature_info = {
         -- mod_sasl2_fast only advertises FAST when the stream header's 'from'
         -- names the account (user@domain).
         { xep = "XEP-0484", where = "sasl2_inline", var = "urn:xmpp:fast:0", module = "sasl2_fast" },
+        -- Stream resumption inside SASL2 (mod_sasl2_sm, on with mobile/smacks).
+        { xep = "XEP-0198", where = "sasl2_inline", var = "urn:xmpp:sm:3", module = "sasl2_sm" },
         { xep = "XEP-0474", where = "none", module = "sasl_ssdp",
           why = "the downgrade-protection hash travels inside the SCRAM server-first-message (h= attribute); nothing is advertised" },
     },

@@ -12,6 +12,11 @@
 
 use std::collections::BTreeMap;
 
+mod avatar;
+mod bookmarks;
+mod invites;
+mod sm_sasl2;
+
 use super::nonce;
 use crate::xmpp::{
     self, Client, ClientConfig, DiscoInfo, DiscoItem, Element, Error, IqType, NS_CSI, NS_SM,
@@ -39,6 +44,7 @@ const NS_CONFERENCE: &str = "jabber:x:conference";
 const NS_CAPS: &str = "http://jabber.org/protocol/caps";
 const NS_DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
 const NS_STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
+const NS_IBR_TOKEN: &str = "urn:xmpp:ibr-token:0";
 const CHECK_NS: &str = "urn:pfe:check:0";
 const CAPS_NODE: &str = "https://pfe.invalid/check";
 
@@ -379,7 +385,23 @@ fn form_multi(form_type: &str, fields: &[(&str, &[&str])]) -> Element {
 pub(crate) async fn run(cfg: &ClientConfig, second: Option<&ClientConfig>) -> Out {
     let mut out = Out::default();
     let overall = cfg.timeouts.overall;
-    let r = tokio::time::timeout(overall, run_inner(cfg, second, &mut out)).await;
+    // SM over SASL2 needs nobody else: it runs beside the others.
+    let t = tokio::time::Instant::now();
+    let sasl2 = async {
+        let r = sm_sasl2::run(cfg).await;
+        (r, t.elapsed().as_millis() as u64)
+    };
+    let (r, sasl2) = tokio::time::timeout(overall, async {
+        tokio::join!(Box::pin(run_inner(cfg, second, &mut out)), Box::pin(sasl2))
+    })
+    .await
+    .map_or((Err(()), None), |(r, s)| (Ok(r), Some(s)));
+    if let Some((r, ms)) = sasl2 {
+        out.timings.push(("sm over SASL2 (beside)".into(), ms));
+        if let Some(r) = r {
+            put(&mut out, "sm_sasl2", r);
+        }
+    }
     let e = match r {
         Ok(Ok(())) => return out,
         Ok(Err(e)) => format!("the behaviour session failed: {e}"),
@@ -632,8 +654,43 @@ async fn run_inner(
     }
 
     // MUC (XEP-0045, 0313, 0410, 0421, 0249).
-    muc(&mut a, &mut b, c.as_mut(), out).await?;
+    let service = muc(&mut a, &mut b, c.as_mut(), out).await?;
     lap(out, &mut t, "muc");
+
+    // Bookmarks (XEP-0402, XEP-0048 conversion) and avatars (XEP-0398,
+    // XEP-0153) live in PEP.
+    let bare = a.bare.clone();
+    let pep = a
+        .iq("get", Some(&bare), DiscoInfo::request(None))
+        .await
+        .is_ok_and(|r| DiscoInfo::from_result(&r).has_identity("pubsub", Some("pep")));
+    if pep {
+        let domain = a.domain.clone();
+        let seen = Box::pin(bookmarks::run(
+            &mut a,
+            &mut b,
+            service.as_deref().unwrap_or(&domain),
+            out,
+        ))
+        .await;
+        put(out, "bookmarks", seen.pep);
+        put(out, "bookmarks_legacy", seen.legacy);
+        lap(out, &mut t, "bookmarks");
+        let seen = Box::pin(avatar::run(&mut a, &mut b, out)).await;
+        put(out, "vcard", seen.vcard);
+        put(out, "avatar", seen.avatar);
+        lap(out, &mut t, "avatar");
+    }
+
+    // Invitations (XEP-0401): where the stream offers invite tokens.
+    if a.c
+        .features_post_tls()
+        .is_some_and(|f| f.has_ns(NS_IBR_TOKEN))
+        && let Some(r) = Box::pin(invites::run(cfg, &mut a, out)).await
+    {
+        put(out, "invites", r);
+        lap(out, &mut t, "invites");
+    }
 
     // Stream management (XEP-0198): acks, then resumption with redelivery.
     let (smr, push) = sm(cfg, &mut b, c.as_mut()).await;
@@ -1044,13 +1101,13 @@ async fn muc(
     b: &mut Party,
     c: Option<&mut Party>,
     out: &mut Out,
-) -> Result<(), String> {
+) -> Result<Option<String>, String> {
     let domain = a.domain.clone();
     let items = match a.iq("get", Some(&domain), DiscoItem::request(None)).await {
         Ok(r) => DiscoItem::list_from_result(&r),
         Err(e) => {
             put(out, "muc", Err(format!("disco#items of the domain: {e}")));
-            return Ok(());
+            return Ok(None);
         }
     };
     let mut service = None;
@@ -1064,7 +1121,7 @@ async fn muc(
         }
     }
     let Some(service) = service else {
-        return Ok(());
+        return Ok(None);
     };
     let room = format!("pfe-check-{}@{service}", nonce());
     let r = muc_inner(a, b, c, &room, out).await;
@@ -1085,7 +1142,7 @@ async fn muc(
     if let Err(e) = r {
         out.results.entry("muc".into()).or_insert(Err(e));
     }
-    Ok(())
+    Ok(Some(service))
 }
 
 fn presence_from(room_nick: &str) -> impl Fn(&Element) -> bool + '_ {

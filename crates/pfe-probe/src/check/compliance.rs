@@ -315,6 +315,14 @@ fn requirements(facts: &Facts) -> Vec<(&'static str, Vec<Requirement>)> {
     let e = Eval { f: facts };
     let s = &facts.session;
     let p = |key: &str, advert: Status| proven(facts, key, advert);
+    // XEP-0198: the classic resumption, and inline in SASL2 where offered.
+    let sm = || match (p("sm", e.stream_management()), facts.behave.get("sm_sasl2")) {
+        (Status::Seen { evidence }, Some(Ok(b))) => seen(format!("{evidence}; {b}")),
+        (Status::Seen { evidence }, Some(Err(why))) => {
+            missing(format!("{evidence}, but inline in SASL2: {why}"))
+        }
+        (other, _) => other,
+    };
 
     let direct_tls = if s.tls_mode == "direct_tls" {
         seen(format!("the session itself used direct TLS on {}", s.addr))
@@ -513,12 +521,7 @@ fn requirements(facts: &Facts) -> Vec<(&'static str, Vec<Requirement>)> {
             Advanced,
             p("private", e.server("jabber:iq:private")),
         ),
-        req(
-            "Stream management",
-            "XEP-0198",
-            Advanced,
-            p("sm", e.stream_management()),
-        ),
+        req("Stream management", "XEP-0198", Advanced, sm()),
         req(
             "History storage / retrieval",
             "XEP-0313",
@@ -533,12 +536,7 @@ fn requirements(facts: &Facts) -> Vec<(&'static str, Vec<Requirement>)> {
         missing("no urn:xmpp:csi:0 stream feature")
     };
     let mobile = vec![
-        req(
-            "Stream management",
-            "XEP-0198",
-            Core,
-            p("sm", e.stream_management()),
-        ),
+        req("Stream management", "XEP-0198", Core, sm()),
         req("Client state indication", "XEP-0352", Core, p("csi", csi)),
         req(
             "Third-party push notifications",

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{HttpTarget, Outcome, Promise, host_of};
 use crate::xmpp::xml::{self, Element, NS_STREAMS};
-use crate::xmpp::{self, HttpRequest, TlsVerify, UploadSlot};
+use crate::xmpp::{self, HttpRequest, HttpResponse, TlsVerify, UploadSlot};
 use pfe_core::catalog::HttpProbe;
 
 const NS_HTTPBIND: &str = "http://jabber.org/protocol/httpbind";
@@ -541,7 +541,89 @@ async fn connect_addr(host: &str, port: u16, t: &HttpTarget) -> (String, Option<
     }
 }
 
-/// XEP-0363 end to end: PUT `body` to the slot's URL, then GET it back.
+/// Whether a comma-separated CORS header value lists `item`
+/// (case-insensitive; `*` lists everything).
+fn cors_lists(value: Option<&str>, item: &str) -> bool {
+    value.is_some_and(|v| {
+        v.split(',')
+            .map(str::trim)
+            .any(|x| x == "*" || x.eq_ignore_ascii_case(item))
+    })
+}
+
+/// `Access-Control-Allow-Origin` allows `origin` (itself or `*`).
+fn cors_origin_ok(r: &HttpResponse, origin: &str) -> bool {
+    r.header("Access-Control-Allow-Origin")
+        .is_some_and(|v| v.trim() == "*" || v.trim() == origin)
+}
+
+/// The CORS preflight a web client sends before its PUT: `OPTIONS` with
+/// `Origin`, `Access-Control-Request-Method: PUT` and the request headers;
+/// the answer must allow that origin, PUT and every header.
+async fn preflight(
+    addr: &str,
+    path: &str,
+    authority: &str,
+    origin: &str,
+    headers: &[&str],
+    tls: Option<&TlsVerify>,
+    timeout: Duration,
+) -> Result<String, String> {
+    let wanted = headers.join(", ").to_ascii_lowercase();
+    let req = HttpRequest {
+        method: "OPTIONS",
+        path,
+        host: authority,
+        headers: &[
+            ("Origin", origin),
+            ("Access-Control-Request-Method", "PUT"),
+            ("Access-Control-Request-Headers", &wanted),
+        ],
+        body: None,
+    };
+    let r = xmpp::http_request(addr, &req, tls, timeout, Some(MAX_BODY))
+        .await
+        .map_err(|e| format!("the CORS preflight (OPTIONS with Origin {origin}): {e}"))?
+        .response;
+    let mut missing = Vec::new();
+    if !cors_origin_ok(&r, origin) {
+        missing.push(format!(
+            "Access-Control-Allow-Origin {:?}",
+            r.header("Access-Control-Allow-Origin")
+        ));
+    }
+    let methods = r.header("Access-Control-Allow-Methods");
+    if !cors_lists(methods, "PUT") {
+        missing.push(format!("PUT in Access-Control-Allow-Methods {methods:?}"));
+    }
+    let allowed = r.header("Access-Control-Allow-Headers");
+    for h in headers {
+        if !cors_lists(allowed, h) {
+            missing.push(format!("{h} in Access-Control-Allow-Headers {allowed:?}"));
+        }
+    }
+    if !(200..300).contains(&r.status) || !missing.is_empty() {
+        return Err(format!(
+            "the CORS preflight (OPTIONS with Origin {origin}, PUT) answered {} {} without {} (web clients cannot upload)",
+            r.status,
+            r.reason,
+            if missing.is_empty() {
+                "success".to_string()
+            } else {
+                missing.join(", ")
+            }
+        ));
+    }
+    Ok(format!(
+        "preflight {} allows {origin}, PUT, {}",
+        r.status,
+        headers.join(", ")
+    ))
+}
+
+/// XEP-0363 end to end as a web client does it: the CORS preflight, PUT
+/// `body` to the slot's URL, then GET it back, both with `Origin` and both
+/// answered with `Access-Control-Allow-Origin`.
 pub(crate) async fn upload(
     service: &str,
     slot: &UploadSlot,
@@ -558,12 +640,21 @@ pub(crate) async fn upload(
     };
     let (addr, note) = connect_addr(&host, port, t).await;
     let tls = https.then_some(verify);
+    // Web clients are served from the domain's own site.
+    let origin = format!("https://{}", t.host);
     let mut headers: Vec<(&str, &str)> = slot
         .put_headers
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     headers.push(("Content-Type", "text/plain"));
+    let names: Vec<&str> = headers.iter().map(|(k, _)| *k).collect();
+    let started = std::time::Instant::now();
+    let cors = match preflight(&addr, &path, &authority, &origin, &names, tls, timeout).await {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    headers.push(("Origin", &origin));
     let put = HttpRequest {
         method: "PUT",
         path: &path,
@@ -571,8 +662,8 @@ pub(crate) async fn upload(
         headers: &headers,
         body: Some(body),
     };
-    let started = std::time::Instant::now();
-    let r = match xmpp::http_request(&addr, &put, tls, timeout, Some(MAX_BODY)).await {
+    let remaining = timeout.saturating_sub(started.elapsed());
+    let r = match xmpp::http_request(&addr, &put, tls, remaining, Some(MAX_BODY)).await {
         Ok(r) => r.response,
         Err(e) => return fail(format!("PUT {}: {e}", slot.put_url)),
     };
@@ -583,6 +674,13 @@ pub(crate) async fn upload(
         ));
     }
     let put_status = format!("{} {}", r.status, r.reason);
+    if !cors_origin_ok(&r, &origin) {
+        return fail(format!(
+            "PUT {} → {put_status} without Access-Control-Allow-Origin for {origin} (got {:?}): a web client cannot read the answer",
+            slot.put_url,
+            r.header("Access-Control-Allow-Origin")
+        ));
+    }
     let Some((https, host, port, path, authority)) = split_url(&slot.get_url) else {
         return fail(format!("unusable GET URL {:?}", slot.get_url));
     };
@@ -591,7 +689,7 @@ pub(crate) async fn upload(
         method: "GET",
         path: &path,
         host: &authority,
-        headers: &[],
+        headers: &[("Origin", &origin)],
         body: None,
     };
     let remaining = timeout.saturating_sub(started.elapsed());
@@ -617,9 +715,15 @@ pub(crate) async fn upload(
             body.len()
         ));
     }
+    if !cors_origin_ok(&x.response, &origin) {
+        return fail(format!(
+            "PUT → {put_status}, GET → 200, but GET without Access-Control-Allow-Origin for {origin} (got {:?}): a web client cannot read the file",
+            x.response.header("Access-Control-Allow-Origin")
+        ));
+    }
     Outcome::Pass {
         evidence: format!(
-            "slot from {service}; PUT {} → {put_status}; GET → 200, the {} bytes came back{}",
+            "slot from {service}; CORS {cors}; PUT {} → {put_status}; GET → 200, the {} bytes came back; both with Access-Control-Allow-Origin for {origin}{}",
             slot.put_url,
             body.len(),
             note.map(|n| format!(" ({n})")).unwrap_or_default()

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use super::error::{Error, Result, Stage};
-use super::features::{Features, NS_BIND, NS_REGISTER_FEATURE, NS_SASL, NS_TLS};
+use super::features::{Features, NS_BIND, NS_REGISTER_FEATURE, NS_SASL, NS_SASL2, NS_TLS};
 use super::scram::{ScramClient, ScramHash, random_nonce};
 use super::stream::{Conn, Limits, Timeouts, describe};
 use super::tls::{TlsMode, TlsVerify};
@@ -868,6 +868,134 @@ impl Client {
         }
         self.mechanism = Some(mech);
         self.restart_stream(Stage::FeaturesPostAuth).await
+    }
+
+    /// XEP-0388 SASL2 `<authenticate>` with the best SCRAM mechanism offered
+    /// in `<authentication>` (PLAIN only over TLS), carrying `inline`
+    /// (e.g. `<resume xmlns='urn:xmpp:sm:3'/>`). SCRAM verifies the server
+    /// signature from `<additional-data>`. Returns the `<success>` element
+    /// (its children hold the inline results); SASL2 does not restart the
+    /// stream, so whatever the server sends next is for [`Client::recv`].
+    pub async fn authenticate_sasl2(&mut self, inline: Vec<Element>) -> Result<Element> {
+        let offered = self.features().sasl2_mechanisms.clone();
+        let tls = self.conn.is_tls();
+        let mech = Mechanism::PREFERENCE
+            .into_iter()
+            .filter(|m| tls || *m != Mechanism::Plain)
+            .find(|m| offered.iter().any(|o| o == m.name()))
+            .ok_or_else(|| Error::NoMechanism {
+                offered: offered.clone(),
+                usable: Mechanism::PREFERENCE
+                    .iter()
+                    .map(|m| m.name().to_string())
+                    .collect(),
+            })?;
+        let name = mech.name();
+        let user = self.localpart.clone().ok_or_else(|| {
+            Error::Config(format!(
+                "account JID {:?} has no localpart to authenticate as",
+                self.cfg.jid
+            ))
+        })?;
+        let scram_err = |detail: String| Error::Scram {
+            mechanism: name.to_string(),
+            detail,
+        };
+        let mut scram = match mech {
+            Mechanism::ScramSha256 => Some(ScramClient::new(
+                ScramHash::Sha256,
+                &user,
+                &self.cfg.password,
+                None,
+            )),
+            Mechanism::ScramSha1 => Some(ScramClient::new(
+                ScramHash::Sha1,
+                &user,
+                &self.cfg.password,
+                None,
+            )),
+            Mechanism::Plain => None,
+        };
+        let initial = match &scram {
+            Some(s) => s.client_first(),
+            None => format!("\0{user}\0{}", self.cfg.password),
+        };
+        let mut auth = Element::new("authenticate", NS_SASL2)
+            .with_attr("mechanism", name)
+            .with_child(Element::new("initial-response", NS_SASL2).with_text(B64.encode(initial)))
+            .with_child(
+                Element::new("user-agent", NS_SASL2)
+                    .with_child(Element::new("software", NS_SASL2).with_text("pfe check")),
+            );
+        for el in inline {
+            auth = auth.with_child(el);
+        }
+        self.conn
+            .send(Stage::Sasl, &auth.to_xml_in(NS_CLIENT))
+            .await?;
+        loop {
+            let (el, _) = self
+                .conn
+                .next_element(
+                    Stage::Sasl,
+                    "the SASL2 <challenge/>, <success/> or <failure/>",
+                )
+                .await?;
+            if el.is("failure", NS_SASL2) {
+                let (condition, text) = condition_of(&el, NS_SASL);
+                return Err(Error::AuthFailed {
+                    mechanism: format!("SASL2 {name}"),
+                    condition,
+                    text: text.or_else(|| el.child("text", NS_SASL2).map(|t| t.text.clone())),
+                });
+            }
+            if el.is("challenge", NS_SASL2) {
+                let Some(s) = scram.as_mut() else {
+                    return Err(Error::Protocol {
+                        stage: Stage::Sasl,
+                        expected: "<success/> for PLAIN".into(),
+                        got: describe(&el),
+                    });
+                };
+                let server_first = String::from_utf8(b64_payload(&el.text).map_err(scram_err)?)
+                    .map_err(|_| scram_err("server-first-message is not UTF-8".into()))?;
+                let client_final = s
+                    .handle_server_first(&server_first)
+                    .map_err(|e| scram_err(e.to_string()))?;
+                let resp = Element::new("response", NS_SASL2).with_text(B64.encode(client_final));
+                self.conn
+                    .send(Stage::Sasl, &resp.to_xml_in(NS_CLIENT))
+                    .await?;
+                continue;
+            }
+            if el.is("success", NS_SASL2) {
+                if let Some(s) = &scram {
+                    let data = el
+                        .child("additional-data", NS_SASL2)
+                        .map(|d| b64_payload(&d.text))
+                        .transpose()
+                        .map_err(scram_err)?
+                        .unwrap_or_default();
+                    if data.is_empty() {
+                        return Err(scram_err(
+                            "SASL2 <success/> without the server signature in <additional-data/>; cannot verify the server".into(),
+                        ));
+                    }
+                    s.verify_server_final(&String::from_utf8_lossy(&data))
+                        .map_err(|e| scram_err(e.to_string()))?;
+                }
+                self.mechanism = Some(mech);
+                if let Some(id) = el.child("authorization-identifier", NS_SASL2) {
+                    self.bound_jid = Some(id.text.trim().to_string());
+                }
+                return Ok(el);
+            }
+            return Err(Error::Protocol {
+                stage: Stage::Sasl,
+                expected: "<challenge/>, <success/> or <failure/> of urn:xmpp:sasl:2".into(),
+                got: describe(&el),
+            });
+        }
     }
 
     /// Bind a resource (RFC 6120 §7); returns the full JID.
