@@ -159,7 +159,13 @@ impl Server {
             "CREDENTIALS_DIRECTORY".into(),
             creds.to_string_lossy().into_owned(),
         )];
-        opts.also_wait = vec![Ports::addr(ports.https)];
+        // Every listener the config opens, so that counting them (and
+        // checking them) never races Prosody's start under load.
+        opts.also_wait = vec![
+            Ports::addr(ports.https),
+            Ports::addr(ports.http),
+            Ports::addr(ports.s2s),
+        ];
         if !off {
             opts.also_wait.push(Ports::addr(ports.c2s_direct_tls));
         }
