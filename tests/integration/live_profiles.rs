@@ -992,6 +992,22 @@ fn behaviours_pass_on_a_stock_standard_server() {
         "avatar",
         "invites",
         "sm_sasl2",
+        "ping",
+        "version",
+        "time",
+        "last",
+        "adhoc",
+        "register",
+        "register_open",
+        "rosterver",
+        "vcard4",
+        "stanza_id",
+        "report",
+        "sasl2",
+        "bind2",
+        "fast",
+        "channel_binding",
+        "upload_slot",
     ] {
         assert!(
             behaviour(&report, key).is_ok(),
@@ -1030,6 +1046,22 @@ fn behaviours_pass_on_a_stock_standard_server() {
             .unwrap_or_else(|| panic!("no {xep} row"));
         assert_eq!(row.proof, check::Proof::Behaviour, "{xep}");
     }
+    // No row of a stock standard/development check rests on advertisement
+    // alone any more.
+    let advertised: Vec<String> = report
+        .rows
+        .iter()
+        .filter(|r| r.proof == check::Proof::Advertisement)
+        .map(|r| format!("{} {:?}", r.promise.xep, r.promise.location))
+        .collect();
+    assert!(advertised.is_empty(), "advertisement only: {advertised:?}");
+    let count = |p: check::Proof| report.rows.iter().filter(|r| r.proof == p).count();
+    eprintln!(
+        "proof: {} behaviour, {} advertisement, {} none",
+        count(check::Proof::Behaviour),
+        count(check::Proof::Advertisement),
+        count(check::Proof::None)
+    );
 }
 
 /// One module off (or a --set) on a server the admin checks: `keys` are

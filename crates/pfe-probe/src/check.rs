@@ -865,6 +865,32 @@ async fn registration_probe(cfg: ClientConfig, attempt: bool) -> Result<Registra
     Ok(facts)
 }
 
+/// XEP-0077 open registration: an unauthenticated stream's form for a new
+/// account (fields to fill, not `<registered/>`).
+fn open_registration(r: &Result<RegistrationFacts, String>) -> Result<String, String> {
+    let f = match r {
+        Err(e) => return Err(format!("asking for the registration form: {e}")),
+        Ok(f) => &f.form,
+    };
+    match &f.outcome {
+        xmpp::RegistrationOutcome::Form { fields, .. }
+            if f.is_open() && fields.iter().any(|x| x == "username") =>
+        {
+            Ok(format!(
+                "an unauthenticated stream got a registration form for a new account (fields: {})",
+                fields.join(", ")
+            ))
+        }
+        xmpp::RegistrationOutcome::Form { fields, .. } => Err(format!(
+            "the registration form of an unauthenticated stream offers no account to create (fields: {})",
+            fields.join(", ")
+        )),
+        xmpp::RegistrationOutcome::Refused { condition, .. } => Err(format!(
+            "an unauthenticated stream asking for the registration form was refused: <{condition}/>"
+        )),
+    }
+}
+
 /// A direct-TLS stream to `addr`: TLS (verified like the session) and
 /// stream features.
 async fn direct_tls_probe(cfg: &ClientConfig, addr: &str) -> Result<String, String> {
@@ -924,6 +950,12 @@ async fn inspect_inner(
             || (cfg.tls_mode == TlsMode::DirectTls
                 && (wants("starttls_required") || wants("no_plain_before_tls"))));
     let need_registration = wants("registration_closed");
+    // Open registration promised (XEP-0077 in the stream features): the
+    // same unauthenticated stream must serve a form for a new account
+    // (nothing is registered: the check's own throttle would be spent).
+    let need_open_registration = promises
+        .iter()
+        .any(|p| p.xep == "XEP-0077" && p.location == CheckLocation::StreamPreAuth);
     let direct_addr = match cfg.tls_mode {
         TlsMode::StartTls => target.direct_tls_addr.clone(),
         TlsMode::DirectTls => None,
@@ -949,8 +981,8 @@ async fn inspect_inner(
             }
         };
         let registration = async {
-            if need_registration {
-                let r = registration_probe(cfg.clone(), true).await;
+            if need_registration || need_open_registration {
+                let r = registration_probe(cfg.clone(), need_registration).await;
                 Some((r, started.elapsed()))
             } else {
                 None
@@ -1037,6 +1069,24 @@ async fn inspect_inner(
     facts.component = components.map(|c| c.0);
     facts.cleartext = cleartext.map(|c| c.0);
     facts.registration = registration.map(|c| c.0);
+    if need_open_registration && let Some(r) = &facts.registration {
+        facts
+            .behave
+            .insert("register_open".into(), open_registration(r));
+    }
+    // XEP-0363's discovery: the service found in disco#items granted a slot.
+    if let Some(slot) = &main_out.slot {
+        facts.behave.insert(
+            "upload_slot".into(),
+            match slot {
+                Ok((service, s)) => Ok(format!(
+                    "{service}, found in the server's disco#items, granted an upload slot (PUT {})",
+                    s.put_url
+                )),
+                Err(e) => Err(e.clone()),
+            },
+        );
+    }
     facts.direct_tls = direct.map(|c| c.0);
     facts.http = web.0;
     if let Some(slot) = main_out.slot {
@@ -1130,6 +1180,22 @@ fn behaviour_key(p: &Promise) -> Option<&'static str> {
         ("XEP-0163", _) => "pep",
         ("XEP-0352", _) => "csi",
         ("XEP-0357", _) => "push",
+        ("XEP-0199", _) => "ping",
+        ("XEP-0092", _) => "version",
+        ("XEP-0202", _) => "time",
+        ("XEP-0012", _) => "last",
+        ("XEP-0050", _) => "adhoc",
+        ("XEP-0077", L::StreamPreAuth) => "register_open",
+        ("XEP-0077", _) => "register",
+        ("XEP-0237", _) => "rosterver",
+        ("XEP-0292", _) => "vcard4",
+        ("XEP-0359", _) => "stanza_id",
+        ("XEP-0377", _) => "report",
+        ("XEP-0388", _) => "sasl2",
+        ("XEP-0386", _) => "bind2",
+        ("XEP-0484", _) => "fast",
+        ("XEP-0440", _) => "channel_binding",
+        ("XEP-0363", L::ComponentDisco) => "upload_slot",
         _ => return None,
     })
 }

@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 mod avatar;
 mod bookmarks;
 mod invites;
+mod queries;
+mod sasl2;
 mod sm_sasl2;
 
 use super::nonce;
@@ -37,6 +39,8 @@ const NS_ROSTER: &str = "jabber:iq:roster";
 const NS_CARBONS: &str = "urn:xmpp:carbons:2";
 const NS_PUSH: &str = "urn:xmpp:push:0";
 const NS_BLOCKING: &str = "urn:xmpp:blocking";
+const NS_REPORTING: &str = "urn:xmpp:reporting:1";
+const REPORT_SPAM: &str = "urn:xmpp:reporting:spam";
 const NS_MUC: &str = "http://jabber.org/protocol/muc";
 const NS_MUC_OWNER: &str = "http://jabber.org/protocol/muc#owner";
 const NS_OCCUPANT_ID: &str = "urn:xmpp:occupant-id:0";
@@ -388,19 +392,21 @@ pub(crate) async fn run(cfg: &ClientConfig, second: Option<&ClientConfig>) -> Ou
     // SM over SASL2 needs nobody else: it runs beside the others.
     let t = tokio::time::Instant::now();
     let sasl2 = async {
-        let r = sm_sasl2::run(cfg).await;
-        (r, t.elapsed().as_millis() as u64)
+        let (r, logins) = tokio::join!(sm_sasl2::run(cfg), sasl2::run(cfg));
+        (r, logins, t.elapsed().as_millis() as u64)
     };
     let (r, sasl2) = tokio::time::timeout(overall, async {
         tokio::join!(Box::pin(run_inner(cfg, second, &mut out)), Box::pin(sasl2))
     })
     .await
     .map_or((Err(()), None), |(r, s)| (Ok(r), Some(s)));
-    if let Some((r, ms)) = sasl2 {
-        out.timings.push(("sm over SASL2 (beside)".into(), ms));
+    if let Some((r, logins, ms)) = sasl2 {
+        out.timings
+            .push(("SASL2 logins, sm over SASL2 (beside)".into(), ms));
         if let Some(r) = r {
             put(&mut out, "sm_sasl2", r);
         }
+        out.results.extend(logins);
     }
     let e = match r {
         Ok(Ok(())) => return out,
@@ -528,6 +534,11 @@ async fn run_inner(
     }
     lap(out, &mut t, "private");
 
+    // One-query services and their answers (XEP-0199, 0092, 0202, 0012,
+    // 0050, 0077, 0237, 0292).
+    Box::pin(queries::run(&mut a, out)).await?;
+    lap(out, &mut t, "queries");
+
     // PEP (XEP-0163) with publish-options (XEP-0223): publish to a node of
     // our own, read it from the other resource, read its config, delete it.
     {
@@ -642,6 +653,16 @@ async fn run_inner(
             out.leftovers
                 .push(format!("{} blocks {}: {e}", a.bare, cp.bare));
         }
+        // XEP-0377: the report rode on the block; accepted is all a
+        // client can see of it.
+        let rep = match &r {
+            Ok(_) => Ok(format!(
+                "a block of {} carrying <report xmlns='{NS_REPORTING}' reason='{REPORT_SPAM}'> was accepted and took effect, then lifted",
+                cp.bare
+            )),
+            Err(e) => Err(format!("blocking with a report: {e}")),
+        };
+        put(out, "report", rep);
         put(out, "blocking", r);
     }
     lap(out, &mut t, "carbons+blocking");
@@ -764,7 +785,11 @@ async fn mam(a: &mut Party, c: &mut Party, out: &mut Out) -> Result<String, Stri
             added = true;
         }
     }
-    let r = mam_inner(a, c).await;
+    let mut sid = None;
+    let r = mam_inner(a, c, &mut sid).await;
+    if let Some(sid) = sid {
+        put(out, "stanza_id", sid);
+    }
     if added {
         let removed = a
             .iq(
@@ -844,7 +869,13 @@ async fn mam_query(a: &mut Party, x: Element, set: Option<Element>) -> Result<Pa
     })
 }
 
-async fn mam_inner(a: &mut Party, c: &mut Party) -> Result<String, String> {
+/// `seen_sid`: the XEP-0359 result, once the stanza-ids were seen (and, when
+/// the query by id ran, compared with the archive's ids).
+async fn mam_inner(
+    a: &mut Party,
+    c: &mut Party,
+    seen_sid: &mut Option<Result<String, String>>,
+) -> Result<String, String> {
     let with = c.bare.clone();
     let tag = nonce();
     let bodies: Vec<String> = (1..=3)
@@ -871,9 +902,11 @@ async fn mam_inner(a: &mut Party, c: &mut Party) -> Result<String, String> {
         match sid {
             Some(id) => ids.push(id),
             None => {
-                return Err(format!(
+                let why = format!(
                     "a message from {with} arrived without <stanza-id by='{to}'/>: it was not archived"
-                ));
+                );
+                *seen_sid = Some(Err(why.clone()));
+                return Err(why);
             }
         }
     }
@@ -883,13 +916,23 @@ async fn mam_inner(a: &mut Party, c: &mut Party) -> Result<String, String> {
         .await
         .map_err(|e| format!("querying the archive by id: {e}"))?;
     let stamp = match page.results.as_slice() {
-        [(id, stamp, body)] if *id == ids[1] && *body == bodies[1] => stamp.clone(),
+        [(id, stamp, body)] if *id == ids[1] && *body == bodies[1] => {
+            *seen_sid = Some(Ok(format!(
+                "3 messages from {with} arrived with <stanza-id by='{to}'/>; the archive returned one under the same id {id}"
+            )));
+            stamp.clone()
+        }
         r => {
-            return Err(format!(
+            let why = format!(
                 "a query by id {} returned {} result(s), not the message archived under it",
                 ids[1],
                 r.len()
-            ));
+            );
+            *seen_sid = Some(Err(format!(
+                "the <stanza-id/> {} is not an archive id: {why}",
+                ids[1]
+            )));
+            return Err(why);
         }
     };
     let Some(secs) = parse_time(&stamp) else {
@@ -1048,13 +1091,21 @@ async fn carbons(a: &mut Party, b: &mut Party, c: &mut Party) -> Result<String, 
 async fn blocking(a: &mut Party, c: &mut Party) -> Result<String, String> {
     let cbare = c.bare.clone();
     let item = || Element::new("item", NS_BLOCKING).with_attr("jid", cbare.clone());
+    // The block carries a spam report (XEP-0377): a server with reporting
+    // logs it, one without ignores it; either way the block must work.
+    let report = Element::new("report", NS_REPORTING)
+        .with_attr("reason", REPORT_SPAM)
+        .with_child(
+            Element::new("text", NS_REPORTING)
+                .with_text("pfe check: a test report of the check's own second account"),
+        );
     a.iq(
         "set",
         None,
-        Element::new("block", NS_BLOCKING).with_child(item()),
+        Element::new("block", NS_BLOCKING).with_child(item().with_child(report)),
     )
     .await
-    .map_err(|e| format!("blocking {}: {e}", c.bare))?;
+    .map_err(|e| format!("blocking {} (with a spam <report/>): {e}", c.bare))?;
     let blocked = format!("pfe check blocked {}", nonce());
     let id = c.id();
     c.send(message(&a.full, &id, &blocked)).await?;
@@ -1091,7 +1142,7 @@ async fn blocking(a: &mut Party, c: &mut Party) -> Result<String, String> {
         ));
     }
     Ok(format!(
-        "a message from blocked {} did not arrive; after unblocking it did",
+        "a message from blocked {} (blocked with a spam <report/>) did not arrive; after unblocking it did",
         c.bare
     ))
 }

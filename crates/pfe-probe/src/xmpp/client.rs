@@ -288,6 +288,28 @@ impl Registration {
     }
 }
 
+/// How [`Client::authenticate_sasl2_with`] logs in.
+#[derive(Clone, Debug, Default)]
+pub struct Sasl2Login {
+    /// Inline elements of `<authenticate>` (Bind2, SM resume, FAST...).
+    pub inline: Vec<Element>,
+    /// `<user-agent id='...'>` (FAST keys its tokens by it).
+    pub agent_id: Option<String>,
+    pub credential: Sasl2Credential,
+}
+
+/// The credential of a SASL2 login.
+#[derive(Clone, Debug, Default)]
+pub enum Sasl2Credential {
+    /// The account password, best SCRAM (PLAIN only over TLS).
+    #[default]
+    Password,
+    /// The password with SCRAM-*-PLUS, bound with `tls-exporter`.
+    PasswordPlus,
+    /// A XEP-0484 token, as `HT-SHA-256-NONE`.
+    Fast { token: String },
+}
+
 /// A c2s connection that exposes every negotiation stage.
 pub struct Client {
     conn: Conn,
@@ -877,57 +899,94 @@ impl Client {
     /// (its children hold the inline results); SASL2 does not restart the
     /// stream, so whatever the server sends next is for [`Client::recv`].
     pub async fn authenticate_sasl2(&mut self, inline: Vec<Element>) -> Result<Element> {
+        self.authenticate_sasl2_with(Sasl2Login {
+            inline,
+            ..Sasl2Login::default()
+        })
+        .await
+    }
+
+    /// SASL2 as [`Client::authenticate_sasl2`], with the credential and
+    /// user-agent id of `login`: a SCRAM `-PLUS` mechanism bound to this TLS
+    /// connection (`tls-exporter`), or a XEP-0484 FAST token
+    /// (`HT-SHA-256-NONE`, whose `Responder` HMAC in `<additional-data>` is
+    /// checked like a SCRAM server signature).
+    pub async fn authenticate_sasl2_with(&mut self, login: Sasl2Login) -> Result<Element> {
         let offered = self.features().sasl2_mechanisms.clone();
         let tls = self.conn.is_tls();
-        let mech = Mechanism::PREFERENCE
-            .into_iter()
-            .filter(|m| tls || *m != Mechanism::Plain)
-            .find(|m| offered.iter().any(|o| o == m.name()))
-            .ok_or_else(|| Error::NoMechanism {
-                offered: offered.clone(),
-                usable: Mechanism::PREFERENCE
-                    .iter()
-                    .map(|m| m.name().to_string())
-                    .collect(),
-            })?;
-        let name = mech.name();
         let user = self.localpart.clone().ok_or_else(|| {
             Error::Config(format!(
                 "account JID {:?} has no localpart to authenticate as",
                 self.cfg.jid
             ))
         })?;
+        let usable = |names: &[&str]| Error::NoMechanism {
+            offered: offered.clone(),
+            usable: names.iter().map(|m| m.to_string()).collect(),
+        };
+        // (mechanism name, SCRAM exchange if any, FAST token if any)
+        let (name, mut scram, fast): (String, Option<ScramClient>, Option<Vec<u8>>) =
+            match &login.credential {
+                Sasl2Credential::Password => {
+                    let mech = Mechanism::PREFERENCE
+                        .into_iter()
+                        .filter(|m| tls || *m != Mechanism::Plain)
+                        .find(|m| offered.iter().any(|o| o == m.name()))
+                        .ok_or_else(|| usable(&Mechanism::PREFERENCE.map(Mechanism::name)))?;
+                    let scram = match mech {
+                        Mechanism::ScramSha256 => Some(ScramHash::Sha256),
+                        Mechanism::ScramSha1 => Some(ScramHash::Sha1),
+                        Mechanism::Plain => None,
+                    }
+                    .map(|h| ScramClient::new(h, &user, &self.cfg.password, None));
+                    (mech.name().to_string(), scram, None)
+                }
+                Sasl2Credential::PasswordPlus => {
+                    let (name, hash) = [
+                        ("SCRAM-SHA-256-PLUS", ScramHash::Sha256),
+                        ("SCRAM-SHA-1-PLUS", ScramHash::Sha1),
+                    ]
+                    .into_iter()
+                    .find(|(n, _)| offered.iter().any(|o| o == n))
+                    .ok_or_else(|| usable(&["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"]))?;
+                    let data = self.conn.tls_exporter().ok_or_else(|| Error::Tls {
+                        stage: Stage::Sasl,
+                        detail: "no tls-exporter channel binding (needs TLS 1.3)".into(),
+                    })?;
+                    let scram = ScramClient::new(hash, &user, &self.cfg.password, None)
+                        .with_channel_binding("tls-exporter", data);
+                    (name.to_string(), Some(scram), None)
+                }
+                Sasl2Credential::Fast { token } => {
+                    let name = "HT-SHA-256-NONE";
+                    (name.to_string(), None, Some(token.as_bytes().to_vec()))
+                }
+            };
+        let name = name.as_str();
         let scram_err = |detail: String| Error::Scram {
             mechanism: name.to_string(),
             detail,
         };
-        let mut scram = match mech {
-            Mechanism::ScramSha256 => Some(ScramClient::new(
-                ScramHash::Sha256,
-                &user,
-                &self.cfg.password,
-                None,
-            )),
-            Mechanism::ScramSha1 => Some(ScramClient::new(
-                ScramHash::Sha1,
-                &user,
-                &self.cfg.password,
-                None,
-            )),
-            Mechanism::Plain => None,
+        let initial: Vec<u8> = match (&scram, &fast) {
+            (Some(s), _) => s.client_first().into_bytes(),
+            (None, Some(token)) => {
+                let mut v = format!("{user}\0").into_bytes();
+                v.extend(ScramHash::Sha256.hmac(token, b"Initiator"));
+                v
+            }
+            (None, None) => format!("\0{user}\0{}", self.cfg.password).into_bytes(),
         };
-        let initial = match &scram {
-            Some(s) => s.client_first(),
-            None => format!("\0{user}\0{}", self.cfg.password),
-        };
+        let mut agent = Element::new("user-agent", NS_SASL2);
+        if let Some(id) = &login.agent_id {
+            agent.set_attr("id", id.clone());
+        }
         let mut auth = Element::new("authenticate", NS_SASL2)
             .with_attr("mechanism", name)
             .with_child(Element::new("initial-response", NS_SASL2).with_text(B64.encode(initial)))
             .with_child(
-                Element::new("user-agent", NS_SASL2)
-                    .with_child(Element::new("software", NS_SASL2).with_text("pfe check")),
+                agent.with_child(Element::new("software", NS_SASL2).with_text("pfe check")),
             );
-        for el in inline {
+        for el in login.inline {
             auth = auth.with_child(el);
         }
         self.conn
@@ -953,7 +1012,7 @@ impl Client {
                 let Some(s) = scram.as_mut() else {
                     return Err(Error::Protocol {
                         stage: Stage::Sasl,
-                        expected: "<success/> for PLAIN".into(),
+                        expected: format!("<success/> for {name}"),
                         got: describe(&el),
                     });
                 };
@@ -969,13 +1028,13 @@ impl Client {
                 continue;
             }
             if el.is("success", NS_SASL2) {
+                let data = el
+                    .child("additional-data", NS_SASL2)
+                    .map(|d| b64_payload(&d.text))
+                    .transpose()
+                    .map_err(scram_err)?
+                    .unwrap_or_default();
                 if let Some(s) = &scram {
-                    let data = el
-                        .child("additional-data", NS_SASL2)
-                        .map(|d| b64_payload(&d.text))
-                        .transpose()
-                        .map_err(scram_err)?
-                        .unwrap_or_default();
                     if data.is_empty() {
                         return Err(scram_err(
                             "SASL2 <success/> without the server signature in <additional-data/>; cannot verify the server".into(),
@@ -984,7 +1043,14 @@ impl Client {
                     s.verify_server_final(&String::from_utf8_lossy(&data))
                         .map_err(|e| scram_err(e.to_string()))?;
                 }
-                self.mechanism = Some(mech);
+                if let Some(token) = &fast
+                    && data != ScramHash::Sha256.hmac(token, b"Responder")
+                {
+                    return Err(scram_err(
+                        "SASL2 <success/> without the token's Responder HMAC in <additional-data/>; cannot verify the server".into(),
+                    ));
+                }
+                self.mechanism = Mechanism::PREFERENCE.into_iter().find(|m| m.name() == name);
                 if let Some(id) = el.child("authorization-identifier", NS_SASL2) {
                     self.bound_jid = Some(id.text.trim().to_string());
                 }

@@ -31,7 +31,8 @@ pub mod xml;
 pub use client::{
     CleartextAuthProbe, CleartextAuthResponse, Client, ClientConfig, DiscoInfo, DiscoItem,
     ExternalService, Identity, IqType, Mechanism, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_EXTDISCO,
-    NS_HTTP_UPLOAD, NS_REGISTER, Registration, RegistrationOutcome, UploadSlot,
+    NS_HTTP_UPLOAD, NS_REGISTER, Registration, RegistrationOutcome, Sasl2Credential, Sasl2Login,
+    UploadSlot,
 };
 pub use error::{Error, Result, Stage};
 pub use features::{

@@ -1,5 +1,6 @@
 //! SCRAM-SHA-1 and SCRAM-SHA-256 client (RFC 5802, RFC 7677), without
-//! channel binding (`n,,` GS2 header).
+//! channel binding (`n,,` GS2 header) or, for the `-PLUS` mechanisms, with
+//! the binding data the caller got from the TLS connection (`p=TYPE,,`).
 //!
 //! The password is used as given (no SASLprep): fine for ASCII passwords.
 
@@ -31,7 +32,7 @@ impl ScramHash {
         }
     }
 
-    fn hmac(self, key: &[u8], data: &[u8]) -> Vec<u8> {
+    pub(crate) fn hmac(self, key: &[u8], data: &[u8]) -> Vec<u8> {
         match self {
             ScramHash::Sha1 => {
                 let mut m = <hmac::Hmac<Sha1> as KeyInit>::new_from_slice(key)
@@ -107,6 +108,10 @@ pub struct ScramClient {
     client_first_bare: String,
     client_nonce: String,
     expected_server_signature: Option<Vec<u8>>,
+    /// GS2 header (`n,,`, or `p=TYPE,,` with channel binding) and the
+    /// binding data.
+    gs2_header: String,
+    cb_data: Vec<u8>,
 }
 
 /// `=` and `,` escaping of a SCRAM username (RFC 5802 §5.1).
@@ -131,7 +136,18 @@ impl ScramClient {
             client_first_bare: format!("n={},r={}", escape_username(username), client_nonce),
             client_nonce,
             expected_server_signature: None,
+            gs2_header: "n,,".into(),
+            cb_data: Vec::new(),
         }
+    }
+
+    /// Bind the exchange to the TLS channel (a `-PLUS` mechanism): `kind`
+    /// is the binding type (`tls-exporter`, `tls-server-end-point`), `data`
+    /// what the TLS connection gives for it.
+    pub fn with_channel_binding(mut self, kind: &str, data: Vec<u8>) -> Self {
+        self.gs2_header = format!("p={kind},,");
+        self.cb_data = data;
+        self
     }
 
     /// The mechanism this exchange runs.
@@ -141,7 +157,7 @@ impl ScramClient {
 
     /// client-first-message (`n,,n=user,r=nonce`).
     pub fn client_first(&self) -> String {
-        format!("n,,{}", self.client_first_bare)
+        format!("{}{}", self.gs2_header, self.client_first_bare)
     }
 
     /// Process the server-first-message, return the client-final-message.
@@ -173,7 +189,9 @@ impl ScramClient {
         let salted = h.salted_password(self.password.as_bytes(), &salt, iterations as u32);
         let client_key = h.hmac(&salted, b"Client Key");
         let stored_key = h.hash(&client_key);
-        let without_proof = format!("c=biws,r={nonce}");
+        let mut cbind = self.gs2_header.as_bytes().to_vec();
+        cbind.extend_from_slice(&self.cb_data);
+        let without_proof = format!("c={},r={nonce}", B64.encode(cbind));
         let auth_message = format!(
             "{},{},{}",
             self.client_first_bare, server_first, without_proof

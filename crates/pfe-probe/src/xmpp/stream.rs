@@ -290,6 +290,21 @@ impl Conn {
         })
     }
 
+    /// RFC 9266 `tls-exporter` channel-binding data (TLS 1.3 only: under
+    /// TLS 1.2 the exporter is not unique to the connection without
+    /// extended master secret, which rustls does not report).
+    pub(crate) fn tls_exporter(&self) -> Option<Vec<u8>> {
+        let Transport::Tls(t) = &self.transport else {
+            return None;
+        };
+        let c = t.get_ref().1;
+        if c.protocol_version() != Some(rustls::ProtocolVersion::TLSv1_3) {
+            return None;
+        }
+        c.export_keying_material(vec![0u8; 32], b"EXPORTER-Channel-Binding", None)
+            .ok()
+    }
+
     pub(crate) fn extend_deadline(&mut self, d: Duration) {
         self.deadline = Instant::now() + d;
     }
