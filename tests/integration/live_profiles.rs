@@ -1216,7 +1216,7 @@ fn upload_without_cors_fails_xep_0363() {
 
 /// A behaviour broken by --set while its advertisement stays: the row
 /// that rested on the advertisement now fails, naming what happened.
-fn behaviour_broken(set: &str, key: &str, xep: &str, needle: &str) {
+fn behaviour_broken(set: &str, key: &str, xep: &str, needle: &str) -> Report {
     let s = Server::start_with("standard", "development", &[set], &[BOB]);
     let t = s.target2();
     let promises = check::promises(&build("standard", "development", &s.state, &s.ports, &[]));
@@ -1237,6 +1237,7 @@ fn behaviour_broken(set: &str, key: &str, xep: &str, needle: &str) {
     };
     assert!(missing.starts_with("advertised ("), "{missing}");
     assert_eq!(row.proof, check::Proof::Behaviour);
+    report
 }
 
 /// Prosody advertises urn:xmpp:mam:2 on the MUC service regardless; with
@@ -1267,11 +1268,20 @@ fn private_off_fails_xep_0049_although_bookmarks_advertise_it() {
 /// messages are archived (stanza-id), but no query can page through them.
 #[test]
 fn archive_query_limit_zero_fails_the_mam_row() {
-    behaviour_broken(
+    let report = behaviour_broken(
         "max_archive_query_results=0",
         "mam",
         "XEP-0313",
         "returned 0",
+    );
+    // The stanza-ids still come, but no archive query finds them.
+    let why = behaviour(&report, "stanza_id").expect_err("stanza_id");
+    assert!(why.contains("not an archive id"), "{why}");
+    assert!(
+        report.rows.iter().any(|r| r.promise.xep == "XEP-0359"
+            && matches!(&r.outcome, Outcome::Fail { missing } if missing.starts_with("advertised ("))),
+        "{}",
+        report.render_text()
     );
 }
 
@@ -1287,4 +1297,144 @@ fn csi_queue_of_one_fails_xep_0352() {
 #[test]
 fn refused_app_server_fails_xep_0357() {
     behaviour_broken("push_max_devices=0", "push", "XEP-0357", "refused");
+}
+
+/// FAST tokens that expire as they are issued: the token comes inline in
+/// SASL2, urn:xmpp:fast:0 stays inline, the login with it is refused.
+#[test]
+fn expiring_fast_tokens_fail_xep_0484() {
+    behaviour_broken("sasl2_fast_token_ttl=0", "fast", "XEP-0484", "was refused");
+}
+
+/// Without mod_uptime there is no command any account may run (the admin
+/// commands stay, and with them the XEP-0050 advertisement), and no
+/// jabber:iq:last (its advertisement goes too).
+#[test]
+fn uptime_off_fails_ad_hoc_and_last_activity() {
+    let report = broken_rows(
+        "modules_disabled={\"uptime\"}",
+        &["adhoc", "last"],
+        "none of",
+        &["ping", "version", "time"],
+        &[
+            ("XEP-0050", CheckLocation::ServerDisco),
+            ("XEP-0012", CheckLocation::ServerDisco),
+        ],
+    );
+    let row = report
+        .rows
+        .iter()
+        .find(|r| r.promise.xep == "XEP-0050")
+        .unwrap();
+    let Outcome::Fail { missing } = &row.outcome else {
+        unreachable!()
+    };
+    assert!(missing.starts_with("advertised ("), "{missing}");
+}
+
+/// The config promises open registration (the stream feature); the server
+/// closes it: no form for a new account.
+#[test]
+fn closed_registration_fails_the_open_registration_row() {
+    broken_rows(
+        "allow_registration=false",
+        &["register_open"],
+        "registration form",
+        &["register"],
+        &[("XEP-0077", CheckLocation::StreamPreAuth)],
+    );
+}
+
+/// The file share refuses every slot (1 byte allowed): the service is still
+/// discovered, the slot it should grant is refused.
+#[test]
+fn tiny_upload_limit_fails_the_upload_discovery_row() {
+    let report = broken_rows(
+        "upload:http_file_share_size_limit=1",
+        &["upload_slot"],
+        "refused an upload slot",
+        &[],
+        &[("XEP-0363", CheckLocation::ComponentDisco)],
+    );
+    let row = report
+        .rows
+        .iter()
+        .find(|r| {
+            r.promise.xep == "XEP-0363" && r.promise.location == CheckLocation::ComponentDisco
+        })
+        .unwrap();
+    let Outcome::Fail { missing } = &row.outcome else {
+        unreachable!()
+    };
+    assert!(missing.starts_with("advertised ("), "{missing}");
+}
+
+/// Modules whose advertisement and behaviour come together (no config
+/// breaks one without the other): switched off, the query fails and so
+/// does the row. mod_spam_reporting's reports are invisible to a client
+/// (the block they ride on still works), so only its row fails.
+#[test]
+fn query_modules_off_fail_their_rows() {
+    let set = "modules_disabled={\"version\",\"time\",\"vcard4\",\"spam_reporting\",\"sasl2_bind2\",\"user_account_management\"}";
+    let s = Server::start_with("standard", "development", &[set], &[BOB]);
+    let t = s.target2();
+    let promises = check::promises(&build("standard", "development", &s.state, &s.ports, &[]));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = rt.block_on(check::inspect(&t, &promises)).unwrap();
+    for key in ["version", "time", "vcard4", "register"] {
+        behaviour(&report, key).expect_err(key);
+    }
+    assert!(behaviour(&report, "report").is_ok());
+    assert!(
+        !report.behaviours.contains_key("bind2"),
+        "{:?}",
+        report.behaviours
+    );
+    for (xep, location) in [
+        ("XEP-0092", CheckLocation::ServerDisco),
+        ("XEP-0202", CheckLocation::ServerDisco),
+        ("XEP-0292", CheckLocation::AccountDisco),
+        ("XEP-0377", CheckLocation::ServerDisco),
+        ("XEP-0386", CheckLocation::Sasl2Inline),
+        ("XEP-0077", CheckLocation::ServerDisco),
+    ] {
+        assert!(
+            report.rows.iter().any(|r| r.promise.xep == xep
+                && r.promise.location == location
+                && matches!(r.outcome, Outcome::Fail { .. })),
+            "no failed {xep} row\n{}",
+            report.render_text()
+        );
+    }
+}
+
+/// Without mod_ping or SASL2 their rows fail (the behaviour probes need
+/// ping as their barrier, so they stop: the rows fail on advertisement).
+#[test]
+fn ping_and_sasl2_off_fail_their_rows() {
+    let set = "modules_disabled={\"ping\",\"sasl2\",\"sasl2_bind2\",\"sasl2_fast\",\"sasl2_sm\"}";
+    let s = Server::start_with("standard", "development", &[set], &[BOB]);
+    let t = s.target2();
+    let promises = check::promises(&build("standard", "development", &s.state, &s.ports, &[]));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = rt.block_on(check::inspect(&t, &promises)).unwrap();
+    for (xep, location) in [
+        ("XEP-0199", CheckLocation::ServerDisco),
+        ("XEP-0388", CheckLocation::StreamPreAuth),
+        ("XEP-0484", CheckLocation::Sasl2Inline),
+    ] {
+        assert!(
+            report.rows.iter().any(|r| r.promise.xep == xep
+                && r.promise.location == location
+                && matches!(r.outcome, Outcome::Fail { .. })),
+            "no failed {xep} row\n{}",
+            report.render_text()
+        );
+    }
 }
