@@ -999,7 +999,8 @@ async fn inspect_inner(
             (r, started.elapsed())
         };
         let behaviours = async {
-            let r = behave::run(cfg, target.second.as_ref()).await;
+            // Boxed: the probes' futures are large for a caller's stack.
+            let r = Box::pin(behave::run(cfg, target.second.as_ref())).await;
             (r, started.elapsed())
         };
         let components = async {

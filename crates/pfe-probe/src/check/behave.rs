@@ -392,7 +392,7 @@ pub(crate) async fn run(cfg: &ClientConfig, second: Option<&ClientConfig>) -> Ou
     // SM over SASL2 needs nobody else: it runs beside the others.
     let t = tokio::time::Instant::now();
     let sasl2 = async {
-        let (r, logins) = tokio::join!(sm_sasl2::run(cfg), sasl2::run(cfg));
+        let (r, logins) = tokio::join!(Box::pin(sm_sasl2::run(cfg)), Box::pin(sasl2::run(cfg)));
         (r, logins, t.elapsed().as_millis() as u64)
     };
     let (r, sasl2) = tokio::time::timeout(overall, async {

@@ -71,9 +71,9 @@ pub(super) async fn run(cfg: &ClientConfig) -> Results {
         return out;
     }
     let plus = f.sasl2_mechanisms.iter().any(|m| m.ends_with("-PLUS"));
-    let (main, cb) = tokio::join!(login(first, &cfg, &mut out), async {
+    let (main, cb) = tokio::join!(Box::pin(login(first, &cfg, &mut out)), async {
         if plus {
-            Some(channel_binding(&cfg).await)
+            Some(Box::pin(channel_binding(&cfg)).await)
         } else {
             None
         }
@@ -82,7 +82,7 @@ pub(super) async fn run(cfg: &ClientConfig) -> Results {
         out.insert("channel_binding".into(), cb);
     }
     if let Some((token, agent)) = main {
-        fast(&cfg, &token, &agent, &mut out).await;
+        Box::pin(fast(&cfg, &token, &agent, &mut out)).await;
     }
     out
 }
