@@ -19,6 +19,9 @@ environment_info = {
     description = "Live service: verified encryption for clients and servers, certificate-checked federation, stricter rate limits, no public registration",
     allow_stability = { "stable", "beta" },
     registration_open = false,
+    -- Served to the public: pfe check warns without a published abuse
+    -- contact (PROSODY_CONTACT_EMAIL) and wants https/wss URLs.
+    public = true,
     variables = {
         PROSODY_LOG_LEVEL = "info",
         PROSODY_RESOURCE_LIMITS = "true",
