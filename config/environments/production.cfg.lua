@@ -49,6 +49,13 @@ if env("PROSODY_ALLOW_REGISTRATION") == "true" then
     log("warn", "PROSODY_ALLOW_REGISTRATION=true is overridden in production (allow_registration = false); invite users with registration/invites, or override in local.cfg.lua")
 end
 
+-- A public service publishes where abuse is reported (XEP-0157). Not a
+-- validate finding (the stock config must pass --deny-warnings): a note with
+-- -v here, and a warning row in pfe check.
+if not env("PROSODY_CONTACT_EMAIL") then
+    log("warn", "production: set PROSODY_CONTACT_EMAIL so an abuse address is published (XEP-0157); pfe check reports its absence as a warning")
+end
+
 -- Logging: core/global.cfg.lua renders PROSODY_LOG_LEVEL (set in
 -- environment_info.variables above) as console logging.
 

@@ -1139,19 +1139,17 @@ async fn inspect_inner(
         .collect();
     let t = Instant::now();
     let stored = matches!(facts.upload, Some(Outcome::Pass { .. }));
-    rows.extend(
-        urls::rows(
-            &handed_out,
-            target.live.public,
-            target.live.external_url.as_ref(),
-            &cfg.addr,
-            &domain_of(cfg),
-            stored,
-            &cfg.tls_verify,
-            Instant::now() + overall_left(cfg, started),
-        )
-        .await,
-    );
+    let domain = domain_of(cfg);
+    let judge = urls::Judge {
+        public: target.live.public,
+        external: target.live.external_url.as_ref(),
+        server_addr: &cfg.addr,
+        domain: &domain,
+        stored,
+        verify: &cfg.tls_verify,
+        deadline: Instant::now() + overall_left(cfg, started),
+    };
+    rows.extend(urls::rows(&handed_out, &judge).await);
     if !handed_out.is_empty() {
         facts
             .session

@@ -232,9 +232,9 @@ pub struct Reached {
 }
 
 impl Reached {
-    pub async fn of(addr: &str) -> Reached {
+    pub async fn of(addr: &str, timeout: Duration) -> Reached {
         let host = host_of(addr).to_string();
-        let loopback = match resolve(&host, 0, LOOKUP_TIMEOUT).await {
+        let loopback = match resolve(&host, 0, timeout.min(LOOKUP_TIMEOUT)).await {
             Ok(a) => all_loopback(&a),
             Err(_) => true,
         };
@@ -263,18 +263,25 @@ struct Ask<'a> {
     want: Option<u16>,
 }
 
-/// One URL, end to end from here. `stored`: the upload probe PUT a file,
-/// so the GET URL must serve it.
-async fn check_one(
-    h: &HandedOut,
-    public: bool,
-    external: Option<&ExternalUrl>,
-    reached: &Reached,
-    origin: &str,
-    stored: bool,
-    verify: &TlsVerify,
-    deadline: Instant,
-) -> Outcome {
+/// What every URL is judged against.
+pub(crate) struct Judge<'a> {
+    /// The environment's `public`.
+    pub public: bool,
+    pub external: Option<&'a ExternalUrl>,
+    /// `host:port` the session reached the server at.
+    pub server_addr: &'a str,
+    /// The XMPP domain (web clients' `Origin` is its site).
+    pub domain: &'a str,
+    /// The upload probe stored its file: the GET URL must serve it.
+    pub stored: bool,
+    pub verify: &'a TlsVerify,
+    pub deadline: Instant,
+}
+
+/// One URL, end to end from here.
+async fn check_one(h: &HandedOut, j: &Judge<'_>, reached: &Reached, origin: &str) -> Outcome {
+    let (public, external, stored, verify, deadline) =
+        (j.public, j.external, j.stored, j.verify, j.deadline);
     let fail = |why: String| Outcome::Fail {
         missing: format!("{}: {why}", h.source.label()),
     };
@@ -364,29 +371,19 @@ async fn check_one(
     ))
 }
 
-/// The rows of the handed-out URLs, all at once, bounded by `deadline`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn rows(
-    urls: &[HandedOut],
-    public: bool,
-    external: Option<&ExternalUrl>,
-    server_addr: &str,
-    domain: &str,
-    stored: bool,
-    verify: &TlsVerify,
-    deadline: Instant,
-) -> Vec<Row> {
+/// The rows of the handed-out URLs, all at once, bounded by the deadline.
+pub(crate) async fn rows(urls: &[HandedOut], j: &Judge<'_>) -> Vec<Row> {
     if urls.is_empty() {
         return Vec::new();
     }
-    let reached = Reached::of(server_addr).await;
-    let origin = format!("https://{domain}");
-    let outcomes = live::futures_join(urls.iter().map(|h| {
-        check_one(
-            h, public, external, &reached, &origin, stored, verify, deadline,
-        )
-    }))
+    let reached = Reached::of(
+        j.server_addr,
+        j.deadline.saturating_duration_since(Instant::now()),
+    )
     .await;
+    let origin = format!("https://{}", j.domain);
+    let outcomes =
+        live::futures_join(urls.iter().map(|h| check_one(h, j, &reached, &origin))).await;
     urls.iter()
         .zip(outcomes)
         .map(|(h, o)| {
