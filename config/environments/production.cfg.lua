@@ -19,6 +19,9 @@ environment_info = {
     description = "Live service: verified encryption for clients and servers, certificate-checked federation, stricter rate limits, no public registration",
     allow_stability = { "stable", "beta" },
     registration_open = false,
+    -- Served to the public: pfe check warns without a published abuse
+    -- contact (PROSODY_CONTACT_EMAIL) and wants https/wss URLs.
+    public = true,
     variables = {
         PROSODY_LOG_LEVEL = "info",
         PROSODY_RESOURCE_LIMITS = "true",
@@ -44,6 +47,13 @@ end
 allow_registration = false
 if env("PROSODY_ALLOW_REGISTRATION") == "true" then
     log("warn", "PROSODY_ALLOW_REGISTRATION=true is overridden in production (allow_registration = false); invite users with registration/invites, or override in local.cfg.lua")
+end
+
+-- A public service publishes where abuse is reported (XEP-0157). Not a
+-- validate finding (the stock config must pass --deny-warnings): a note with
+-- -v here, and a warning row in pfe check.
+if not env("PROSODY_CONTACT_EMAIL") then
+    log("warn", "production: set PROSODY_CONTACT_EMAIL so an abuse address is published (XEP-0157); pfe check reports its absence as a warning")
 end
 
 -- Logging: core/global.cfg.lua renders PROSODY_LOG_LEVEL (set in

@@ -67,7 +67,7 @@ pub fn check(ctx: &Ctx, a: CheckArgs) -> Result {
         .map_err(|e| Error::failed(e.to_string()))?;
     let addr = &target.client.addr;
     if a.json {
-        let (pass, fail, not_checkable) = report.counts();
+        let counts = report.counts();
         print_json(&serde_json::json!({
             "ok": !report.failed(),
             "profile": req.profile,
@@ -80,7 +80,7 @@ pub fn check(ctx: &Ctx, a: CheckArgs) -> Result {
             "behaviours": report.behaviours,
             "leftovers": report.leftovers,
             "expires": report.expires,
-            "summary": { "pass": pass, "fail": fail, "not_checkable": not_checkable },
+            "summary": counts,
         }))?;
     } else {
         let out = format!(

@@ -400,6 +400,40 @@ fn live(profile: &str, env: &str, https: bool, cli: Cli) {
                     assert_eq!(r["result"], "pass", "{r}");
                 }
             }
+            // Without PROSODY_CONTACT_EMAIL a public environment (production)
+            // gets a warning naming it, which does not fail the check.
+            let abuse: Vec<_> = json["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| {
+                    r["xep"] == "XEP-0157" && r["extra"]["probe"] == check::live::LIVE_PROBE
+                })
+                .collect();
+            assert_eq!(abuse.len(), 1, "{stdout}");
+            let want = if env == "production" {
+                "warn"
+            } else {
+                "not_checkable"
+            };
+            assert_eq!(abuse[0]["result"], want, "{}", abuse[0]);
+            if env == "production" {
+                assert!(
+                    abuse[0]["warning"]
+                        .as_str()
+                        .unwrap()
+                        .contains("set PROSODY_CONTACT_EMAIL"),
+                    "{}",
+                    abuse[0]
+                );
+                assert_eq!(json["summary"]["warn"], 1, "{stdout}");
+            }
+            // The URLs the server handed out answer from here.
+            for r in json["results"].as_array().unwrap() {
+                if r["xep"] == check::urls::SPEC {
+                    assert_eq!(r["result"], "pass", "{r}");
+                }
+            }
             let core = &json["compliance"][0];
             assert_eq!(core["category"], "Core");
             assert_eq!(core["reached"], serde_json::Value::Null, "{core}");
@@ -610,7 +644,10 @@ fn weakened_server_breaks_the_security_promises() {
     let security: Vec<(String, String)> = report
         .rows
         .iter()
-        .filter(|r| r.promise.location == "security")
+        // The security promises, not the operator rows (client URLs).
+        .filter(|r| {
+            r.promise.location == "security" && r.promise.extra["probe"] != check::live::LIVE_PROBE
+        })
         .map(|r| {
             (
                 r.promise.extra["probe"].clone(),

@@ -2,7 +2,8 @@
 //! certificates a real Prosody serves (c2s STARTTLS and direct TLS, s2s
 //! STARTTLS with to= each component, HTTPS with SNI) and its TLS versions
 //! against tls_profile; TURN credentials proven against a real coturn;
-//! directory login through a real slapd; the XEP-0157 abuse address.
+//! directory login through a real slapd; the XEP-0157 abuse address (a
+//! warning in production when none is configured).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -161,6 +162,7 @@ pub fn text(row: &Row) -> String {
     match &row.outcome {
         Outcome::Pass { evidence } => format!("pass {evidence}"),
         Outcome::Fail { missing } => format!("FAIL {missing}"),
+        Outcome::Warn { warning } => format!("warn {warning}"),
         Outcome::NotCheckable { why } => format!("n/a {why}"),
     }
 }
@@ -457,4 +459,70 @@ fn directory_login_through_slapd_with_search_bind_and_starttls() {
         err.contains(&format!("the LDAP server {dead}")) && err.contains("UNREACHABLE"),
         "{err}"
     );
+}
+
+/// Production publishes PROSODY_CONTACT_EMAIL as the abuse address (pass);
+/// without it the row is a warning naming the variable, and the check
+/// still succeeds.
+#[test]
+fn abuse_contact_in_production_passes_when_set_and_warns_when_not() {
+    let prod = |vars: Vec<(String, String)>| Setup {
+        env: "production",
+        vars,
+        ..dev()
+    };
+    let abuse_row = |r: &Report| {
+        let rows: Vec<&Row> = r
+            .rows
+            .iter()
+            .filter(|row| {
+                row.promise.xep == "XEP-0157"
+                    && row.promise.extra.get("probe").map(String::as_str)
+                        == Some(check::live::LIVE_PROBE)
+            })
+            .collect();
+        assert_eq!(rows.len(), 1, "{}", r.render_text());
+        rows[0].clone()
+    };
+    let s = start_server(
+        prod(vec![(
+            "PROSODY_CONTACT_EMAIL".into(),
+            "abuse@localhost".into(),
+        )]),
+        good_certs,
+    );
+    let r = s
+        .check(TlsVerify::InsecureAcceptAny, true, PASSWORD)
+        .unwrap_or_else(|e| panic!("{e}\n{}", s.prosody.log_tail(30)));
+    let row = abuse_row(&r);
+    assert!(
+        text(&row).starts_with("pass") && text(&row).contains("mailto:abuse@localhost"),
+        "{}",
+        text(&row)
+    );
+    assert_eq!(r.counts().warn, 0, "{}", r.render_text());
+    drop(s);
+
+    let s = start_server(prod(Vec::new()), good_certs);
+    let r = s
+        .check(TlsVerify::InsecureAcceptAny, true, PASSWORD)
+        .unwrap_or_else(|e| panic!("{e}\n{}", s.prosody.log_tail(30)));
+    let row = abuse_row(&r);
+    let Outcome::Warn { warning } = &row.outcome else {
+        panic!("{}", text(&row));
+    };
+    assert!(warning.contains("set PROSODY_CONTACT_EMAIL"), "{warning}");
+    assert!(
+        !r.failed(),
+        "a warning fails no check:\n{}",
+        r.render_text()
+    );
+    let shown = r.render_text();
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("warn") && l.contains("XEP-0157")),
+        "{shown}"
+    );
+    assert!(shown.contains(" 1 warn, "), "{shown}");
 }

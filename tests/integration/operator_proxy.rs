@@ -129,6 +129,7 @@ fn nginx_from_pfe_proxy_carries_every_http_promise() {
         .args(["--http", &format!("127.0.0.1:{}", nginx.port()), "--https"])
         .args(["--alt-port", &ports.c2s_direct_tls.to_string()])
         .env("PFE_CHECK_PASSWORD", PASSWORD)
+        .env("PROSODY_HTTP_EXTERNAL_URL", &external)
         .output()
         .unwrap();
     let report = String::from_utf8_lossy(&check.stdout).into_owned();
@@ -145,6 +146,24 @@ fn nginx_from_pfe_proxy_carries_every_http_promise() {
             .find(|l| l.contains(row))
             .unwrap_or_else(|| panic!("{row} missing:\n{report}"));
         assert!(line.contains("pass"), "{line}\n{report}");
+    }
+    // The URLs Prosody hands out (upload slot, host-meta links) name nginx
+    // and answer there from the client's side.
+    let urls: Vec<&str> = report
+        .lines()
+        .filter(|l| l.contains(pfe_probe::check::urls::SPEC))
+        .collect();
+    assert!(
+        urls.len() >= 3,
+        "upload PUT, GET and a host-meta link:\n{report}"
+    );
+    for line in &urls {
+        assert!(
+            line.starts_with("pass")
+                && line.contains(&format!("://localhost:{}/", nginx.port()))
+                && line.contains(&format!("under http_external_url {external}")),
+            "{line}\n{report}"
+        );
     }
     // Through nginx the access log saw each of them.
     let access = std::fs::read_to_string(nginx.access_log_path()).unwrap_or_default();
@@ -186,6 +205,44 @@ fn nginx_from_pfe_proxy_carries_every_http_promise() {
         "{text}"
     );
     drop(prosody);
+}
+
+/// `http_external_url` naming a port where nothing listens: every URL the
+/// server hands out (upload slot, host-meta links) fails, naming it, while
+/// the server's own HTTP port still works.
+#[test]
+fn http_external_url_where_nothing_listens_fails_naming_the_url() {
+    use crate::operator_live::{PASSWORD, Setup, dev, good_certs, start_server, text};
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    let dead = format!("http://localhost:{port}/");
+    drop(closed);
+    let s = start_server(
+        Setup {
+            vars: vec![("PROSODY_HTTP_EXTERNAL_URL".into(), dead.clone())],
+            ..dev()
+        },
+        good_certs,
+    );
+    let r = s
+        .check(TlsVerify::InsecureAcceptAny, false, PASSWORD)
+        .unwrap_or_else(|e| panic!("{e}\n{}", s.prosody.log_tail(30)));
+    let rows: Vec<String> = r
+        .rows
+        .iter()
+        .filter(|row| row.promise.xep == pfe_probe::check::urls::SPEC)
+        .map(text)
+        .collect();
+    assert!(rows.len() >= 3, "{}", r.render_text());
+    for row in &rows {
+        assert!(
+            row.starts_with("FAIL")
+                && row.contains(&format!("://localhost:{port}/"))
+                && row.contains("does not answer from here"),
+            "{row}"
+        );
+    }
+    assert!(r.failed());
 }
 
 /// No input breaks out of a directive: a newline, `;`, `}` or `$` in a flag

@@ -286,6 +286,10 @@ pub struct EnvironmentInfo {
     /// Feature stabilities allowed without `--allow-unstable`.
     pub allow_stability: Vec<Stability>,
     pub registration_open: Option<bool>,
+    /// A service for the public (`public = true`): `pfe check` warns when
+    /// no abuse contact (XEP-0157) is published and wants https/wss for
+    /// every URL the server hands out.
+    pub public: bool,
     pub variables: BTreeMap<String, String>,
     /// An environment applied before this one, whose variables it inherits.
     pub extends: Option<String>,

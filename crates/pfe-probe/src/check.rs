@@ -16,6 +16,8 @@ mod http;
 pub mod live;
 pub mod tls;
 pub mod turn;
+// The URLs the server hands out, from the client's side.
+pub mod urls;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -51,9 +53,29 @@ pub struct Promise {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Outcome {
-    Pass { evidence: String },
-    Fail { missing: String },
-    NotCheckable { why: String },
+    Pass {
+        evidence: String,
+    },
+    Fail {
+        missing: String,
+    },
+    /// Works, but short of what the environment expects (e.g. no abuse
+    /// contact in production): shown, counted, never a failed check.
+    Warn {
+        warning: String,
+    },
+    NotCheckable {
+        why: String,
+    },
+}
+
+/// How many rows ended each way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub pass: usize,
+    pub warn: usize,
+    pub fail: usize,
+    pub not_checkable: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -1090,6 +1112,42 @@ async fn inspect_inner(
     }
     facts.direct_tls = direct.map(|c| c.0);
     facts.http = web.0;
+    let mut handed_out = Vec::new();
+    let feature_of = |probe: HttpProbe| {
+        promises
+            .iter()
+            .find(|p| p.http.as_ref().is_some_and(|h| h.probe == probe))
+            .map(|p| p.feature.clone())
+    };
+    if let (Some(Ok((_, slot))), Some(feature)) = (&main_out.slot, feature_of(HttpProbe::Upload)) {
+        for (source, url) in [
+            (urls::Source::UploadPut, &slot.put_url),
+            (urls::Source::UploadGet, &slot.get_url),
+        ] {
+            handed_out.push(urls::HandedOut {
+                source,
+                feature: feature.clone(),
+                url: url.clone(),
+            });
+        }
+    }
+    if let Some(feature) = feature_of(HttpProbe::HostMeta) {
+        for seen in facts.http.values().flatten() {
+            if let http::Detail::HostMeta { links, .. } = &seen.detail {
+                for (rel, href) in links {
+                    if let Some(source) = urls::Source::of_link(rel)
+                        && !handed_out.iter().any(|h| h.url == *href)
+                    {
+                        handed_out.push(urls::HandedOut {
+                            source,
+                            feature: feature.clone(),
+                            url: href.clone(),
+                        });
+                    }
+                }
+            }
+        }
+    }
     if let Some(slot) = main_out.slot {
         let remaining = cfg.timeouts.overall.saturating_sub(started.elapsed());
         facts.upload = Some(match slot {
@@ -1131,6 +1189,25 @@ async fn inspect_inner(
         })
         .collect();
     let t = Instant::now();
+    let stored = matches!(facts.upload, Some(Outcome::Pass { .. }));
+    let domain = domain_of(cfg);
+    let judge = urls::Judge {
+        public: target.live.public,
+        external: target.live.external_url.as_ref(),
+        server_addr: &cfg.addr,
+        domain: &domain,
+        stored,
+        verify: &cfg.tls_verify,
+        deadline: Instant::now() + overall_left(cfg, started),
+    };
+    rows.extend(urls::rows(&handed_out, &judge).await);
+    if !handed_out.is_empty() {
+        facts
+            .session
+            .timings_ms
+            .insert("client URLs".into(), ms(t.elapsed()));
+    }
+    let t = Instant::now();
     let deadline = Instant::now() + overall_left(cfg, started);
     rows.extend(live::rows(&target.live, live_side.0, &facts, &cfg.tls_verify, deadline).await);
     if target.live.turn {
@@ -1148,6 +1225,13 @@ async fn inspect_inner(
         leftovers: facts.leftovers.clone(),
         expires: facts.expires.clone(),
     })
+}
+
+/// The domain of the session's JID.
+fn domain_of(cfg: &ClientConfig) -> String {
+    cfg.split_jid()
+        .map(|(_, d)| d.to_string())
+        .unwrap_or_default()
 }
 
 /// What is left of the check's deadline (at least a second for the probes
@@ -1512,14 +1596,15 @@ fn judge_security(p: &Promise, facts: &Facts, target: &Target) -> Outcome {
 }
 
 impl Report {
-    /// Counts of (pass, fail, not checkable).
-    pub fn counts(&self) -> (usize, usize, usize) {
-        let mut c = (0, 0, 0);
+    /// How many rows passed, warned, failed and were not checkable.
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
         for r in &self.rows {
             match r.outcome {
-                Outcome::Pass { .. } => c.0 += 1,
-                Outcome::Fail { .. } => c.1 += 1,
-                Outcome::NotCheckable { .. } => c.2 += 1,
+                Outcome::Pass { .. } => c.pass += 1,
+                Outcome::Warn { .. } => c.warn += 1,
+                Outcome::Fail { .. } => c.fail += 1,
+                Outcome::NotCheckable { .. } => c.not_checkable += 1,
             }
         }
         c
@@ -1574,6 +1659,7 @@ impl Report {
             let (mark, text) = match &r.outcome {
                 Outcome::Pass { evidence } => ("pass", evidence.clone()),
                 Outcome::Fail { missing } => ("FAIL", missing.clone()),
+                Outcome::Warn { warning } => ("warn", warning.clone()),
                 Outcome::NotCheckable { why } => ("n/a", why.clone()),
             };
             let text = match r.promise.extra.get("promise") {
@@ -1631,10 +1717,18 @@ impl Report {
         if !self.expires.is_empty() {
             out += &format!("expires on its own: {}\n", self.expires.join("; "));
         }
-        let (pass, fail, na) = self.counts();
+        let c = self.counts();
+        let warn = if c.warn > 0 {
+            format!("{} warn, ", c.warn)
+        } else {
+            String::new()
+        };
         out += &format!(
-            "\n{} promises: {pass} pass, {fail} fail, {na} not checkable ({} ms)\n",
+            "\n{} promises: {} pass, {warn}{} fail, {} not checkable ({} ms)\n",
             self.rows.len(),
+            c.pass,
+            c.fail,
+            c.not_checkable,
             s.elapsed_ms
         );
         out

@@ -95,6 +95,7 @@ pub struct EnvironmentDef {
     pub description: Option<String>,
     pub allow_stability: Option<Vec<String>>,
     pub registration_open: Option<bool>,
+    pub public: Option<bool>,
     #[serde(default)]
     pub variables: BTreeMap<String, Scalar>,
     pub extends: Option<String>,
@@ -378,6 +379,7 @@ pub fn environment(id: &str, src: &Source, meta: &Meta) -> Result<EnvironmentInf
             description: String::new(),
             allow_stability: all,
             registration_open: None,
+            public: false,
             variables: BTreeMap::new(),
             extends: None,
             path: src.path.clone(),
@@ -409,6 +411,7 @@ pub fn environment(id: &str, src: &Source, meta: &Meta) -> Result<EnvironmentInf
         description: def.description.unwrap_or_default(),
         allow_stability,
         registration_open: def.registration_open,
+        public: def.public.unwrap_or(false),
         variables: string_map(def.variables),
         extends: def.extends,
         path: src.path.clone(),

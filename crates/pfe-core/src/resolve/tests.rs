@@ -87,6 +87,7 @@ fn env(allow: &[Stability]) -> EnvironmentInfo {
         description: String::new(),
         allow_stability: allow.to_vec(),
         registration_open: None,
+        public: false,
         variables: Default::default(),
         extends: None,
         path: "config/environments/production.cfg.lua".into(),

@@ -51,6 +51,11 @@ pub struct LivePlan {
     /// The abuse address the config publishes (`mailto:...`); `Some("")`:
     /// mod_server_contact_info is loaded but no address is configured.
     pub abuse: Option<String>,
+    /// The environment serves the public (`public = true`): no abuse
+    /// address is a warning, not n/a; handed-out URLs must be https/wss.
+    pub public: bool,
+    /// `http_external_url`: every handed-out URL must lie under it.
+    pub external_url: Option<super::urls::ExternalUrl>,
 }
 
 fn origin_of(build: &Build, name: &str) -> Option<(Value, String)> {
@@ -216,6 +221,13 @@ pub fn plan(build: &Build, target: &Target, s2s_port: Option<u16>) -> LivePlan {
         turn: build.resolution.order.iter().any(|f| f == "services/turn"),
         ldap,
         abuse,
+        public: build.environment.public,
+        external_url: origin_of(build, "http_external_url").and_then(|(v, origin)| {
+            v.as_str().map(|url| super::urls::ExternalUrl {
+                url: url.to_string(),
+                origin,
+            })
+        }),
     }
 }
 
@@ -297,7 +309,9 @@ pub async fn run_side(plan: &LivePlan, cfg: &ClientConfig) -> SideFacts {
 }
 
 /// Runs every future at once, keeping their order.
-async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
+pub(crate) async fn futures_join<F: std::future::Future>(
+    futs: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
     let mut futs: Vec<std::pin::Pin<Box<F>>> = futs.map(Box::pin).collect();
     let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {
@@ -320,7 +334,7 @@ async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> 
     out.into_iter().flatten().collect()
 }
 
-fn row(feature: &str, spec: &str, promise: String, outcome: Outcome) -> Row {
+pub(crate) fn row(feature: &str, spec: &str, promise: String, outcome: Outcome) -> Row {
     let mut extra = BTreeMap::new();
     extra.insert("promise".into(), promise);
     // Marks the operator rows (not catalog promises) in `--json`.
@@ -336,6 +350,7 @@ fn row(feature: &str, spec: &str, promise: String, outcome: Outcome) -> Row {
         },
         proof: match outcome {
             Outcome::NotCheckable { .. } => Proof::None,
+            Outcome::Warn { .. } => Proof::Advertisement,
             _ => Proof::Behaviour,
         },
         outcome,
@@ -517,17 +532,25 @@ pub(crate) async fn rows(
     }
     if let Some(expected) = &plan.abuse {
         let published = published_abuse(facts);
-        let o = if expected.is_empty() {
-            Outcome::NotCheckable {
-                why: format!(
-                    "no abuse address configured (set PROSODY_CONTACT_EMAIL); published: {}",
-                    if published.is_empty() {
-                        "none".to_string()
-                    } else {
-                        published.join(", ")
-                    }
+        let none = || {
+            format!(
+                "no abuse address configured (set PROSODY_CONTACT_EMAIL); published: {}",
+                if published.is_empty() {
+                    "none".to_string()
+                } else {
+                    published.join(", ")
+                }
+            )
+        };
+        let o = if expected.is_empty() && plan.public {
+            Outcome::Warn {
+                warning: format!(
+                    "{}; a public service should publish where abuse is reported (XEP-0157)",
+                    none()
                 ),
             }
+        } else if expected.is_empty() {
+            Outcome::NotCheckable { why: none() }
         } else if published.iter().any(|p| p == expected) {
             Outcome::Pass {
                 evidence: format!(
