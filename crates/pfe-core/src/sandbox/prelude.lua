@@ -168,7 +168,9 @@ local function new_state(opts)
         features = opts and opts.features or {},
         pfe = opts and opts.pfe or {},
         budget = opts and opts.budget or 20000000,
+        per_byte = opts and opts.per_byte or 0,
         seconds = opts and opts.seconds or 1.0,
+        bytes_per_second = opts and opts.bytes_per_second or math.huge,
         fatal = nil,
     }
 end
@@ -205,10 +207,14 @@ local function set_option(state, scope, key, value, file, line)
     local hist = state.history[scope]
     if not hist then hist = {}; state.history[scope] = hist end
     local h = hist[key]
-    if not h then h = {}; hist[key] = h end
-    -- Flat triples, not a table per assignment (mod.rs finish reads them).
-    local n = #h
-    h[n + 1], h[n + 2], h[n + 3] = file or "?", line or 0, state.layer or ""
+    -- Flat triples, not a table per assignment (mod.rs finish reads them);
+    -- the first made by a constructor, which sizes it at once.
+    if not h then
+        hist[key] = { file or "?", line or 0, state.layer or "" }
+    else
+        local n = #h
+        h[n + 1], h[n + 2], h[n + 3] = file or "?", line or 0, state.layer or ""
+    end
 end
 
 function api.assign(state, scope, key, value, file, line)
@@ -336,7 +342,7 @@ function api.new_env(state, file_id)
                 local chunk_name = "@" .. src.id
                 local fn, cerr = load(src.text, chunk_name, "t", (api.new_env(state, src.id)))
                 if not fn then error(cerr, 0) end
-                api.exec(state, fn, src.id, chunk_name)
+                api.exec(state, fn, src.id, chunk_name, false, #src.text)
             end
         end,
         VirtualHost = function(name)
@@ -657,7 +663,7 @@ function api.new_prosody_env(state, file_id)
                 local chunk_name = "@" .. src.id
                 local fn, cerr = load(src.text, chunk_name, "t", (api.new_prosody_env(state, src.id)))
                 if not fn then error(cerr, 0) end
-                api.exec(state, fn, src.id, chunk_name)
+                api.exec(state, fn, src.id, chunk_name, false, #src.text)
             end
         end,
         RunScript = refusing("RunScript", "runs another Lua file"),
@@ -698,19 +704,26 @@ end
 
 -- Run one compiled config chunk with the instruction and time limits on;
 -- returns the file's metadata tables, whether global or `local`.
-function api.exec(state, fn, file_id, source, want_meta)
+-- `size` (bytes of the file's text) raises the limits: a long file of
+-- plain assignments is not an endless loop.
+function api.exec(state, fn, file_id, source, want_meta, size)
     chunk_ids[source] = file_id
     chunk_fns[fn] = file_id
     local captured = {}
-    local budget = state.budget
-    local deadline = clock() + state.seconds
+    size = size or 0
+    local limit = state.budget + state.per_byte * size
+    local seconds = state.seconds + size / state.bytes_per_second
+    local budget = limit
+    local deadline = clock() + seconds
     local function hook(event)
         if event == "count" then
             budget = budget - 1000
             if budget <= 0 or clock() > deadline then
-                local info = debug_getinfo(2, "l")
+                -- The line of the config that was running, not of the
+                -- prelude function it called.
+                local _, line = where()
                 state.fatal = s_format("%s:%d: this file ran too long and was stopped (more than %d instructions or %.1f s): look for an endless loop",
-                    file_id, info and info.currentline or 0, state.budget, state.seconds)
+                    file_id, line, limit, seconds)
                 error(state.fatal, 0)
             end
         elseif event == "return" then

@@ -414,3 +414,25 @@ fn eval_one_with(env: &[(&str, &str)], text: &str) -> Result<Evaluated, SandboxE
     sb.eval(&src("a.cfg.lua", text))?;
     sb.finish()
 }
+
+/// A long file buys a larger budget (so a 20,000-host config of plain
+/// assignments is not taken for a loop), and a loop in it is still stopped,
+/// at the line that loops.
+#[test]
+fn the_instruction_limit_grows_with_the_text() {
+    let padding = "-- a comment line of the kind long configs have plenty of\n".repeat(4096);
+    let text = format!("x = 1\n{padding}while true do end\n");
+    let want = INSTRUCTION_LIMIT + INSTRUCTIONS_PER_BYTE * text.len() as u64;
+    let err = eval_one(&text).unwrap_err();
+    assert!(
+        err.message
+            .contains(&format!("more than {want} instructions")),
+        "{}",
+        err.message
+    );
+    assert_eq!(
+        (err.path.as_str(), err.line),
+        ("test/a.cfg.lua", 4096 + 2),
+        "{err}"
+    );
+}
