@@ -20,18 +20,6 @@ const USER: &str = "alice@localhost";
 const PASSWORD: &str = "correct horse";
 const COMPONENT_SECRET: &str = "pfe-test-gateway-secret";
 
-fn require_prosody() {
-    let ok = Command::new("prosodyctl")
-        .arg("about")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "prosodyctl is missing: run scripts/install-deps.sh (the test command does)"
-    );
-}
-
 /// standard/production with the loopback overrides of the live tests,
 /// except that direct TLS is left to the catalog (`vars` are the caller's
 /// environment, as an operator would set them).
@@ -110,19 +98,7 @@ impl Server {
     /// or a free port (the remap of 5223); `local` is a local.cfg.lua for
     /// an operator's catalog tree. Retried on a port race.
     fn start(off: bool, local: Option<&dyn Fn(&Ports) -> String>) -> Server {
-        require_prosody();
-        for attempt in 1.. {
-            match Server::try_start(off, local) {
-                Ok(s) => return s,
-                Err(
-                    e @ (ServerError::PortBusy { .. }
-                    | ServerError::PortConflict { .. }
-                    | ServerError::StartTimeout { .. }),
-                ) if attempt < 3 => eprintln!("retrying Prosody start: {e}"),
-                Err(e) => panic!("{e}"),
-            }
-        }
-        unreachable!()
+        pfe_testkit::start_retrying(|| Server::try_start(off, local))
     }
 
     fn try_start(

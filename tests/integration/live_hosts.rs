@@ -42,18 +42,6 @@ VirtualHost "pfe-b.test"
     motd_text = "welcome to b"
 "#;
 
-fn require_prosody() {
-    let ok = Command::new("prosodyctl")
-        .arg("about")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "prosodyctl is missing: run scripts/install-deps.sh (the test command does)"
-    );
-}
-
 /// The built-in catalog with the operator's local.cfg.lua ([`LOCAL`]) in
 /// `dir`, or without any tree.
 fn catalog(dir: Option<&Path>) -> Catalog {
@@ -117,7 +105,7 @@ fn section<'a>(config: &'a str, header: &str) -> &'a str {
 
 #[test]
 fn two_domains_render_every_host_and_load_in_prosody() {
-    require_prosody();
+    pfe_testkit::require_prosody();
     let tmp = tempfile::tempdir().unwrap();
     let state = StateDir::create(tmp.path().join("state")).unwrap();
     let ports = Ports::pick().unwrap();
@@ -190,19 +178,7 @@ impl Server {
     /// Standard/production for `domains`, with the operator's tree when
     /// `local`.
     fn start(domains: &[&str], local: bool) -> Server {
-        require_prosody();
-        for attempt in 1.. {
-            match Server::try_start(domains, local) {
-                Ok(s) => return s,
-                Err(
-                    e @ (ServerError::PortBusy { .. }
-                    | ServerError::PortConflict { .. }
-                    | ServerError::StartTimeout { .. }),
-                ) if attempt < 3 => eprintln!("retrying Prosody start: {e}"),
-                Err(e) => panic!("{e}"),
-            }
-        }
-        unreachable!()
+        pfe_testkit::start_retrying(|| Server::try_start(domains, local))
     }
 
     fn try_start(domains: &[&str], local: bool) -> Result<Server, ServerError> {

@@ -24,18 +24,6 @@ const DOMAIN: &str = "localhost";
 const USER: &str = "alice@localhost";
 const PASSWORD: &str = "correct horse";
 
-fn require_prosody() {
-    let ok = Command::new("prosodyctl")
-        .arg("about")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "prosodyctl is missing: run scripts/install-deps.sh (the test command does)"
-    );
-}
-
 /// A config for `profile`/`env`, made to run in `state` on `ports`.
 fn build(profile: &str, env: &str, state: &StateDir, ports: &Ports, extra: &[&str]) -> Build {
     let mut req = Request::new(profile, env);
@@ -73,7 +61,7 @@ impl Server {
     /// before Prosody starts: `prosodyctl register` beside a running
     /// Prosody shares its SQLite database and can fail under load.
     fn start_with(profile: &str, env: &str, extra: &[&str], users: &[&str]) -> Server {
-        require_prosody();
+        pfe_testkit::require_prosody();
         for attempt in 1.. {
             match Server::try_start(profile, env, extra, users) {
                 Ok(s) => return s,
@@ -881,7 +869,7 @@ fn check_and_healthcheck_commands() {
 /// data and no such record keeps Prosody's SHA-1.
 #[test]
 fn pfe_run_uses_scram_sha_256_for_fresh_state_dirs() {
-    require_prosody();
+    pfe_testkit::require_prosody();
     let tmp = tempfile::tempdir().unwrap();
     let run = |state: &PathBuf, expect: &str, new_user: bool| {
         let ports = Ports::pick().unwrap();
@@ -1194,15 +1182,7 @@ fn blocklisted_registration_fails_the_invite_row() {
         &[],
         &[("XEP-0401", CheckLocation::StreamPreAuth)],
     );
-    let row = report
-        .rows
-        .iter()
-        .find(|r| r.promise.xep == "XEP-0401")
-        .unwrap();
-    let Outcome::Fail { missing } = &row.outcome else {
-        unreachable!()
-    };
-    assert!(missing.starts_with("advertised ("), "{missing}");
+    failed_though_advertised(&report, "XEP-0401");
 }
 
 /// A queue of one unacknowledged stanza: a session cut with two unacked
@@ -1217,14 +1197,7 @@ fn sm_queue_of_one_fails_sm_inline_in_sasl2() {
         &[],
         &[("XEP-0198", CheckLocation::Sasl2Inline)],
     );
-    let row = report
-        .rows
-        .iter()
-        .find(|r| r.promise.xep == "XEP-0198" && r.promise.location == CheckLocation::Sasl2Inline)
-        .unwrap();
-    let Outcome::Fail { missing } = &row.outcome else {
-        unreachable!()
-    };
+    let (row, missing) = failed_row(&report, "XEP-0198", Some(CheckLocation::Sasl2Inline));
     assert!(missing.starts_with("advertised ("), "{missing}");
     assert_eq!(row.proof, check::Proof::Behaviour);
 }
@@ -1240,15 +1213,32 @@ fn upload_without_cors_fails_xep_0363() {
         &[],
         &[("XEP-0363", CheckLocation::Http)],
     );
+    let (_, missing) = failed_row(&report, "XEP-0363", Some(CheckLocation::Http));
+    assert!(missing.contains("CORS preflight"), "{missing}");
+}
+
+/// The row of `xep` (at `location`, if given), which must have failed, and
+/// what it says is missing; panics with the report otherwise.
+fn failed_row<'a>(
+    report: &'a Report,
+    xep: &str,
+    location: Option<CheckLocation>,
+) -> (&'a check::Row, &'a str) {
     let row = report
         .rows
         .iter()
-        .find(|r| r.promise.xep == "XEP-0363" && r.promise.location == CheckLocation::Http)
-        .unwrap();
-    let Outcome::Fail { missing } = &row.outcome else {
-        unreachable!()
-    };
-    assert!(missing.contains("CORS preflight"), "{missing}");
+        .find(|r| r.promise.xep == xep && location.is_none_or(|l| r.promise.location == l))
+        .unwrap_or_else(|| panic!("no {xep} row\n{}", report.render_text()));
+    match &row.outcome {
+        Outcome::Fail { missing } => (row, missing.as_str()),
+        other => panic!("{xep}: {other:?}\n{}", report.render_text()),
+    }
+}
+
+/// A row that failed although the server advertised the feature.
+fn failed_though_advertised(report: &Report, xep: &str) {
+    let (_, missing) = failed_row(report, xep, None);
+    assert!(missing.starts_with("advertised ("), "{missing}");
 }
 
 /// A behaviour broken by --set while its advertisement stays: the row
@@ -1358,15 +1348,7 @@ fn uptime_off_fails_ad_hoc_and_last_activity() {
             ("XEP-0012", CheckLocation::ServerDisco),
         ],
     );
-    let row = report
-        .rows
-        .iter()
-        .find(|r| r.promise.xep == "XEP-0050")
-        .unwrap();
-    let Outcome::Fail { missing } = &row.outcome else {
-        unreachable!()
-    };
-    assert!(missing.starts_with("advertised ("), "{missing}");
+    failed_though_advertised(&report, "XEP-0050");
 }
 
 /// The config promises open registration (the stream feature); the server
@@ -1393,16 +1375,7 @@ fn tiny_upload_limit_fails_the_upload_discovery_row() {
         &[],
         &[("XEP-0363", CheckLocation::ComponentDisco)],
     );
-    let row = report
-        .rows
-        .iter()
-        .find(|r| {
-            r.promise.xep == "XEP-0363" && r.promise.location == CheckLocation::ComponentDisco
-        })
-        .unwrap();
-    let Outcome::Fail { missing } = &row.outcome else {
-        unreachable!()
-    };
+    let (_, missing) = failed_row(&report, "XEP-0363", Some(CheckLocation::ComponentDisco));
     assert!(missing.starts_with("advertised ("), "{missing}");
 }
 

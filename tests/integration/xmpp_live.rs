@@ -65,18 +65,7 @@ impl Live {
     /// A server whose accounts are stored with `password_hash` (if given).
     /// Retried (fresh ports) if a port was taken between picking and binding.
     fn start_with(password_hash: Option<&str>) -> Live {
-        for attempt in 1.. {
-            match Live::try_start(password_hash) {
-                Ok(live) => return live,
-                Err(
-                    e @ (ServerError::PortBusy { .. }
-                    | ServerError::PortConflict { .. }
-                    | ServerError::StartTimeout { .. }),
-                ) if attempt < 3 => eprintln!("retrying Prosody start: {e}"),
-                Err(e) => panic!("{e}"),
-            }
-        }
-        unreachable!()
+        pfe_testkit::start_retrying(|| Live::try_start(password_hash))
     }
 
     fn try_start(password_hash: Option<&str>) -> Result<Live, ServerError> {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use pfe_run::server::{self, Ports, StateDir};
+use pfe_run::server::{self, Ports, ServerError, StateDir};
 
 use crate::{INSTALL_HINT, command as pfe, pfe_bin, require_tool};
 
@@ -417,4 +417,33 @@ impl Drop for Postgres {
         .stderr(Stdio::null())
         .status();
     }
+}
+
+/// Fails loudly when Prosody is not installed (the test command installs it).
+pub fn require_prosody() {
+    let ok = Command::new("prosodyctl")
+        .arg("about")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(ok, "prosodyctl is missing: {INSTALL_HINT}");
+}
+
+/// Runs `start` (which picks fresh ports each time) until Prosody did not
+/// lose a port race, at most three times: a port picked free can be taken
+/// before Prosody binds it. Any other failure panics with its message.
+pub fn start_retrying<T>(mut start: impl FnMut() -> Result<T, ServerError>) -> T {
+    require_prosody();
+    for attempt in 1.. {
+        match start() {
+            Ok(s) => return s,
+            Err(
+                e @ (ServerError::PortBusy { .. }
+                | ServerError::PortConflict { .. }
+                | ServerError::StartTimeout { .. }),
+            ) if attempt < 3 => eprintln!("retrying Prosody start: {e}"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    unreachable!()
 }
