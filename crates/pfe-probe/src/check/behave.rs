@@ -350,6 +350,23 @@ fn body_is(el: &Element, body: &str) -> bool {
     el.is("message", NS_CLIENT) && el.child("body", NS_CLIENT).is_some_and(|b| b.text == body)
 }
 
+/// Asks a resumed session for an acknowledgement (XEP-0198 `<r/>`) and
+/// reads up to the `<a/>`: whether the message with `body` came again on
+/// the way (redelivered after the resumption).
+async fn redelivered_before_ack(r: &mut Client, body: &str) -> Result<bool, Error> {
+    r.send(&Element::new("r", NS_SM)).await?;
+    let mut redelivered = false;
+    loop {
+        let el = r.recv().await?;
+        if body_is(&el, body) {
+            redelivered = true;
+        }
+        if el.is("a", NS_SM) {
+            return Ok(redelivered);
+        }
+    }
+}
+
 fn form(form_type: &str, fields: &[(&str, &str)]) -> Element {
     let mut x = Element::new("x", NS_DATA)
         .with_attr("type", "submit")
@@ -1645,17 +1662,7 @@ async fn sm_inner(
             answer.name
         ));
     }
-    let mut redelivered = false;
-    r.send(&Element::new("r", NS_SM)).await.map_err(e)?;
-    loop {
-        let el = r.recv().await.map_err(e)?;
-        if body_is(&el, &body) {
-            redelivered = true;
-        }
-        if el.is("a", NS_SM) {
-            break;
-        }
-    }
+    let redelivered = redelivered_before_ack(&mut r, &body).await.map_err(e)?;
     if let Some((app, node, state)) = push.as_mut()
         && state.as_deref() == Some("enabled")
     {

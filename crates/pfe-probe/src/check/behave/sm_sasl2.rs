@@ -7,7 +7,7 @@
 //! the `<success/>` must hold `<resumed/>`, and the message must be
 //! redelivered. Independent of the other probes (it runs beside them).
 
-use super::{NS_CLIENT, body_is, message, nonce};
+use super::{NS_CLIENT, body_is, message, nonce, redelivered_before_ack};
 use crate::xmpp::{Client, ClientConfig, Element, Error, NS_SM};
 
 /// `None`: the server offers no SM inline in SASL2 (not tried).
@@ -100,17 +100,7 @@ async fn inner(scfg: ClientConfig, mut s: Client) -> Result<String, String> {
     };
     let h = resumed.attr("h").unwrap_or("?").to_string();
     let jid = r.bound_jid().unwrap_or_default().to_string();
-    r.send(&Element::new("r", NS_SM)).await.map_err(e)?;
-    let mut redelivered = false;
-    loop {
-        let el = r.recv().await.map_err(e)?;
-        if body_is(&el, &body) {
-            redelivered = true;
-        }
-        if el.is("a", NS_SM) {
-            break;
-        }
-    }
+    let redelivered = redelivered_before_ack(&mut r, &body).await.map_err(e)?;
     r.close().await;
     if !redelivered {
         return Err(
