@@ -1099,20 +1099,7 @@ fn broken_rows(
     ok: &[&str],
     rows: &[(&str, CheckLocation)],
 ) -> Report {
-    let s = Server::start_with("standard", "development", &[set, ADMIN], &[BOB]);
-    let t = s.target2();
-    let promises = check::promises(&build(
-        "standard",
-        "development",
-        &s.state,
-        &s.ports,
-        &[ADMIN],
-    ));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let report = rt.block_on(check::inspect(&t, &promises)).unwrap();
+    let report = inspect_weakened(&[set, ADMIN], &[ADMIN]);
     for (i, key) in keys.iter().enumerate() {
         let why = behaviour(&report, key).expect_err(key);
         if i == 0 {
@@ -1241,17 +1228,31 @@ fn failed_though_advertised(report: &Report, xep: &str) {
     assert!(missing.starts_with("advertised ("), "{missing}");
 }
 
-/// A behaviour broken by --set while its advertisement stays: the row
-/// that rested on the advertisement now fails, naming what happened.
-fn behaviour_broken(set: &str, key: &str, xep: &str, needle: &str) -> Report {
-    let s = Server::start_with("standard", "development", &[set], &[BOB]);
+/// The library check, with the second account, of a standard/development
+/// server started with `sets`, against what the config built with
+/// `promised` promises: the operator's config, which the running server
+/// may weaken.
+fn inspect_weakened(sets: &[&str], promised: &[&str]) -> Report {
+    let s = Server::start_with("standard", "development", sets, &[BOB]);
     let t = s.target2();
-    let promises = check::promises(&build("standard", "development", &s.state, &s.ports, &[]));
+    let promises = check::promises(&build(
+        "standard",
+        "development",
+        &s.state,
+        &s.ports,
+        promised,
+    ));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let report = rt.block_on(check::inspect(&t, &promises)).unwrap();
+    rt.block_on(check::inspect(&t, &promises)).unwrap()
+}
+
+/// A behaviour broken by --set while its advertisement stays: the row
+/// that rested on the advertisement now fails, naming what happened.
+fn behaviour_broken(set: &str, key: &str, xep: &str, needle: &str) -> Report {
+    let report = inspect_weakened(&[set], &[]);
     let why = behaviour(&report, key).expect_err(set);
     assert!(why.contains(needle), "{set}: {why}");
     let row = report
@@ -1386,14 +1387,7 @@ fn tiny_upload_limit_fails_the_upload_discovery_row() {
 #[test]
 fn query_modules_off_fail_their_rows() {
     let set = "modules_disabled={\"version\",\"time\",\"vcard4\",\"spam_reporting\",\"sasl2_bind2\",\"user_account_management\"}";
-    let s = Server::start_with("standard", "development", &[set], &[BOB]);
-    let t = s.target2();
-    let promises = check::promises(&build("standard", "development", &s.state, &s.ports, &[]));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let report = rt.block_on(check::inspect(&t, &promises)).unwrap();
+    let report = inspect_weakened(&[set], &[]);
     for key in ["version", "time", "vcard4", "register"] {
         behaviour(&report, key).expect_err(key);
     }
@@ -1426,14 +1420,7 @@ fn query_modules_off_fail_their_rows() {
 #[test]
 fn ping_and_sasl2_off_fail_their_rows() {
     let set = "modules_disabled={\"ping\",\"sasl2\",\"sasl2_bind2\",\"sasl2_fast\",\"sasl2_sm\"}";
-    let s = Server::start_with("standard", "development", &[set], &[BOB]);
-    let t = s.target2();
-    let promises = check::promises(&build("standard", "development", &s.state, &s.ports, &[]));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let report = rt.block_on(check::inspect(&t, &promises)).unwrap();
+    let report = inspect_weakened(&[set], &[]);
     for (xep, location) in [
         ("XEP-0199", CheckLocation::ServerDisco),
         ("XEP-0388", CheckLocation::StreamPreAuth),
