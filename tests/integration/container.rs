@@ -539,14 +539,19 @@ fn development_container_on_loopback() {
             "{xep} must pass through the HTTPS port:\n{report}"
         );
     }
-    // A second account, made in the running container, on the volume.
+    // A second account, made in the running container, on the volume:
+    // through the running server's admin shell, as Prosody 13's own
+    // `prosodyctl adduser` does (`prosodyctl register` writes the store
+    // itself, a second writer beside the server, and SQLite refused its
+    // commit once in CI).
     podman_ok(&[
         "exec",
         &c.name,
         "prosodyctl",
-        "register",
-        "bob",
-        DOMAIN,
+        "shell",
+        "user",
+        "create",
+        &format!("bob@{DOMAIN}"),
         "Bob-pw-123",
     ]);
     c.remove();
@@ -884,9 +889,10 @@ fn compose_sqlite_keeps_accounts_across_down_and_up() {
         "exec",
         &ctr.name,
         "prosodyctl",
-        "register",
-        "bob",
-        DOMAIN,
+        "shell",
+        "user",
+        "create",
+        &format!("bob@{DOMAIN}"),
         "Bob-pw-123",
     ]);
     forget(ctr);
@@ -1082,9 +1088,10 @@ fn kubernetes_pod_template_runs_in_podman_kube_play() {
         "exec",
         &c.name,
         "prosodyctl",
-        "register",
-        "bob",
-        DOMAIN,
+        "shell",
+        "user",
+        "create",
+        &format!("bob@{DOMAIN}"),
         "Bob-pw-123",
     ]);
     std::mem::forget(c);
