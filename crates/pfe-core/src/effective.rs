@@ -377,13 +377,9 @@ impl<'a> Locator<'a> {
     fn place(&self, ev: &Evaluated, o: &Origin) -> Place {
         let mut files = self.files.borrow_mut();
         let file = files
-            .entry(o.file.clone())
+            .entry(o.file.to_string())
             .or_insert_with(|| {
-                crate::emit::visible(
-                    ev.files
-                        .get(&o.file)
-                        .map_or(o.file.as_str(), String::as_str),
-                )
+                crate::emit::visible(ev.files.get(&*o.file).map_or(&*o.file, String::as_str))
             })
             .clone();
         Place { file, line: o.line }

@@ -64,7 +64,7 @@ pub fn explain(build: &Build, subject: &str) -> Option<Explanation> {
                 assignments.push(Assignment {
                     section: section.name.clone(),
                     at: ev.display_origin(o),
-                    layer: o.layer.clone(),
+                    layer: o.layer.to_string(),
                     winner: i + 1 == opt.history.len(),
                 });
             }

@@ -211,11 +211,7 @@ struct Section {
 
 fn place_of(ev: &Evaluated, o: &Origin) -> Place {
     Place {
-        file: emit::visible(
-            ev.files
-                .get(&o.file)
-                .map_or(o.file.as_str(), String::as_str),
-        ),
+        file: emit::visible(ev.files.get(&*o.file).map_or(&*o.file, String::as_str)),
         line: o.line,
     }
 }

@@ -409,7 +409,7 @@ mod tests {
                     env: Vec::new(),
                     value: value.clone(),
                     history: vec![origin("set1", 1), o.clone()],
-                    item_origins: BTreeMap::new(),
+                    item_origins: Default::default(),
                 },
             );
         }

@@ -834,11 +834,11 @@ impl<'a> Checker<'a> {
         let path = self
             .ev
             .files
-            .get(&origin.file)
+            .get(&*origin.file)
             .cloned()
-            .unwrap_or_else(|| origin.file.clone());
+            .unwrap_or_else(|| origin.file.to_string());
         let mut f = f.at(path, origin.line).host(section.name.clone());
-        if let Some(t) = self.texts.get(origin.file.as_str()) {
+        if let Some(t) = self.texts.get(&*origin.file) {
             f = f.with_source(t.clone());
         }
         f
@@ -849,7 +849,7 @@ impl<'a> Checker<'a> {
     fn item_origin(&self, origin: &Origin, item: &str) -> Origin {
         const WINDOW: usize = 60;
         let mut o = origin.clone();
-        let Some(lines) = self.lines.get(origin.file.as_str()) else {
+        let Some(lines) = self.lines.get(&*origin.file) else {
             return o;
         };
         let quoted = [format!("\"{item}\""), format!("'{item}'")];
@@ -1136,7 +1136,7 @@ impl<'a> Checker<'a> {
         section.defined_at.clone().unwrap_or_else(|| Origin {
             file: "<config>".into(),
             line: 0,
-            layer: String::new(),
+            layer: "".into(),
         })
     }
 

@@ -137,7 +137,7 @@ fn loaded_modules_declared(build: &Build) -> BTreeSet<String> {
         }
         if let Some(m) = s.options.get("modules_enabled") {
             for (item, origin) in &m.item_origins {
-                if origin.layer != "--set" {
+                if &*origin.layer != "--set" {
                     out.insert(item.clone());
                 }
             }
@@ -201,7 +201,7 @@ fn resolved_bool(build: &Build, name: &str, default: bool) -> (bool, String) {
                 .history
                 .last()
                 .map(|h| {
-                    if h.layer == "--set" {
+                    if &*h.layer == "--set" {
                         "--set".to_string()
                     } else {
                         build.evaluated.display_origin(h)

@@ -10,6 +10,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use miette::{Diagnostic, NamedSource, SourceSpan};
 use mlua::chunk::ChunkMode;
@@ -50,12 +51,14 @@ pub struct Source {
     pub text: String,
 }
 
-/// Where an option (or a module in a list) was set.
+/// Where an option (or a module in a list) was set. The file id and the
+/// layer are shared: a config has a few of each and hundreds of thousands
+/// of origins.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Origin {
-    pub file: String,
+    pub file: Arc<str>,
     pub line: usize,
-    pub layer: String,
+    pub layer: Arc<str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,11 +74,65 @@ pub struct OptionSetting {
     /// Every assignment, oldest first; the last one won.
     pub history: Vec<Origin>,
     /// For lists such as modules_enabled: who added each item first.
-    pub item_origins: BTreeMap<String, Origin>,
+    pub item_origins: ItemOrigins,
     /// Prosody mode: the `ENV_*` variables (names without `ENV_`) whose
     /// values this value carries, whole or as a part (`admins =
     /// split(ENV_ADMINS)`), in the order they were read.
     pub env: Vec<String>,
+}
+
+/// Each item of a list (`modules_enabled`) and where it was added first,
+/// sorted by item. A sorted vector, not a map: a config has a list per host,
+/// most of a few items, and a map's first node alone is ten times the size.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemOrigins(Vec<(String, Origin)>);
+
+impl ItemOrigins {
+    pub fn get(&self, item: &str) -> Option<&Origin> {
+        self.0
+            .binary_search_by(|(i, _)| i.as_str().cmp(item))
+            .ok()
+            .map(|at| &self.0[at].1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// In item order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Origin)> {
+        self.0.iter().map(|(i, o)| (i, o))
+    }
+}
+
+/// The first origin given for an item is kept.
+impl FromIterator<(String, Origin)> for ItemOrigins {
+    fn from_iter<I: IntoIterator<Item = (String, Origin)>>(items: I) -> Self {
+        let mut v: Vec<(String, Origin)> = items.into_iter().collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v.dedup_by(|later, first| later.0 == first.0);
+        v.shrink_to_fit();
+        ItemOrigins(v)
+    }
+}
+
+impl<'a> IntoIterator for &'a ItemOrigins {
+    type Item = (&'a String, &'a Origin);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, Origin)>,
+        fn(&'a (String, Origin)) -> (&'a String, &'a Origin),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(i, o)| (i, o))
+    }
+}
+
+impl std::ops::Index<&str> for ItemOrigins {
+    type Output = Origin;
+    fn index(&self, item: &str) -> &Origin {
+        self.get(item)
+            .unwrap_or_else(|| panic!("no item {item:?} in the list"))
+    }
 }
 
 impl OptionSetting {
@@ -171,8 +228,8 @@ impl Evaluated {
     pub fn display_origin(&self, origin: &Origin) -> String {
         let path = self
             .files
-            .get(&origin.file)
-            .map_or(origin.file.as_str(), String::as_str);
+            .get(&*origin.file)
+            .map_or(&*origin.file, String::as_str);
         format!("{}:{}", crate::emit::visible(path), origin.line)
     }
 }
@@ -915,9 +972,8 @@ impl Sandbox {
             origin.layer = self
                 .layers
                 .borrow()
-                .get(&origin.file)
-                .cloned()
-                .unwrap_or_default();
+                .get(&*origin.file)
+                .map_or_else(|| "".into(), |l| l.as_str().into());
             out.push(EvalEvent {
                 kind,
                 name: e.get("name")?,
@@ -927,21 +983,14 @@ impl Sandbox {
         Ok(out)
     }
 
-    /// [`Self::origin_from`] with its keys made once: `get("file")` would
-    /// make a Lua string per call, three per option of every host.
-    fn origin_keyed(keys: &[mlua::LuaString; 3], t: &Table) -> mlua::Result<Origin> {
-        Ok(Origin {
-            file: t.raw_get(&keys[0])?,
-            line: t.raw_get::<Option<usize>>(&keys[1])?.unwrap_or(0),
-            layer: t.raw_get::<Option<String>>(&keys[2])?.unwrap_or_default(),
-        })
-    }
-
     fn origin_from(t: &Table) -> mlua::Result<Origin> {
         Ok(Origin {
-            file: t.raw_get("file")?,
+            file: t.raw_get::<String>("file")?.into(),
             line: t.raw_get::<Option<usize>>("line")?.unwrap_or(0),
-            layer: t.raw_get::<Option<String>>("layer")?.unwrap_or_default(),
+            layer: t
+                .raw_get::<Option<String>>("layer")?
+                .unwrap_or_default()
+                .into(),
         })
     }
 
@@ -950,7 +999,7 @@ impl Sandbox {
         let fail = |option: &str, origin: Option<&Origin>, message: String| {
             let files = self.files.borrow();
             let (path, line, src) =
-                match origin.and_then(|o| files.get(&o.file).map(|s| (s, o.line))) {
+                match origin.and_then(|o| files.get(&*o.file).map(|s| (s, o.line))) {
                     Some((s, line)) => (s.path.clone(), line, Some(s.clone())),
                     None => ("<config>".to_string(), 0, None),
                 };
@@ -967,12 +1016,8 @@ impl Sandbox {
         let options: Table = self.state.raw_get("options").map_err(lua_fail)?;
         let history: Table = self.state.raw_get("history").map_err(lua_fail)?;
         let hosts: Table = self.state.raw_get("hosts").map_err(lua_fail)?;
-        let list_origins: Function = self.api.get("list_origins").map_err(lua_fail)?;
-        let lua_keys: [mlua::LuaString; 3] = [
-            self.lua.create_string("file").map_err(lua_fail)?,
-            self.lua.create_string("line").map_err(lua_fail)?,
-            self.lua.create_string("layer").map_err(lua_fail)?,
-        ];
+        let list_places: Table = self.api.raw_get("list_places").map_err(lua_fail)?;
+        let places = Places::read(&self.api, &self.layers.borrow()).map_err(lua_fail)?;
 
         let mut scopes: Vec<(String, SectionKind, Option<Origin>)> =
             vec![("*".into(), SectionKind::Global, None)];
@@ -1017,31 +1062,23 @@ impl Sandbox {
                 for pair in opts.pairs::<mlua::LuaString, mlua::Value>() {
                     let (lua_key, raw) = pair.map_err(lua_fail)?;
                     let key = lua_key.to_str().map_err(lua_fail)?.to_string();
-                    let mut origins = Vec::new();
                     // The key as Lua has it: looking it up makes no new string.
-                    if let Some(h) = hist
-                        .as_ref()
-                        .map(|h| h.raw_get::<Option<Table>>(&lua_key))
-                        .transpose()
-                        .map_err(lua_fail)?
-                        .flatten()
-                    {
-                        // file, line, layer, file, line, layer, ... (set_option)
-                        let n = h.raw_len();
-                        for i in (1..=n).step_by(3) {
-                            origins.push(Origin {
-                                file: h.raw_get(i).map_err(lua_fail)?,
-                                line: h
-                                    .raw_get::<Option<usize>>(i + 1)
-                                    .map_err(lua_fail)?
-                                    .unwrap_or(0),
-                                layer: h
-                                    .raw_get::<Option<String>>(i + 2)
-                                    .map_err(lua_fail)?
-                                    .unwrap_or_default(),
-                            });
+                    let set_at = match &hist {
+                        Some(h) => h.raw_get::<mlua::Value>(&lua_key).map_err(lua_fail)?,
+                        None => mlua::Value::Nil,
+                    };
+                    // One place, or a list of them (set_option).
+                    let mut origins = match set_at {
+                        mlua::Value::Integer(p) => vec![places.origin(p)],
+                        mlua::Value::Table(h) => {
+                            let mut v = Vec::with_capacity(h.raw_len());
+                            for p in h.sequence_values::<i64>() {
+                                v.push(places.origin(p.map_err(lua_fail)?));
+                            }
+                            v
                         }
-                    }
+                        _ => Vec::new(),
+                    };
                     if origins.is_empty() {
                         // Set implicitly when the host was defined (modules_enabled = {}).
                         match &defined_at {
@@ -1058,24 +1095,18 @@ impl Sandbox {
                         Ok(None) => continue,
                         Err(m) => return Err(fail(&key, origins.last(), m)),
                     };
-                    let mut item_origins = BTreeMap::new();
+                    let mut item_origins = ItemOrigins::default();
                     // Only modules_enabled/modules_disabled remember where
                     // each item came from (prelude.lua set_option).
                     let tracked = key.starts_with("modules_");
                     if tracked && let mlua::Value::Table(t) = &raw {
-                        let io: Option<Table> = list_origins.call(t.clone()).map_err(lua_fail)?;
+                        let io: Option<Table> = list_places.raw_get(t).map_err(lua_fail)?;
                         if let Some(io) = io {
-                            for pair in io.pairs::<String, Table>() {
-                                let (item, o) = pair.map_err(lua_fail)?;
-                                let mut o = Self::origin_keyed(&lua_keys, &o).map_err(lua_fail)?;
-                                o.layer = self
-                                    .layers
-                                    .borrow()
-                                    .get(&o.file)
-                                    .cloned()
-                                    .unwrap_or_default();
-                                item_origins.insert(item, o);
-                            }
+                            item_origins = io
+                                .pairs::<String, i64>()
+                                .map(|pair| pair.map(|(item, p)| (item, places.origin(p))))
+                                .collect::<mlua::Result<_>>()
+                                .map_err(lua_fail)?;
                         }
                     }
                     let env = env_sources(&value, &env_values);
@@ -1122,6 +1153,71 @@ impl Sandbox {
             files,
             texts,
         })
+    }
+}
+
+/// Decodes the places the prelude packs into one integer each (`place` in
+/// prelude.lua): the line in the low 32 bits, the file's number in the 20
+/// above, the layer's number in the 11 above those (0: the layer the file
+/// was evaluated in).
+struct Places {
+    files: Vec<Arc<str>>,
+    /// By file number: the layer the file was evaluated in.
+    file_layers: Vec<Arc<str>>,
+    layers: Vec<Arc<str>>,
+}
+
+impl Places {
+    fn read(api: &Table, layer_of: &HashMap<String, String>) -> mlua::Result<Places> {
+        // Number 0 is no file or layer.
+        let mut files: Vec<Arc<str>> = vec!["?".into()];
+        let mut file_layers: Vec<Arc<str>> = vec!["".into()];
+        let mut layers: Vec<Arc<str>> = vec!["".into()];
+        let mut shared: HashMap<String, Arc<str>> = HashMap::new();
+        for name in api
+            .raw_get::<Table>("layer_names")?
+            .sequence_values::<String>()
+        {
+            let name = name?;
+            let arc: Arc<str> = name.as_str().into();
+            shared.insert(name, arc.clone());
+            layers.push(arc);
+        }
+        for id in api
+            .raw_get::<Table>("file_names")?
+            .sequence_values::<String>()
+        {
+            let id = id?;
+            let layer = layer_of.get(&id).map_or("", String::as_str);
+            let layer = shared
+                .entry(layer.to_string())
+                .or_insert_with(|| layer.into())
+                .clone();
+            file_layers.push(layer);
+            files.push(id.into());
+        }
+        Ok(Places {
+            files,
+            file_layers,
+            layers,
+        })
+    }
+
+    fn origin(&self, place: i64) -> Origin {
+        let place = place as u64;
+        let file = ((place >> 32) & 0xF_FFFF) as usize;
+        let layer = (place >> 52) as usize;
+        let line = (place & 0xFFFF_FFFF) as usize;
+        let file_at = |v: &[Arc<str>], i: usize| v.get(i).unwrap_or(&v[0]).clone();
+        Origin {
+            file: file_at(&self.files, file),
+            line,
+            layer: if layer == 0 {
+                file_at(&self.file_layers, file)
+            } else {
+                file_at(&self.layers, layer)
+            },
+        }
     }
 }
 

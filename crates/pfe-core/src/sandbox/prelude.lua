@@ -18,6 +18,7 @@ getmetatable("").__metatable = false
 local api = {}
 
 local s_lower = string.lower
+local m_tointeger = math.tointeger
 local FLAGS = { ["true"] = true, ["1"] = true, yes = true, on = true,
     ["false"] = false, ["0"] = false, no = false, off = false }
 
@@ -95,14 +96,40 @@ local function where()
 end
 api.where = where
 
--- Lists remember which file and line added each string item (for modules_enabled).
+-- A place is where an option or a list item was set, as one integer, so
+-- that an assignment makes no table (mod.rs `Places` reads them back): the
+-- line in the low 32 bits, the file's number in the 20 above, and the
+-- layer's number (0: the file's own) in the 11 above those.
+local file_names, file_numbers = {}, {}
+local layer_names, layer_numbers = {}, {}
+api.file_names, api.layer_names = file_names, layer_names
+local function number_of(names, numbers, s, limit)
+    local n = numbers[s]
+    if not n then
+        n = #names + 1
+        if n >= limit then error("pfe cannot tell apart more than " .. (limit - 1) .. " files or layers", 0) end
+        names[n] = s
+        numbers[s] = n
+    end
+    return n
+end
+local function place(file, line, layer)
+    local l = m_tointeger(line) or 0
+    if l < 0 or l > 0xFFFFFFFF then l = 0 end
+    local p = (number_of(file_names, file_numbers, file or "?", 1 << 20) << 32) | l
+    if layer then p = p | (number_of(layer_names, layer_numbers, layer, 1 << 11) << 52) end
+    return p
+end
+
+-- Lists remember the place that added each string item (for modules_enabled).
 local list_origins = setmetatable({}, { __mode = "k" })
+api.list_places = list_origins
 local list_methods = {}
 local list_mt = { __index = list_methods }
 local function note_item(list, item, file, line)
     local origins = list_origins[list]
     if origins and type(item) == "string" and origins[item] == nil then
-        origins[item] = { file = file, line = line }
+        origins[item] = place(file, line)
     end
 end
 function list_methods.append(self, values)
@@ -126,10 +153,6 @@ function list_methods.values(self)
     return function() i = i + 1; return self[i] end
 end
 list_mt.__call = function(self, values) return list_methods.append(self, values) end
-
-function api.list_origins(list)
-    return list_origins[list]
-end
 
 local safe_table = setmetatable({}, {
     __index = function(_, k)
@@ -206,14 +229,16 @@ local function set_option(state, scope, key, value, file, line)
     options_of(state, scope)[key] = value
     local hist = state.history[scope]
     if not hist then hist = {}; state.history[scope] = hist end
+    -- One place when the option is set once, a list of them when it is
+    -- set again (mod.rs finish reads both).
+    local p = place(file, line, state.layer or "")
     local h = hist[key]
-    -- Flat triples, not a table per assignment (mod.rs finish reads them);
-    -- the first made by a constructor, which sizes it at once.
-    if not h then
-        hist[key] = { file or "?", line or 0, state.layer or "" }
+    if h == nil then
+        hist[key] = p
+    elseif type(h) == "number" then
+        hist[key] = { h, p }
     else
-        local n = #h
-        h[n + 1], h[n + 2], h[n + 3] = file or "?", line or 0, state.layer or ""
+        h[#h + 1] = p
     end
 end
 

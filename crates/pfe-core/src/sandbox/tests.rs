@@ -47,7 +47,7 @@ fn assignments_record_file_and_line() {
     let hist: Vec<_> = opt
         .history
         .iter()
-        .map(|o| (o.file.as_str(), o.line, o.layer.as_str()))
+        .map(|o| (&*o.file, o.line, &*o.layer))
         .collect();
     assert_eq!(
         hist,

@@ -130,11 +130,11 @@ impl Checker<'_> {
         let path = self
             .ev
             .files
-            .get(&origin.file)
+            .get(&*origin.file)
             .cloned()
-            .unwrap_or_else(|| origin.file.clone());
+            .unwrap_or_else(|| origin.file.to_string());
         let mut f = f.at(path, origin.line).host(host.to_string());
-        if let Some(t) = self.texts.get(origin.file.as_str()) {
+        if let Some(t) = self.texts.get(&*origin.file) {
             f = f.with_source(t.clone());
         }
         f
@@ -169,7 +169,7 @@ impl Checker<'_> {
         }
         let mut seen = BTreeSet::new();
         for e in &self.ev.events {
-            let key = (e.origin.file.as_str(), e.origin.line, e.name.as_str());
+            let key = (&*e.origin.file, e.origin.line, e.name.as_str());
             let f = match &e.kind {
                 EventKind::Env { .. } => continue,
                 EventKind::Refused { .. } if !reached.contains(e.name.as_str()) => continue,

@@ -64,7 +64,7 @@ fn origin_of(build: &Build, name: &str) -> Option<(Value, String)> {
         .history
         .last()
         .map(|h| {
-            if h.layer == "--set" {
+            if &*h.layer == "--set" {
                 "--set".to_string()
             } else {
                 build.evaluated.display_origin(h)
