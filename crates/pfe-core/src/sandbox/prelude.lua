@@ -367,7 +367,7 @@ function api.new_env(state, file_id)
                 local chunk_name = "@" .. src.id
                 local fn, cerr = load(src.text, chunk_name, "t", (api.new_env(state, src.id)))
                 if not fn then error(cerr, 0) end
-                api.exec(state, fn, src.id, chunk_name, false, #src.text)
+                api.exec(state, fn, src.id, chunk_name, false, #src.text, src.loop_free)
             end
         end,
         VirtualHost = function(name)
@@ -688,7 +688,7 @@ function api.new_prosody_env(state, file_id)
                 local chunk_name = "@" .. src.id
                 local fn, cerr = load(src.text, chunk_name, "t", (api.new_prosody_env(state, src.id)))
                 if not fn then error(cerr, 0) end
-                api.exec(state, fn, src.id, chunk_name, false, #src.text)
+                api.exec(state, fn, src.id, chunk_name, false, #src.text, src.loop_free)
             end
         end,
         RunScript = refusing("RunScript", "runs another Lua file"),
@@ -731,7 +731,7 @@ end
 -- returns the file's metadata tables, whether global or `local`.
 -- `size` (bytes of the file's text) raises the limits: a long file of
 -- plain assignments is not an endless loop.
-function api.exec(state, fn, file_id, source, want_meta, size)
+function api.exec(state, fn, file_id, source, want_meta, size, loop_free)
     chunk_ids[source] = file_id
     chunk_fns[fn] = file_id
     local captured = {}
@@ -769,7 +769,13 @@ function api.exec(state, fn, file_id, source, want_meta, size)
     -- An Included file runs inside its includer: restore the includer's hook.
     local prev_hook, prev_mask, prev_count = debug_gethook()
     -- The return hook reads `local feature_info` & co.; layers skip it.
-    debug_sethook(hook, want_meta and "r" or "", 1000)
+    -- A loop-free file (mod.rs loop_free) runs each instruction at most
+    -- once: it needs no count hook, which costs a check per instruction.
+    if want_meta or not loop_free then
+        debug_sethook(hook, want_meta and "r" or "", 1000)
+    else
+        debug_sethook()
+    end
     local ok, err = pcall(fn)
     if prev_hook then debug_sethook(prev_hook, prev_mask, prev_count) else debug_sethook() end
     if not ok then

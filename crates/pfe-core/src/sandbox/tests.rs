@@ -436,3 +436,55 @@ fn the_instruction_limit_grows_with_the_text() {
         "{err}"
     );
 }
+
+/// The words that can make a loop are looked for as words, anywhere: a
+/// file is unhooked only when none of them occurs.
+#[test]
+fn only_a_file_without_loop_words_is_loop_free() {
+    for text in [
+        "a = 1\nVirtualHost \"x\"\n\tmodules_enabled = { \"format\", \"forward\" }\n",
+        "functions = true\nrepeated = 1\nwhile_x = 2\nx_goto = 3\n",
+        "s = \"fortune\" -- informal\n",
+    ] {
+        assert!(super::loop_free(text), "{text}");
+    }
+    for text in [
+        "x = 1 -- for each host\n",
+        "s = \"while\"\n",
+        "::a:: goto a\n",
+        "repeat until false\n",
+        "f = function() end\n",
+        "for i = 1, 2 do end\n",
+        "x=1;while(true)do end",
+    ] {
+        assert!(!super::loop_free(text), "{text}");
+    }
+}
+
+/// Every way to run code again is still stopped: the hook is on for a file
+/// with a loop word, and for an Included file that has one when its
+/// includer has none.
+#[test]
+fn loops_are_stopped_whatever_makes_them() {
+    for code in [
+        "x = 1\n::again:: goto again\n",
+        "x = 1\nrepeat until false\n",
+        "x = 1\nlocal function f() return f() end\nf()\n",
+    ] {
+        let err = eval_one(code).unwrap_err();
+        assert!(
+            err.message.contains("ran too long") || err.message.contains("stack overflow"),
+            "{code}: {}",
+            err.message
+        );
+    }
+    let sb = sandbox_with(&[]);
+    sb.set_include(|_, _| Ok(vec![src("inc.cfg.lua", "a = 1\nwhile true do end\n")]))
+        .unwrap();
+    let start = Instant::now();
+    let e = sb
+        .eval(&src("main.cfg.lua", "b = 2\nInclude \"inc.cfg.lua\"\n"))
+        .unwrap_err();
+    assert!(e.message.contains("ran too long"), "{e}");
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
