@@ -1034,23 +1034,50 @@ impl Sandbox {
         let list_places: Table = self.api.raw_get("list_places").map_err(lua_fail)?;
         let places = Places::read(&self.api, &self.layers.borrow()).map_err(lua_fail)?;
 
-        let mut scopes: Vec<(String, SectionKind, Option<Origin>)> =
-            vec![("*".into(), SectionKind::Global, None)];
+        // The keys of a host record (define_host in prelude.lua), made once:
+        // a `&str` key makes a Lua string at every read.
+        let key = |k: &str| self.lua.create_string(k).map_err(lua_fail);
+        let [k_name, k_kind, k_module, k_place, k_options, k_history] =
+            ["name", "kind", "module", "place", "options", "history"].map(key);
+        let (k_name, k_kind, k_module, k_place, k_options, k_history) = (
+            k_name?, k_kind?, k_module?, k_place?, k_options?, k_history?,
+        );
+        // Each section, with its options and their history as Lua has them.
+        type Scope = (
+            String,
+            SectionKind,
+            Option<Origin>,
+            Option<Table>,
+            Option<Table>,
+        );
+        let mut scopes: Vec<Scope> = vec![(
+            "*".into(),
+            SectionKind::Global,
+            None,
+            options.raw_get("*").map_err(lua_fail)?,
+            history.raw_get("*").map_err(lua_fail)?,
+        )];
         for h in hosts.sequence_values::<Table>() {
             let h = h.map_err(lua_fail)?;
-            let name: String = h.raw_get("name").map_err(lua_fail)?;
-            let kind: String = h.raw_get("kind").map_err(lua_fail)?;
-            let kind = if kind == "Component" {
+            let name: String = h.raw_get(&k_name).map_err(lua_fail)?;
+            let kind = if h.raw_get::<mlua::LuaString>(&k_kind).map_err(lua_fail)? == "Component" {
                 SectionKind::Component {
                     module: h
-                        .raw_get::<Option<String>>("module")
+                        .raw_get::<Option<String>>(&k_module)
                         .map_err(lua_fail)?
                         .unwrap_or_else(|| "component".into()),
                 }
             } else {
                 SectionKind::VirtualHost
             };
-            scopes.push((name, kind, Some(Self::origin_from(&h).map_err(lua_fail)?)));
+            let defined_at = places.origin(h.raw_get(&k_place).map_err(lua_fail)?);
+            scopes.push((
+                name,
+                kind,
+                Some(defined_at),
+                h.raw_get(&k_options).map_err(lua_fail)?,
+                h.raw_get(&k_history).map_err(lua_fail)?,
+            ));
         }
 
         let events = self.events().map_err(lua_fail)?;
@@ -1064,15 +1091,13 @@ impl Sandbox {
             })
             .collect();
         let mut sections = Vec::new();
-        for (name, kind, defined_at) in scopes {
+        for (name, kind, defined_at, opts, hist) in scopes {
             let mut section = Section {
-                name: name.clone(),
+                name,
                 kind,
                 defined_at: defined_at.clone(),
                 options: BTreeMap::new(),
             };
-            let opts: Option<Table> = options.raw_get(name.as_str()).map_err(lua_fail)?;
-            let hist: Option<Table> = history.raw_get(name.as_str()).map_err(lua_fail)?;
             if let Some(opts) = opts {
                 for pair in opts.pairs::<mlua::LuaString, mlua::Value>() {
                     let (lua_key, raw) = pair.map_err(lua_fail)?;

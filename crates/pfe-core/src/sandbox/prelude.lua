@@ -255,10 +255,15 @@ local function define_host(state, name, kind, file, line)
         end
         return existing
     end
-    local h = { name = name, kind = kind, file = file, line = line }
+    local opts = options_of(state, name)
+    local hist = state.history[name]
+    if not hist then hist = {}; state.history[name] = hist end
+    -- mod.rs finish reads place, options and history (the layer of the
+    -- place is none: defined_at has no layer).
+    local h = { name = name, kind = kind, file = file, line = line,
+        place = place(file, line, ""), options = opts, history = hist }
     state.hosts[#state.hosts + 1] = h
     state.host_index[name] = h
-    local opts = options_of(state, name)
     if opts.modules_enabled == nil and not state.prosody then
         opts.modules_enabled = tracked_list(file, line)
     end
