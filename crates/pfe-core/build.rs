@@ -20,6 +20,10 @@ mod value;
 #[path = "src/emit.rs"]
 mod emit;
 
+#[allow(dead_code)]
+#[path = "src/sorted.rs"]
+mod sorted;
+
 #[allow(dead_code, clippy::all)]
 #[path = "src/sandbox/mod.rs"]
 mod sandbox;

@@ -640,7 +640,7 @@ pub fn build(catalog: &Catalog, req: &Request) -> Result<Build, Error> {
                     name: d.clone(),
                     kind: crate::sandbox::SectionKind::VirtualHost,
                     defined_at: None,
-                    options: BTreeMap::new(),
+                    options: Default::default(),
                 },
             );
             at += 1;

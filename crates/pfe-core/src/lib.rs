@@ -27,6 +27,7 @@ pub mod render;
 pub mod request;
 pub mod resolve;
 pub mod sandbox;
+pub mod sorted;
 pub mod suggest;
 pub mod validate;
 pub mod value;

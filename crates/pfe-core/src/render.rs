@@ -401,7 +401,7 @@ mod tests {
     }
 
     fn evaluated(options: &[(&str, Value, Origin)], file_path: &str) -> Evaluated {
-        let mut opts = BTreeMap::new();
+        let mut opts = crate::sorted::SortedMap::new();
         for (name, value, o) in options {
             opts.insert(
                 name.to_string(),

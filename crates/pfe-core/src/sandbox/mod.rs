@@ -16,6 +16,7 @@ use miette::{Diagnostic, NamedSource, SourceSpan};
 use mlua::chunk::ChunkMode;
 use mlua::{Function, Lua, LuaOptions, StdLib, Table};
 
+use crate::sorted::SortedMap;
 use crate::value::{Key, Value};
 
 const PRELUDE: &str = include_str!("prelude.lua");
@@ -81,59 +82,8 @@ pub struct OptionSetting {
     pub env: Vec<String>,
 }
 
-/// Each item of a list (`modules_enabled`) and where it was added first,
-/// sorted by item. A sorted vector, not a map: a config has a list per host,
-/// most of a few items, and a map's first node alone is ten times the size.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ItemOrigins(Vec<(String, Origin)>);
-
-impl ItemOrigins {
-    pub fn get(&self, item: &str) -> Option<&Origin> {
-        self.0
-            .binary_search_by(|(i, _)| i.as_str().cmp(item))
-            .ok()
-            .map(|at| &self.0[at].1)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// In item order.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Origin)> {
-        self.0.iter().map(|(i, o)| (i, o))
-    }
-}
-
-/// The first origin given for an item is kept.
-impl FromIterator<(String, Origin)> for ItemOrigins {
-    fn from_iter<I: IntoIterator<Item = (String, Origin)>>(items: I) -> Self {
-        let mut v: Vec<(String, Origin)> = items.into_iter().collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        v.dedup_by(|later, first| later.0 == first.0);
-        v.shrink_to_fit();
-        ItemOrigins(v)
-    }
-}
-
-impl<'a> IntoIterator for &'a ItemOrigins {
-    type Item = (&'a String, &'a Origin);
-    type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (String, Origin)>,
-        fn(&'a (String, Origin)) -> (&'a String, &'a Origin),
-    >;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter().map(|(i, o)| (i, o))
-    }
-}
-
-impl std::ops::Index<&str> for ItemOrigins {
-    type Output = Origin;
-    fn index(&self, item: &str) -> &Origin {
-        self.get(item)
-            .unwrap_or_else(|| panic!("no item {item:?} in the list"))
-    }
-}
+/// Each item of a list (`modules_enabled`) and where it was added first.
+pub type ItemOrigins = SortedMap<Origin>;
 
 impl OptionSetting {
     pub fn origin(&self) -> &Origin {
@@ -147,7 +97,7 @@ pub struct Section {
     pub name: String,
     pub kind: SectionKind,
     pub defined_at: Option<Origin>,
-    pub options: BTreeMap<String, OptionSetting>,
+    pub options: SortedMap<OptionSetting>,
 }
 
 #[derive(Debug, Clone)]
@@ -1096,9 +1046,10 @@ impl Sandbox {
                 name,
                 kind,
                 defined_at: defined_at.clone(),
-                options: BTreeMap::new(),
+                options: SortedMap::new(),
             };
             if let Some(opts) = opts {
+                let mut entries = Vec::new();
                 for pair in opts.pairs::<mlua::LuaString, mlua::Value>() {
                     let (lua_key, raw) = pair.map_err(lua_fail)?;
                     let key = lua_key.to_str().map_err(lua_fail)?.to_string();
@@ -1150,7 +1101,7 @@ impl Sandbox {
                         }
                     }
                     let env = env_sources(&value, &env_values);
-                    section.options.insert(
+                    entries.push((
                         key,
                         OptionSetting {
                             value,
@@ -1158,8 +1109,10 @@ impl Sandbox {
                             item_origins,
                             env,
                         },
-                    );
+                    ));
                 }
+                // Sorted once, not an insertion at a time.
+                section.options = entries.into_iter().collect();
             }
             sections.push(section);
         }
