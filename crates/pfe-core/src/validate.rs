@@ -1195,7 +1195,8 @@ impl<'a> Checker<'a> {
                 out.push(at(f));
                 continue;
             }
-            if !is_global && self.is_global_only(name) {
+            let ignored_here = !is_global && self.is_global_only(name);
+            if ignored_here {
                 out.push(at(Finding::error(
                     GLOBAL_ONLY,
                     format!(
@@ -1225,7 +1226,7 @@ impl<'a> Checker<'a> {
                     format!("option '{name}'{}: {e}", where_()),
                 )));
             }
-            if !is_global && self.is_global_only(name) {
+            if ignored_here {
                 continue;
             }
             if let Some(f) = self.effect(section, name) {

@@ -240,6 +240,10 @@ pub struct Sandbox {
     compiled: RefCell<HashMap<String, (String, Function)>>,
     /// What the prelude uses: the memory limit is counted above it.
     base_memory: usize,
+    /// The metatables of kept expressions and of unknown values: a table
+    /// value is one or the other when its metatable is that table.
+    expr_mt: Table,
+    unknown_mt: Table,
     /// Last, so it is dropped last: mlua collects garbage when the state is
     /// dropped, and with the tables above already released that collection
     /// has nothing left to mark (on a 10,000-host config the mark was a
@@ -332,9 +336,16 @@ fn declares_local_meta(text: &str) -> bool {
 /// limit. Such a file runs without the instruction hook, which costs a
 /// check at every VM instruction (an eighth of a 10,000-host lint).
 fn loop_free(text: &str) -> bool {
-    !text
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .any(|w| matches!(w, "for" | "while" | "repeat" | "goto" | "function"))
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let bytes = text.as_bytes();
+    !["for", "while", "repeat", "goto", "function"]
+        .iter()
+        .any(|word| {
+            memchr::memmem::find_iter(bytes, word).any(|at| {
+                let end = at + word.len();
+                (at == 0 || !ident(bytes[at - 1])) && (end == bytes.len() || !ident(bytes[end]))
+            })
+        })
 }
 
 /// Byte span of line `line` (1-based) in `text`.
@@ -433,6 +444,8 @@ impl Sandbox {
             Ok((api, state, host))
         };
         let (api, state, host) = setup().map_err(internal)?;
+        let expr_mt: Table = api.raw_get("expr_mt").map_err(internal)?;
+        let unknown_mt: Table = api.raw_get("unknown_mt").map_err(internal)?;
         let base_memory = lua.used_memory();
         lua.set_memory_limit(base_memory + MEMORY_LIMIT)
             .map_err(internal)?;
@@ -455,6 +468,8 @@ impl Sandbox {
             env,
             compiled: RefCell::new(HashMap::new()),
             base_memory,
+            expr_mt,
+            unknown_mt,
         })
     }
 
@@ -849,26 +864,24 @@ impl Sandbox {
             mlua::Value::String(s) => {
                 Value::Str(s.to_str().map_err(|e| e.to_string())?.to_string())
             }
-            mlua::Value::Table(t)
-                if t.metatable()
-                    .is_some_and(|mt| mt.raw_get::<bool>("__pfe_unknown").unwrap_or(false)) =>
-            {
-                let why: Option<String> = self
-                    .call("unknown_why", t.clone())
-                    .map_err(|e| e.to_string())?;
-                Value::Unknown(why.unwrap_or_else(|| "unknown".into()))
-            }
             // A config may define global functions (helpers): Prosody keeps
             // them as options no module reads.
             mlua::Value::Function(_) if self.mode == Mode::Prosody => return Ok(None),
             mlua::Value::Table(t) => {
-                let expr: Option<String> = match t.metatable() {
-                    Some(mt) if mt.raw_get::<bool>("__pfe_expr").unwrap_or(false) => {
-                        t.raw_get("expr").map_err(|e| e.to_string())?
-                    }
-                    _ => None,
-                };
-                if let Some(expr) = expr {
+                let mt = t.metatable();
+                if mt.as_ref() == Some(&self.unknown_mt) {
+                    let why: Option<String> = self
+                        .call("unknown_why", t.clone())
+                        .map_err(|e| e.to_string())?;
+                    return Ok(Some(Value::Unknown(
+                        why.unwrap_or_else(|| "unknown".into()),
+                    )));
+                }
+                if mt.as_ref() == Some(&self.expr_mt)
+                    && let Some(expr) = t
+                        .raw_get::<Option<String>>("expr")
+                        .map_err(|e| e.to_string())?
+                {
                     return Ok(Some(Value::Expr(expr)));
                 }
                 let mut entries: Vec<(Key, Value)> = Vec::new();

@@ -64,6 +64,7 @@ end
 
 -- References kept as written: Credential("x"), ENV_X, FileContents("f").
 local expr_mt = { __pfe_expr = true, __metatable = false }
+api.expr_mt = expr_mt -- mod.rs to_value tells a kept expression by it
 expr_mt.__tostring = function(self) return rawget(self, "expr") end
 expr_mt.__concat = function()
     error("a Credential/ENV_/File reference is resolved by Prosody at start-up and cannot be concatenated here", 2)
@@ -455,6 +456,7 @@ end
 local os_time, os_date, os_clock, os_difftime = os.time, os.date, os.clock, os.difftime
 local rawequal, rawlen, lua_version = rawequal, rawlen, _VERSION
 local unknown_mt = { __pfe_unknown = true, __metatable = false }
+api.unknown_mt = unknown_mt -- mod.rs to_value tells an unknown value by it
 local unknown_info = setmetatable({}, { __mode = "k" })
 local function make_unknown(why, from_call)
     local u = setmetatable({}, unknown_mt)
