@@ -580,10 +580,44 @@ pub fn allowed_on_line(line: &str) -> Vec<String> {
     out
 }
 
-/// Each file's lines, split on first use (by display path).
+/// A text and where each of its lines starts: line `n` without splitting
+/// the text into a string per line (a 10,000-host config has 340,000).
+struct Lines {
+    text: Arc<str>,
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    fn new(text: Arc<str>) -> Lines {
+        let mut starts = vec![0];
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        // As `str::lines`: no line after a final newline.
+        if starts.last() == Some(&text.len()) {
+            starts.pop();
+        }
+        Lines { text, starts }
+    }
+
+    fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Line `n` (1-based) without its line ending, as `str::lines` gives it.
+    fn get(&self, n: usize) -> Option<&str> {
+        let start = *self.starts.get(n.checked_sub(1)?)?;
+        let rest = &self.text[start..];
+        Some(match memchr::memchr(b'\n', rest.as_bytes()) {
+            // Only a `\r` before the `\n` belongs to the line ending.
+            Some(end) => rest[..end].strip_suffix('\r').unwrap_or(&rest[..end]),
+            None => rest,
+        })
+    }
+}
+
+/// Each file's lines, found on first use (by display path).
 #[derive(Default)]
 struct LineCache {
-    by_path: BTreeMap<String, Option<Vec<String>>>,
+    by_path: BTreeMap<String, Option<Lines>>,
 }
 
 fn allowed(ev: &Evaluated, f: &Finding, cache: &mut LineCache) -> bool {
@@ -591,20 +625,20 @@ fn allowed(ev: &Evaluated, f: &Finding, cache: &mut LineCache) -> bool {
         return false;
     };
     let lines = cache.by_path.entry(file.clone()).or_insert_with(|| {
-        let text = f.source.as_deref().or_else(|| {
+        let text = f.source.clone().or_else(|| {
             ev.files
                 .iter()
                 .find(|(_, path)| *path == file)
                 .and_then(|(id, _)| ev.texts.get(id))
-                .map(String::as_str)
+                .cloned()
         });
-        text.map(|t| t.lines().map(str::to_string).collect())
+        text.map(Lines::new)
     });
     let Some(lines) = lines else { return false };
     [line, line.saturating_sub(1)]
         .iter()
-        .filter(|l| **l >= 1 && **l <= lines.len())
-        .any(|l| allowed_on_line(&lines[l - 1]).contains(&f.code))
+        .filter_map(|l| lines.get(*l))
+        .any(|l| allowed_on_line(l).contains(&f.code))
 }
 
 mod realcfg;
@@ -621,8 +655,8 @@ struct Checker<'a> {
     /// Whether the config defines any VirtualHost.
     virtual_hosts: bool,
     texts: BTreeMap<&'a str, Arc<str>>,
-    /// Each file's lines, split once (item_origin looks near a line).
-    lines: BTreeMap<&'a str, Vec<&'a str>>,
+    /// Each file's lines (item_origin looks near a line).
+    lines: BTreeMap<&'a str, Lines>,
     /// The global options naming where Prosody looks for more modules
     /// (`plugin_paths`, `plugin_server`, `installer_plugin_path`), when the
     /// config sets one: a module pfe does not see may be installed there.
@@ -659,12 +693,12 @@ impl<'a> Checker<'a> {
         let texts = ev
             .texts
             .iter()
-            .map(|(id, t)| (id.as_str(), Arc::<str>::from(t.as_str())))
+            .map(|(id, t)| (id.as_str(), t.clone()))
             .collect();
         let lines = ev
             .texts
             .iter()
-            .map(|(id, t)| (id.as_str(), t.lines().collect()))
+            .map(|(id, t)| (id.as_str(), Lines::new(t.clone())))
             .collect();
         let mut cx = Checker {
             index,
@@ -854,7 +888,7 @@ impl<'a> Checker<'a> {
         };
         let quoted = [format!("\"{item}\""), format!("'{item}'")];
         let names_it = |l: usize| {
-            let code = lines[l - 1].split("--").next().unwrap_or("");
+            let code = lines.get(l).unwrap_or("").split("--").next().unwrap_or("");
             quoted.iter().any(|q| code.contains(q.as_str()))
         };
         // Most lists name their items on the line that sets them.
@@ -1575,7 +1609,7 @@ pub fn check_build(build: &Build) -> Vec<Finding> {
             .iter()
             .find(|(_, p)| *p == path)
             .and_then(|(id, _)| ev.texts.get(id))
-            .map(|t| Arc::from(t.as_str()))
+            .cloned()
     };
     let feature_at = |f: Finding, id: &str, field: &str| -> Finding {
         let Some(info) = build.features.get(id) else {
@@ -1701,6 +1735,22 @@ pub fn check_build_error(err: &crate::engine::Error) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Line n is what `str::lines` gives as its n-th line, and there are
+        /// as many.
+        #[test]
+        fn lines_are_those_of_str_lines(text in "(a|b|\r|\n|é){0,40}") {
+            let lines = Lines::new(Arc::from(text.as_str()));
+            let want: Vec<&str> = text.lines().collect();
+            proptest::prop_assert_eq!(lines.len(), want.len());
+            for (i, w) in want.iter().enumerate() {
+                proptest::prop_assert_eq!(lines.get(i + 1), Some(*w));
+            }
+            proptest::prop_assert_eq!(lines.get(0), None);
+            proptest::prop_assert_eq!(lines.get(want.len() + 1), None);
+        }
+    }
 
     #[test]
     fn allow_comments() {

@@ -160,8 +160,9 @@ pub struct Evaluated {
     pub logs: Vec<LogLine>,
     /// File id → path as users know it.
     pub files: BTreeMap<String, String>,
-    /// File id → its text (for snippets and `pfe: allow(...)` comments).
-    pub texts: BTreeMap<String, String>,
+    /// File id → its text (for snippets and `pfe: allow(...)` comments),
+    /// shared with the findings that show it.
+    pub texts: BTreeMap<String, Arc<str>>,
 }
 
 impl Evaluated {
@@ -513,9 +514,13 @@ impl Sandbox {
             .set_name(chunk_name)
             .set_mode(ChunkMode::Text)
             .into_function()?;
-        self.compiled
-            .borrow_mut()
-            .insert(src.id.clone(), (src.text.clone(), f.clone()));
+        // A hand-written config is evaluated once: only catalog files, which
+        // a build may run again, keep their chunk (and a copy of the text).
+        if self.mode == Mode::Catalog {
+            self.compiled
+                .borrow_mut()
+                .insert(src.id.clone(), (src.text.clone(), f.clone()));
+        }
         Ok(f)
     }
 
@@ -1150,7 +1155,7 @@ impl Sandbox {
             .files
             .borrow()
             .values()
-            .map(|s| (s.id.clone(), s.text.clone()))
+            .map(|s| (s.id.clone(), Arc::from(s.text.as_str())))
             .collect();
         Ok(Evaluated {
             events,
